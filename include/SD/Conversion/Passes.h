@@ -1,0 +1,19 @@
+//===- Passes.h - sd conversion passes ----------------------------*- C++ -*-===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SD_CONVERSION_PASSES_H
+#define SD_CONVERSION_PASSES_H
+
+#include "SD/Conversion/SDToLinalg/SDToLinalg.h"
+
+namespace mlir::sd {
+
+#define GEN_PASS_REGISTRATION
+#include "SD/Conversion/Passes.h.inc"
+
+} // namespace mlir::sd
+
+#endif // SD_CONVERSION_PASSES_H

@@ -1,0 +1,55 @@
+//===- Passes.td - sd conversion passes --------------------*- tablegen -*-===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SD_CONVERSION_PASSES_TD
+#define SD_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// SDToLinalg
+//===----------------------------------------------------------------------===//
+
+def ConvertSDToLinalgPass
+    : InterfacePass<"convert-sd-to-linalg", "mlir::FunctionOpInterface"> {
+  let summary = "Lower sd ops to linalg on rebuilt dense weights (the "
+                "reference semantics)";
+  let description = [{
+    Rewrites every sd op into upstream linalg, tensor and arith ops that
+    compute the same values the slow, obvious way: each compressed weight is
+    rebuilt densely (Ce codes decoded through a table of powers of two, then
+    `Ce * B` per block, padding dropped) and each compute op becomes the
+    linalg op it is defined by. The result runs on any upstream backend and
+    is the oracle that the CPU and accelerator backends are checked against.
+
+    Before:
+    ```mlir
+    %y = sd.shift_add_matmul ins(%x, %w : tensor<2x20xf32>, !sd.se<...>)
+           outs(%init : tensor<2x16xf32>) -> tensor<2x16xf32>
+    ```
+    After (abridged):
+    ```mlir
+    %codes = arith.constant dense<...> : tensor<16x1x7x3xi8>
+    %rows = linalg.generic ... // Ce * B per block
+    %w = tensor.extract_slice ... : tensor<16x20xf32>
+    %y = linalg.generic ... // y[b, n] += x[b, k] * w[n, k]
+    ```
+    Weights that are not defined by `sd.se_constant` or
+    `sd.permdiag_constant` in the same function cannot be lowered and are
+    reported.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+  let statistics = [
+    Statistic<"numRebuilt", "weights-rebuilt",
+              "Number of compressed weights rebuilt densely">
+  ];
+}
+
+#endif // SD_CONVERSION_PASSES_TD

@@ -1,0 +1,194 @@
+//===- SDOps.td - sd dialect operations --------------------*- tablegen -*-===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SD_DIALECT_SD_IR_SDOPS_TD
+#define SD_DIALECT_SD_IR_SDOPS_TD
+
+include "SD/Dialect/SD/IR/SDDialect.td"
+include "SD/Dialect/SD/IR/SDAttributes.td"
+include "SD/Dialect/SD/IR/SDTypes.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def SD_SEConstantOp : SD_Op<"se_constant", [Pure]> {
+  let summary = "A SmartExchange-decomposed constant weight";
+  let description = [{
+    Defines a weight `W ~ Ce * B` from constant Ce codes and bases. `codes`
+    is a signless integer tensor of 2 to 8 bits shaped
+    `[O, numBlocks, blockRows, 3]`; each code is zero or names `+-2^p` inside
+    the type's exponent range (`c -> sign(c) * 2^(minExp + |c| - 1)`).
+    `basis` holds one 3x3 B per block, `[O, numBlocks, 3, 3]`, in the weight's
+    element type. Either may be a `dense` or a `dense_resource` attribute;
+    large weights use `dense_resource` blobs so files stay small.
+
+    ```mlir
+    %w = sd.se_constant codes(dense_resource<fc1_ce> : tensor<16x1x7x3xi8>)
+           basis(dense_resource<fc1_b> : tensor<16x1x3x3xf32>)
+           : !sd.se<16x20xf32, blocks = 1x7, exponents = [-8, 5]>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$codes, ElementsAttr:$basis);
+  let results = (outs SD_SEWeightType:$result);
+  let assemblyFormat = [{
+    `codes` `(` $codes `)` `basis` `(` $basis `)` attr-dict `:`
+    qualified(type($result))
+  }];
+  let hasVerifier = 1;
+}
+
+def SD_PermDiagConstantOp : SD_Op<"permdiag_constant", [Pure]> {
+  let summary = "A PermDNN permuted-diagonal constant weight";
+  let description = [{
+    Defines an `M x N` weight from one offset per `p x p` block
+    (`offsets`, integers shaped `[ceil(M/p), ceil(N/p)]`, each in `[0, p)`)
+    and the `p` values of every block (`values`, shaped
+    `[ceil(M/p), ceil(N/p), p]` in the weight's element type). Row `c` of
+    block `(i, j)` holds `values[i, j, c]` at column `(c + offsets[i, j])
+    mod p`.
+
+    ```mlir
+    %w = sd.permdiag_constant offsets(dense<[[0, 1]]> : tensor<1x2xi32>)
+           values(dense<1.0> : tensor<1x2x2xf32>)
+           : !sd.permdiag<2x4xf32, p = 2>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$offsets, ElementsAttr:$values);
+  let results = (outs SD_PermDiagWeightType:$result);
+  let assemblyFormat = [{
+    `offsets` `(` $offsets `)` `values` `(` $values `)` attr-dict `:`
+    qualified(type($result))
+  }];
+  let hasVerifier = 1;
+}
+
+def SD_RebuildOp : SD_Op<"rebuild", [Pure]> {
+  let summary = "Materialize the dense weight of a compressed weight";
+  let description = [{
+    Returns the dense tensor that a compressed weight stands for: for
+    `!sd.se`, every Ce row times its block's B, with padding dropped; for
+    `!sd.permdiag`, the permuted-diagonal blocks with padding dropped. This
+    is the reference semantics of every sd compute op, which means exactly
+    the corresponding linalg op applied to the rebuilt weight.
+
+    ```mlir
+    %d = sd.rebuild %w : !sd.se<16x20xf32, blocks = 1x7, exponents = [-8, 5]>
+           -> tensor<16x20xf32>
+    ```
+  }];
+  let arguments = (ins SD_AnyWeight:$weight);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $weight attr-dict `:` qualified(type($weight)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Compute ops
+//===----------------------------------------------------------------------===//
+
+class SD_ComputeOp<string mnemonic, list<Trait> traits = []>
+    : SD_Op<mnemonic, !listconcat(traits, [Pure,
+        DestinationStyleOpInterface])> {
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+def SD_ShiftAddMatmulOp : SD_ComputeOp<"shift_add_matmul"> {
+  let summary = "Fully connected layer on a SmartExchange weight";
+  let description = [{
+    `result = init + input * W^T (+ bias)`, where `W` (N x K) is the rebuilt
+    dense weight. `input` is `[..., K]` and `init` is `[..., N]` with the
+    same leading dimensions; the optional `bias` (`[N]`) is broadcast over
+    them. Like `linalg.matmul`, the op accumulates into `init`.
+
+    ```mlir
+    %y = sd.shift_add_matmul ins(%x, %w : tensor<2x20xf32>,
+           !sd.se<16x20xf32, blocks = 1x7, exponents = [-8, 5]>)
+           bias(%b : tensor<16xf32>) outs(%init : tensor<2x16xf32>)
+           -> tensor<2x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
+    `)` (`bias` `(` $bias^ `:` type($bias) `)`)? `outs` `(` $init `:`
+    type($init) `)` attr-dict `->` type($result)
+  }];
+}
+
+def SD_ShiftAddConv2DOp : SD_ComputeOp<"shift_add_conv2d"> {
+  let summary = "2-D convolution on a SmartExchange weight";
+  let description = [{
+    `result = init + conv2d(input, W) (+ bias)`, where `W` (F x C x R x S)
+    is the rebuilt dense weight, with the given strides and dilations and
+    no padding (pad the input with `tensor.pad` first, as torch-mlir does).
+    With `layout = nchw` it means `linalg.conv_2d_nchw_fchw`; with
+    `layout = nhwc` it means `linalg.conv_2d_nhwc_fhwc` on W transposed to
+    F x R x S x C. The optional `bias` (`[F]`) is added per output channel.
+
+    ```mlir
+    %y = sd.shift_add_conv2d {layout = #sd<conv_layout nchw>,
+           strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>}
+           ins(%x, %w : tensor<1x4x6x6xf32>,
+           !sd.se<8x4x3x3xf32, blocks = 1x12, exponents = [-8, 5]>)
+           outs(%init : tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       AnyRankedTensor:$init,
+                       DefaultValuedAttr<SD_ConvLayoutAttr,
+                                         "ConvLayout::nchw">:$layout,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{1, 1}">:$dilations);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    attr-dict `ins` `(` $input `,` $weight `:` type($input) `,`
+    qualified(type($weight)) `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $init `:` type($init) `)` `->` type($result)
+  }];
+}
+
+def SD_PermDiagMatmulOp : SD_ComputeOp<"permdiag_matmul"> {
+  let summary = "Fully connected layer on a permuted-diagonal weight";
+  let description = [{
+    `result = init + input * W^T (+ bias)`, where `W` (M x N) is the
+    rebuilt permuted-diagonal weight: output `i*p + c` reads only inputs
+    `j*p + (c + k_ij) mod p`. Shapes follow `sd.shift_add_matmul`.
+
+    ```mlir
+    %y = sd.permdiag_matmul ins(%x, %w : tensor<1x4xf32>,
+           !sd.permdiag<2x4xf32, p = 2>)
+           outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       SD_PermDiagWeightType:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       AnyRankedTensor:$init);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
+    `)` (`bias` `(` $bias^ `:` type($bias) `)`)? `outs` `(` $init `:`
+    type($init) `)` attr-dict `->` type($result)
+  }];
+}
+
+#endif // SD_DIALECT_SD_IR_SDOPS_TD

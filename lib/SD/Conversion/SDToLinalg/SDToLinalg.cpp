@@ -1,0 +1,359 @@
+//===- SDToLinalg.cpp - Reference lowering of sd to linalg ----------------===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// The reference semantics of the sd dialect, written as upstream IR: every
+// compressed weight is rebuilt densely and every compute op becomes the
+// linalg op that defines it. Nothing here is meant to be fast; it is meant to
+// be obviously right, so the real backends can be checked against it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Conversion/SDToLinalg/SDToLinalg.h"
+#include "SD/Dialect/SD/IR/SDOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::sd {
+#define GEN_PASS_DEF_CONVERTSDTOLINALGPASS
+#include "SD/Conversion/Passes.h.inc"
+} // namespace mlir::sd
+
+using namespace mlir;
+using namespace mlir::sd;
+
+using utils::IteratorType;
+
+static Value zeroFilled(OpBuilder &b, Location loc, RankedTensorType type) {
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  Value zero = arith::ConstantOp::create(
+      b, loc, b.getZeroAttr(type.getElementType()));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Rebuilding weights
+//===----------------------------------------------------------------------===//
+
+/// Dense W from Ce codes and bases: rows[o,b,r,j] = sum_k Ce[o,b,r,k] *
+/// B[o,b,k,j], with Ce decoded through a table indexed by code + levels,
+/// then the padding cut off and the rows reshaped to the weight's shape.
+static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
+  SEWeightType type = constant.getResult().getType();
+  ::sd::compression::BlockLayout layout = type.getLayout();
+  ::sd::compression::ExponentRange range = type.getExponentRange();
+  auto elemType = cast<FloatType>(type.getElementType());
+  MLIRContext *ctx = b.getContext();
+
+  Value codes = arith::ConstantOp::create(b, loc, constant.getCodes());
+  Value basis = arith::ConstantOp::create(b, loc, constant.getBasis());
+
+  SmallVector<Attribute> table;
+  for (int code = -range.levels(); code <= range.levels(); ++code)
+    table.push_back(
+        b.getFloatAttr(elemType, ::sd::compression::decodeCode(code, range)));
+  auto tableType =
+      RankedTensorType::get({int64_t(table.size())}, elemType);
+  Value tableValue = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(tableType, table));
+  Value levels = arith::ConstantIndexOp::create(b, loc, range.levels());
+
+  auto rowsType = RankedTensorType::get(type.getCodesShape(), elemType);
+  AffineExpr o, blk, r, j, k;
+  bindDims(ctx, o, blk, r, j, k);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(5, 0, {o, blk, r, k}, ctx),
+      AffineMap::get(5, 0, {o, blk, k, j}, ctx),
+      AffineMap::get(5, 0, {o, blk, r, j}, ctx)};
+  SmallVector<IteratorType> iterators(4, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  Value rows =
+      linalg::GenericOp::create(
+          b, loc, rowsType, ValueRange{codes, basis},
+          ValueRange{zeroFilled(b, loc, rowsType)}, maps, iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value index = arith::IndexCastOp::create(
+                nb, nloc, nb.getIndexType(), args[0]);
+            index = arith::AddIOp::create(nb, nloc, index, levels);
+            Value ce = tensor::ExtractOp::create(nb, nloc, tableValue, index);
+            Value prod = arith::MulFOp::create(nb, nloc, ce, args[1]);
+            Value sum = arith::AddFOp::create(nb, nloc, args[2], prod);
+            linalg::YieldOp::create(nb, nloc, sum);
+          })
+          .getResult(0);
+
+  // [O, nb, rows, 3] -> [O, nb*rows*3] -> [O, L] -> [O, d1, ..., dn].
+  int64_t outputs = layout.numOutputs();
+  int64_t length = layout.rowLength();
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, rows, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  if (layout.paddedRows() * ::sd::compression::kBasisSize != length)
+    flat = tensor::ExtractSliceOp::create(
+        b, loc, flat, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(outputs), b.getIndexAttr(length)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  RankedTensorType dense = type.getDenseType();
+  if (dense.getRank() == 2)
+    return flat;
+  ReassociationIndices tail;
+  for (int64_t d = 1; d < dense.getRank(); ++d)
+    tail.push_back(d);
+  return tensor::ExpandShapeOp::create(
+      b, loc, dense, flat, SmallVector<ReassociationIndices>{{0}, tail});
+}
+
+/// Dense W[m, n] = values[m/p, n/p, m%p] where n%p == (m%p + k) mod p with
+/// k = offsets[m/p, n/p], else 0.
+static Value rebuildPermDiag(OpBuilder &b, Location loc,
+                             PermDiagConstantOp constant) {
+  PermDiagWeightType type = constant.getResult().getType();
+  RankedTensorType dense = type.getDenseType();
+  MLIRContext *ctx = b.getContext();
+  Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
+  Value values = arith::ConstantOp::create(b, loc, constant.getValues());
+  Value p = arith::ConstantIndexOp::create(b, loc, type.getBlockSize());
+  Value empty = tensor::EmptyOp::create(b, loc, dense.getShape(),
+                                        dense.getElementType());
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx)};
+  SmallVector<IteratorType> iterators(2, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, dense, ValueRange{}, ValueRange{empty}, maps, iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               Value m = linalg::IndexOp::create(nb, nloc, 0);
+               Value n = linalg::IndexOp::create(nb, nloc, 1);
+               Value i = arith::DivUIOp::create(nb, nloc, m, p);
+               Value c = arith::RemUIOp::create(nb, nloc, m, p);
+               Value j = arith::DivUIOp::create(nb, nloc, n, p);
+               Value col = arith::RemUIOp::create(nb, nloc, n, p);
+               Value k = tensor::ExtractOp::create(nb, nloc, offsets,
+                                                   ValueRange{i, j});
+               k = arith::IndexCastOp::create(nb, nloc, nb.getIndexType(), k);
+               Value target = arith::RemUIOp::create(
+                   nb, nloc, arith::AddIOp::create(nb, nloc, c, k), p);
+               Value hit = arith::CmpIOp::create(
+                   nb, nloc, arith::CmpIPredicate::eq, target, col);
+               Value q = tensor::ExtractOp::create(nb, nloc, values,
+                                                   ValueRange{i, j, c});
+               Value zero = arith::ConstantOp::create(
+                   nb, nloc, nb.getZeroAttr(dense.getElementType()));
+               Value w = arith::SelectOp::create(nb, nloc, hit, q, zero);
+               linalg::YieldOp::create(nb, nloc, w);
+             })
+      .getResult(0);
+}
+
+FailureOr<Value> mlir::sd::buildDenseWeight(OpBuilder &builder, Location loc,
+                                      Value weight) {
+  Operation *def = weight.getDefiningOp();
+  if (auto se = dyn_cast_or_null<SEConstantOp>(def))
+    return rebuildSE(builder, loc, se);
+  if (auto pd = dyn_cast_or_null<PermDiagConstantOp>(def))
+    return rebuildPermDiag(builder, loc, pd);
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// out[..., n] += x[..., k] * w[n, k], then + bias[n].
+static Value buildMatmul(OpBuilder &b, Location loc, Value x, Value w,
+                         Value bias, Value init) {
+  MLIRContext *ctx = b.getContext();
+  auto initType = cast<RankedTensorType>(init.getType());
+  int64_t batchRank = initType.getRank() - 1;
+  unsigned numDims = batchRank + 2; // batch..., n, k
+  SmallVector<AffineExpr> batch, xExprs, outExprs;
+  for (int64_t d = 0; d < batchRank; ++d)
+    batch.push_back(getAffineDimExpr(d, ctx));
+  AffineExpr n = getAffineDimExpr(batchRank, ctx);
+  AffineExpr k = getAffineDimExpr(batchRank + 1, ctx);
+  xExprs = batch;
+  xExprs.push_back(k);
+  outExprs = batch;
+  outExprs.push_back(n);
+  SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, xExprs, ctx),
+                                 AffineMap::get(numDims, 0, {n, k}, ctx),
+                                 AffineMap::get(numDims, 0, outExprs, ctx)};
+  SmallVector<IteratorType> iterators(batchRank + 1, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  Value out =
+      linalg::GenericOp::create(
+          b, loc, initType, ValueRange{x, w}, ValueRange{init}, maps,
+          iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value prod = arith::MulFOp::create(nb, nloc, args[0], args[1]);
+            linalg::YieldOp::create(
+                nb, nloc, arith::AddFOp::create(nb, nloc, args[2], prod)
+                              .getResult());
+          })
+          .getResult(0);
+  if (!bias)
+    return out;
+  unsigned rank = initType.getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap biasMap =
+      AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+  return linalg::GenericOp::create(
+             b, loc, initType, ValueRange{bias}, ValueRange{out},
+             ArrayRef<AffineMap>{biasMap, identity},
+             SmallVector<IteratorType>(rank, IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0])
+                                 .getResult());
+             })
+      .getResult(0);
+}
+
+/// Adds bias[f] along channel dimension `channelDim` of `value`.
+static Value addChannelBias(OpBuilder &b, Location loc, Value value,
+                            Value bias, unsigned channelDim) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(value.getType());
+  unsigned rank = type.getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap biasMap =
+      AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx));
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{bias}, ValueRange{value},
+             ArrayRef<AffineMap>{biasMap, identity},
+             SmallVector<IteratorType>(rank, IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0])
+                                 .getResult());
+             })
+      .getResult(0);
+}
+
+namespace {
+
+/// Rewrites a weight-consuming op through a dense rebuild of its weight.
+template <typename OpTy>
+struct LowerMatmulLike : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Value> w =
+        buildDenseWeight(rewriter, op.getLoc(), op.getWeight());
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    rewriter.replaceOp(op, buildMatmul(rewriter, op.getLoc(), op.getInput(),
+                                       *w, op.getBias(), op.getInit()));
+    return success();
+  }
+};
+
+struct LowerConv2D : OpRewritePattern<ShiftAddConv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ShiftAddConv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<Value> w = buildDenseWeight(rewriter, loc, op.getWeight());
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    auto i64Vector = [&](ArrayRef<int64_t> values) {
+      return DenseIntElementsAttr::get(
+          RankedTensorType::get({int64_t(values.size())},
+                                rewriter.getI64Type()),
+          values);
+    };
+    Attribute strides = i64Vector(op.getStrides());
+    Attribute dilations = i64Vector(op.getDilations());
+    Type resultType = op.getInit().getType();
+    Value out;
+    unsigned channelDim;
+    if (op.getLayout() == ConvLayout::nchw) {
+      out = linalg::Conv2DNchwFchwOp::create(
+                rewriter, loc, TypeRange{resultType},
+                ValueRange{op.getInput(), *w}, ValueRange{op.getInit()},
+                strides, dilations)
+                .getResult(0);
+      channelDim = 1;
+    } else {
+      // linalg's NHWC convolution wants the filter as F x R x S x C.
+      auto denseType = cast<RankedTensorType>(w->getType());
+      SmallVector<int64_t> perm = {0, 2, 3, 1};
+      SmallVector<int64_t> shape;
+      for (int64_t d : perm)
+        shape.push_back(denseType.getDimSize(d));
+      Value empty = tensor::EmptyOp::create(rewriter, loc, shape,
+                                            denseType.getElementType());
+      Value fhwc =
+          linalg::TransposeOp::create(rewriter, loc, *w, empty, perm)
+              .getResult()[0];
+      out = linalg::Conv2DNhwcFhwcOp::create(
+                rewriter, loc, TypeRange{resultType},
+                ValueRange{op.getInput(), fhwc}, ValueRange{op.getInit()},
+                strides, dilations)
+                .getResult(0);
+      channelDim = 3;
+    }
+    if (op.getBias())
+      out = addChannelBias(rewriter, loc, out, op.getBias(), channelDim);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct LowerRebuild : OpRewritePattern<RebuildOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RebuildOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Value> w =
+        buildDenseWeight(rewriter, op.getLoc(), op.getWeight());
+    if (failed(w))
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    rewriter.replaceOp(op, *w);
+    return success();
+  }
+};
+
+struct ConvertSDToLinalgPass
+    : mlir::sd::impl::ConvertSDToLinalgPassBase<ConvertSDToLinalgPass> {
+  void runOnOperation() override {
+    Operation *root = getOperation();
+    root->walk([&](Operation *op) {
+      if (isa<RebuildOp, ShiftAddMatmulOp, ShiftAddConv2DOp,
+              PermDiagMatmulOp>(op))
+        ++numRebuilt;
+    });
+    RewritePatternSet patterns(&getContext());
+    populateSDToLinalgPatterns(patterns);
+    if (failed(applyPatternsGreedily(root, std::move(patterns))))
+      return signalPassFailure();
+    // Whatever is left could not be lowered: say which op and why.
+    WalkResult result = root->walk([&](Operation *op) {
+      if (!isa<SDDialect>(op->getDialect()))
+        return WalkResult::advance();
+      if (isa<SEConstantOp, PermDiagConstantOp>(op))
+        op->emitError() << "cannot lower '" << op->getName()
+                        << "': its weight is used by ops outside the sd "
+                           "dialect";
+      else
+        op->emitError() << "cannot lower '" << op->getName()
+                        << "': its weight is not defined by sd.se_constant "
+                           "or sd.permdiag_constant in this function";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerMatmulLike<ShiftAddMatmulOp>,
+               LowerMatmulLike<PermDiagMatmulOp>, LowerConv2D, LowerRebuild>(
+      patterns.getContext());
+}

@@ -1,0 +1,299 @@
+//===- SDOps.cpp - sd dialect operations ----------------------------------===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::sd;
+
+#define GET_OP_CLASSES
+#include "SD/Dialect/SD/IR/SD.cpp.inc"
+
+/// Prints a shape as 2x3x4 for diagnostics.
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, "x");
+  return s;
+}
+
+/// Multi-index of a row-major linear index, for diagnostics.
+static std::string indexStr(int64_t linear, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> index(shape.size());
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    index[d] = linear % shape[d];
+    linear /= shape[d];
+  }
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleaveComma(index, os);
+  return s + "]";
+}
+
+/// Whether the values of a constant can be checked. An elided or missing
+/// blob is accepted (the IR is well formed, only opaque); a blob whose size
+/// does not fit its type is an error.
+static FailureOr<bool> checkable(Operation *op, StringRef name,
+                                 ElementsAttr attr) {
+  if (!hasData(attr))
+    return false;
+  std::string reason = unreadableReason(attr);
+  if (!reason.empty())
+    return op->emitOpError() << name << ": " << reason;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// SEConstantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SEConstantOp::verify() {
+  SEWeightType type = getResult().getType();
+  ::sd::compression::ExponentRange range = type.getExponentRange();
+
+  auto codesType = cast<ShapedType>(getCodes().getType());
+  auto codeElem = dyn_cast<IntegerType>(codesType.getElementType());
+  if (!codeElem || !codeElem.isSignless() || codeElem.getWidth() < 2 ||
+      codeElem.getWidth() > 8)
+    return emitOpError("codes must be signless integers of 2 to 8 bits, got ")
+           << codesType.getElementType();
+  if (codesType.getShape() != ArrayRef<int64_t>(type.getCodesShape()))
+    return emitOpError("codes of shape ")
+           << shapeStr(codesType.getShape())
+           << " do not match the block layout of the weight: expected "
+           << shapeStr(type.getCodesShape())
+           << " ([outputs, blocks, block rows, 3])";
+  unsigned needed = ::sd::compression::minCodeBits(range);
+  if (codeElem.getWidth() < needed)
+    return emitOpError("code type ")
+           << codeElem << " cannot hold the " << range.levels()
+           << " levels of exponent range [" << range.minExp << ", "
+           << range.maxExp << "]: needs at least i" << needed;
+
+  auto basisType = cast<ShapedType>(getBasis().getType());
+  if (basisType.getElementType() != type.getElementType())
+    return emitOpError("basis element type ")
+           << basisType.getElementType()
+           << " does not match the weight element type "
+           << type.getElementType();
+  if (basisType.getShape() != ArrayRef<int64_t>(type.getBasisShape()))
+    return emitOpError("basis of shape ")
+           << shapeStr(basisType.getShape())
+           << " is not one 3x3 B per block: expected "
+           << shapeStr(type.getBasisShape());
+
+  FailureOr<bool> readable = checkable(*this, "codes", getCodes());
+  if (failed(readable) ||
+      failed(checkable(*this, "basis", getBasis())))
+    return failure();
+  if (*readable) {
+    SmallVector<int64_t> codes = *readIntegers(getCodes());
+    for (auto [i, code] : llvm::enumerate(codes))
+      if (!::sd::compression::isValidCode(code, range))
+        return emitOpError("code ")
+               << code << " at " << indexStr(i, codesType.getShape())
+               << " names exponent "
+               << ::sd::compression::codeExponent(code, range)
+               << ", outside the declared range [" << range.minExp << ", "
+               << range.maxExp << "]";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PermDiagConstantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PermDiagConstantOp::verify() {
+  PermDiagWeightType type = getResult().getType();
+  int64_t p = type.getBlockSize();
+  SmallVector<int64_t> offsetsShape = {type.getRowBlocks(),
+                                       type.getColBlocks()};
+  auto offsetsType = cast<ShapedType>(getOffsets().getType());
+  if (!isa<IntegerType>(offsetsType.getElementType()))
+    return emitOpError("offsets must be integers, got ")
+           << offsetsType.getElementType();
+  if (offsetsType.getShape() != ArrayRef<int64_t>(offsetsShape))
+    return emitOpError("offsets of shape ")
+           << shapeStr(offsetsType.getShape())
+           << " do not hold one offset per " << p << "x" << p
+           << " block: expected " << shapeStr(offsetsShape);
+
+  auto valuesType = cast<ShapedType>(getValues().getType());
+  if (valuesType.getElementType() != type.getElementType())
+    return emitOpError("values element type ")
+           << valuesType.getElementType()
+           << " does not match the weight element type "
+           << type.getElementType();
+  SmallVector<int64_t> valuesShape = {offsetsShape[0], offsetsShape[1], p};
+  if (valuesType.getShape() != ArrayRef<int64_t>(valuesShape))
+    return emitOpError("values of shape ")
+           << shapeStr(valuesType.getShape()) << " do not hold " << p
+           << " values per block: expected " << shapeStr(valuesShape);
+
+  FailureOr<bool> readable = checkable(*this, "offsets", getOffsets());
+  if (failed(readable) ||
+      failed(checkable(*this, "values", getValues())))
+    return failure();
+  if (*readable) {
+    SmallVector<int64_t> offsets = *readIntegers(getOffsets());
+    for (auto [i, k] : llvm::enumerate(offsets))
+      if (k < 0 || k >= p)
+        return emitOpError("offset ")
+               << k << " of block " << indexStr(i, offsetsShape)
+               << " is not in [0, p = " << p << ")";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RebuildOp
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType denseTypeOf(Type weightType) {
+  if (auto se = dyn_cast<SEWeightType>(weightType))
+    return se.getDenseType();
+  return cast<PermDiagWeightType>(weightType).getDenseType();
+}
+
+LogicalResult RebuildOp::verify() {
+  RankedTensorType dense = denseTypeOf(getWeight().getType());
+  if (getResult().getType() != dense)
+    return emitOpError("result type ")
+           << getResult().getType()
+           << " does not match the dense type of the weight " << dense;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Compute ops
+//===----------------------------------------------------------------------===//
+
+/// Checks the element types and the init/result/bias shapes shared by every
+/// compute op. `outChannels` is the size the bias must have.
+static LogicalResult verifyComputeCommon(Operation *op, Value input,
+                                         RankedTensorType dense, Value bias,
+                                         Value init, Value result,
+                                         int64_t outChannels) {
+  Type elem = dense.getElementType();
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"input", input}, {"init", init},
+        {"bias", bias}}) {
+    if (!value)
+      continue;
+    Type got = cast<ShapedType>(value.getType()).getElementType();
+    if (got != elem)
+      return op->emitOpError() << name << " element type " << got
+                               << " does not match the weight element type "
+                               << elem;
+  }
+  if (result.getType() != init.getType())
+    return op->emitOpError("result type ")
+           << result.getType() << " must equal the init type "
+           << init.getType();
+  if (bias) {
+    auto biasType = cast<ShapedType>(bias.getType());
+    if (biasType.getRank() != 1 || biasType.getDimSize(0) != outChannels)
+      return op->emitOpError("bias must be a 1-D tensor of ")
+             << outChannels << " elements, got " << biasType;
+  }
+  return success();
+}
+
+/// y[..., n] = init + sum_k x[..., k] * W[n, k].
+static LogicalResult verifyMatmul(Operation *op, Value input,
+                                  RankedTensorType dense, Value bias,
+                                  Value init, Value result) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto initType = cast<RankedTensorType>(init.getType());
+  if (dense.getRank() != 2)
+    return op->emitOpError("expects a rank-2 (N x K) weight, got ") << dense;
+  int64_t n = dense.getDimSize(0), k = dense.getDimSize(1);
+  if (inputType.getRank() < 1 || inputType.getRank() != initType.getRank())
+    return op->emitOpError("input ")
+           << inputType << " and init " << initType
+           << " must have the same rank, at least 1";
+  if (!ShapedType::isDynamic(inputType.getShape().back()) &&
+      inputType.getShape().back() != k)
+    return op->emitOpError("input reduction size ")
+           << inputType.getShape().back() << " does not match the weight's K = "
+           << k;
+  if (!ShapedType::isDynamic(initType.getShape().back()) &&
+      initType.getShape().back() != n)
+    return op->emitOpError("init last dimension ")
+           << initType.getShape().back() << " does not match the weight's N = "
+           << n;
+  for (int64_t d = 0; d + 1 < inputType.getRank(); ++d)
+    if (!ShapedType::isDynamic(inputType.getDimSize(d)) &&
+        !ShapedType::isDynamic(initType.getDimSize(d)) &&
+        inputType.getDimSize(d) != initType.getDimSize(d))
+      return op->emitOpError("input and init differ in batch dimension ")
+             << d;
+  return verifyComputeCommon(op, input, dense, bias, init, result, n);
+}
+
+LogicalResult ShiftAddMatmulOp::verify() {
+  return verifyMatmul(getOperation(), getInput(),
+                      getWeight().getType().getDenseType(), getBias(),
+                      getInit(), getResult());
+}
+
+LogicalResult PermDiagMatmulOp::verify() {
+  return verifyMatmul(getOperation(), getInput(),
+                      getWeight().getType().getDenseType(), getBias(),
+                      getInit(), getResult());
+}
+
+LogicalResult ShiftAddConv2DOp::verify() {
+  RankedTensorType dense = getWeight().getType().getDenseType();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto initType = cast<RankedTensorType>(getInit().getType());
+  if (dense.getRank() != 4)
+    return emitOpError("expects a rank-4 (F x C x R x S) weight, got ")
+           << dense;
+  if (inputType.getRank() != 4 || initType.getRank() != 4)
+    return emitOpError("input and init must be rank-4 tensors");
+  if (getStrides().size() != 2 || getDilations().size() != 2)
+    return emitOpError("strides and dilations must have 2 elements each");
+  for (int64_t v : llvm::concat<const int64_t>(getStrides(), getDilations()))
+    if (v < 1)
+      return emitOpError("strides and dilations must be positive");
+
+  bool nchw = getLayout() == ConvLayout::nchw;
+  int64_t f = dense.getDimSize(0), c = dense.getDimSize(1);
+  int64_t kernel[2] = {dense.getDimSize(2), dense.getDimSize(3)};
+  int64_t inC = inputType.getDimSize(nchw ? 1 : 3);
+  int64_t outF = initType.getDimSize(nchw ? 1 : 3);
+  if (!ShapedType::isDynamic(inC) && inC != c)
+    return emitOpError("input has ")
+           << inC << " channels but the weight expects " << c;
+  if (!ShapedType::isDynamic(outF) && outF != f)
+    return emitOpError("init has ")
+           << outF << " channels but the weight has " << f << " filters";
+  if (!ShapedType::isDynamic(inputType.getDimSize(0)) &&
+      !ShapedType::isDynamic(initType.getDimSize(0)) &&
+      inputType.getDimSize(0) != initType.getDimSize(0))
+    return emitOpError("input and init batch sizes differ");
+  for (int d = 0; d < 2; ++d) {
+    int64_t in = inputType.getDimSize(nchw ? 2 + d : 1 + d);
+    int64_t out = initType.getDimSize(nchw ? 2 + d : 1 + d);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(out))
+      continue;
+    int64_t span = getDilations()[d] * (kernel[d] - 1) + 1;
+    int64_t expected = in < span ? 0 : (in - span) / getStrides()[d] + 1;
+    if (out != expected)
+      return emitOpError("spatial dimension ")
+             << d << " of init is " << out << " but input size " << in
+             << ", kernel " << kernel[d] << ", stride " << getStrides()[d]
+             << " and dilation " << getDilations()[d] << " give " << expected;
+  }
+  return verifyComputeCommon(getOperation(), getInput(), dense, getBias(),
+                             getInit(), getResult(), f);
+}

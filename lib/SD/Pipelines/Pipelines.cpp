@@ -1,0 +1,72 @@
+//===- Pipelines.cpp - Named sd pass pipelines ----------------------------===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Pipelines/Pipelines.h"
+#include "SD/Conversion/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
+  // Function boundaries are bufferized too, with identity layouts, so the
+  // lowered functions take plain memref descriptors a C caller can build.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Frees every temporary buffer; without it each call leaks its rebuilt
+  // weights.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(mlir::sd::createConvertSDToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  buildTensorToLLVMPipeline(pm);
+}
+
+void mlir::sd::registerSDPipelines() {
+  PassPipelineRegistration<>(
+      "sd-reference-to-llvm",
+      "Lower sd ops through dense rebuilt weights and upstream linalg to the "
+      "LLVM dialect (the reference path, runnable by mlir-runner)",
+      buildReferenceToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "sd-tensor-to-llvm",
+      "Lower upstream tensor-level IR (linalg, tensor, arith, func) to the "
+      "LLVM dialect",
+      buildTensorToLLVMPipeline);
+}

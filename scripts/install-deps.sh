@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh - Put everything a fresh Debian bookworm machine lacks in place.
+#
+# Idempotent: on a ready machine it checks the package list and returns
+# without touching apt. Only Debian packages are used (no PyPI, no downloads
+# from anywhere else).
+set -euo pipefail
+
+PKGS=(
+  # Toolchain: LLVM/MLIR 22 from Debian, lld for fast links, Ninja.
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 ninja-build cmake g++
+  # Tests and benchmarks.
+  googletest libgtest-dev libbenchmark-dev libopenblas-dev libopenblas0-pthread
+  # Python front end and references (run under /usr/bin/python3).
+  python3 python3-numpy
+)
+if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
+  PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,44 @@
+# lit configuration for the SmartDeal-MLIR regression tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SD"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".py", ".test"]
+config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py",
+                   "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.sd_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%PYTHON", config.python_executable))
+config.substitutions.append(("%sd_src_root", config.sd_src_root))
+config.substitutions.append(
+    ("%mlir_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils.so")))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PYTHONPATH",
+                             os.path.join(config.sd_src_root, "python"),
+                             append_path=True)
+
+# SD_VERIFY_ROUNDTRIP=1 makes every sd-opt run also check that its output
+# prints and parses back identically (as CIRCT does for circt-opt).
+sd_opt_args = []
+if os.environ.get("SD_VERIFY_ROUNDTRIP") == "1":
+    sd_opt_args = ["--verify-roundtrip"]
+
+llvm_config.with_environment("PATH", config.sd_tools_dir, append_path=True)
+tool_dirs = [config.sd_tools_dir, config.llvm_tools_dir]
+tools = [
+    ToolSubst("sd-opt", extra_args=sd_opt_args, unresolved="fatal"),
+    ToolSubst("mlir-runner", unresolved="ignore"),
+    ToolSubst("mlir-translate", unresolved="ignore"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
