@@ -14,7 +14,7 @@ include "mlir/Pass/PassBase.td"
 //===----------------------------------------------------------------------===//
 
 def ConvertSDToLinalgPass
-    : InterfacePass<"convert-sd-to-linalg", "mlir::FunctionOpInterface"> {
+    : Pass<"convert-sd-to-linalg"> {
   let summary = "Lower sd ops to linalg on rebuilt dense weights (the "
                 "reference semantics)";
   let description = [{
@@ -37,7 +37,8 @@ def ConvertSDToLinalgPass
     %w = tensor.extract_slice ... : tensor<16x20xf32>
     %y = linalg.generic ... // y[b, n] += x[b, k] * w[n, k]
     ```
-    Weights that are not defined by `sd.se_constant` or
+    The pass runs on any op (a module or a function). Weights that are not
+    defined by `sd.se_constant` or
     `sd.permdiag_constant` in the same function cannot be lowered and are
     reported.
   }];

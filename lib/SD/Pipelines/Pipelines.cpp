@@ -53,7 +53,7 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(mlir::sd::createConvertSDToLinalgPass());
+  pm.addPass(mlir::sd::createConvertSDToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   buildTensorToLLVMPipeline(pm);
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test.sh - Install dependencies, build, and run every test (check-sd).
+#
+# This is the README's test command and what .ci/run calls.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$root/build}"
+
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh" sd-opt SDUnitTests
+
+# lit runs the FileCheck, verifier and execution tests and the GoogleTest
+# binaries. A second pass re-runs sd-opt with --verify-roundtrip, which checks
+# that everything our tools print parses back identically.
+log="$build/test-results.txt"
+status=0
+/usr/lib/llvm-22/bin/lit -sv "$build/test" "$build/test/Unit" 2>&1 | tee "$log" || status=1
+SD_VERIFY_ROUNDTRIP=1 /usr/lib/llvm-22/bin/lit -s "$build/test/Dialect" \
+  "$build/test/Conversion" 2>&1 | tee -a "$log" || status=1
+
+awk -F: '/^ *Passed *:/ { p += $2 }
+         /^ *(Failed|Unresolved|Timed Out) *:/ { f += $2 }
+         END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit $status
