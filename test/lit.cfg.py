@@ -6,7 +6,8 @@ from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
 config.name = "SD"
-config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+# The internal shell provides `not` and `env`, which Debian does not ship.
+config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".py", ".test"]
 config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
@@ -35,6 +36,7 @@ if os.environ.get("SD_VERIFY_ROUNDTRIP") == "1":
     sd_opt_args = ["--verify-roundtrip"]
 
 llvm_config.with_environment("PATH", config.sd_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.sd_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("sd-opt", extra_args=sd_opt_args, unresolved="fatal"),

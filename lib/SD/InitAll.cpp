@@ -7,6 +7,7 @@
 #include "SD/InitAll.h"
 #include "SD/Conversion/Passes.h"
 #include "SD/Dialect/SD/IR/SDDialect.h"
+#include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -35,6 +36,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/IR/TensorInferTypeOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -45,7 +47,7 @@ void mlir::sd::registerAllDialects(DialectRegistry &registry) {
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+                  tensor::TensorDialect, tosa::TosaDialect>();
   // Bufferization and deallocation of everything the pipelines produce.
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -61,6 +63,7 @@ void mlir::sd::registerAllDialects(DialectRegistry &registry) {
 }
 
 void mlir::sd::registerAllPasses() {
+  mlir::sd::registerSDPasses();
   mlir::sd::registerSDConversionPasses();
   mlir::sd::registerSDPipelines();
 
@@ -85,4 +88,9 @@ void mlir::sd::registerAllPasses() {
   registerConvertFuncToLLVMPass();
   registerConvertControlFlowToLLVMPass();
   registerReconcileUnrealizedCastsPass();
+  // TOSA import, step by step.
+  registerTosaToLinalg();
+  registerTosaToLinalgNamed();
+  registerTosaToArithPass();
+  registerTosaToTensorPass();
 }

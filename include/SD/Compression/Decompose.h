@@ -1,4 +1,5 @@
-//===- Decompose.h - SmartExchange Ce*B decomposition -------------*- C++ -*-===//
+//===- Decompose.h - SmartExchange Ce*B decomposition -------------*- C++
+//-*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -176,7 +177,8 @@ DecomposedWeight decomposeWeight(const float *weight,
                                  const std::vector<int64_t> &shape,
                                  const DecomposeOptions &options);
 
-/// Decode codes into the float values rebuildDense() takes.
+/// Decode codes into the float values rebuildDense() takes (codes outside
+/// `range` decode to NaN).
 std::vector<float> decodeCodes(const std::vector<int8_t> &codes,
                                ExponentRange range);
 

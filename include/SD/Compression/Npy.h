@@ -1,4 +1,5 @@
-//===- Npy.h - Minimal NumPy .npy reader and writer ---------------*- C++ -*-===//
+//===- Npy.h - Minimal NumPy .npy reader and writer ---------------*- C++
+//-*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,4 +1,5 @@
-//===- Storage.h - Storage accounting of a Ce*B weight ------------*- C++ -*-===//
+//===- Storage.h - Storage accounting of a Ce*B weight ------------*- C++
+//-*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -48,12 +49,12 @@ struct StorageOptions {
 
 /// What the accounting needs to know about a decomposed weight.
 struct CeCounts {
-  int64_t numWeights = 0;  ///< Dense weight values (no padding).
-  int64_t numCodes = 0;    ///< Ce entries, padding included.
-  int64_t numRows = 0;     ///< Ce rows of 3, padding included.
-  int64_t numBasis = 0;    ///< B entries.
-  int64_t nnz = 0;         ///< Non-zero Ce entries.
-  int64_t nonZeroRows = 0; ///< Ce rows with at least one non-zero.
+  int64_t numWeights = 0;         ///< Dense weight values (no padding).
+  int64_t numCodes = 0;           ///< Ce entries, padding included.
+  int64_t numRows = 0;            ///< Ce rows of 3, padding included.
+  int64_t numBasis = 0;           ///< B entries.
+  int64_t nnz = 0;                ///< Non-zero Ce entries.
+  int64_t nonZeroRows = 0;        ///< Ce rows with at least one non-zero.
   int64_t distinctMagnitudes = 0; ///< Distinct |Ce| among non-zeros.
   int maxMagnitudeCode = 0;       ///< Largest |code| (to check a fixed width).
 };

@@ -1,4 +1,5 @@
-//===- StructuredPruning.h - SmartDeal vector-wise row pruning ----*- C++ -*-===//
+//===- StructuredPruning.h - SmartDeal vector-wise row pruning ----*- C++
+//-*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

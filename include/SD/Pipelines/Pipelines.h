@@ -19,6 +19,9 @@ void buildTensorToLLVMPipeline(OpPassManager &pm);
 /// (convert-sd-to-linalg), then buildTensorToLLVMPipeline.
 void buildReferenceToLLVMPipeline(OpPassManager &pm);
 
+/// Lowers TOSA to linalg-on-tensors through upstream tosa-to-linalg.
+void buildTosaToLinalgPipeline(OpPassManager &pm);
+
 /// Registers the named pipelines with the pass registry.
 void registerSDPipelines();
 

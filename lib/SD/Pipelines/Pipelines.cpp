@@ -16,6 +16,9 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/TosaToArith/TosaToArith.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -58,7 +61,23 @@ void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
   buildTensorToLLVMPipeline(pm);
 }
 
+void mlir::sd::buildTosaToLinalgPipeline(OpPassManager &pm) {
+  // Upstream's own TOSA pipeline (it nests into functions itself; named ops
+  // come first, so convolutions and matmuls arrive as the linalg ops
+  // sd-decompose matches), then the reshapes and constants it leaves.
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createTosaToTensorPass());
+  func.addPass(createTosaToArithPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 void mlir::sd::registerSDPipelines() {
+  PassPipelineRegistration<>(
+      "sd-tosa-to-linalg",
+      "Lower TOSA (current syntax) to linalg-on-tensors, the form "
+      "sd-decompose reads",
+      buildTosaToLinalgPipeline);
   PassPipelineRegistration<>(
       "sd-reference-to-llvm",
       "Lower sd ops through dense rebuilt weights and upstream linalg to the "

@@ -1,0 +1,102 @@
+//===- Passes.td - sd dialect passes -----------------------*- tablegen -*-===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SD_DIALECT_SD_TRANSFORMS_PASSES_TD
+#define SD_DIALECT_SD_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
+  let summary = "Decompose constant layer weights into SmartExchange Ce*B form";
+  let description = [{
+    Finds the constant weights of fully connected and convolution layers in
+    the forms torch-mlir emits and rewrites each eligible layer into sd ops
+    whose weight is stored as `W ~ Ce * B` (power-of-two Ce codes, one 3x3 B
+    per block of at most `block-rows` rows):
+
+    * `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_fhwc` with 1x1 or
+      3x3 kernels -> `sd.shift_add_conv2d`;
+    * `linalg.matmul` whose weight comes through `linalg.transpose`, a
+      transposing `linalg.generic`, transposed indexing maps, or directly as
+      a K x N constant -> `sd.shift_add_matmul`;
+    * `linalg.batch_matmul` on a broadcast (`linalg.broadcast` or a
+      broadcasting `linalg.generic`) weight -> `sd.shift_add_matmul` on the
+      3-D input.
+
+    The weight may be `arith.constant dense<...>` or `dense_resource<...>`.
+    A layer stays dense, with a remark saying why, when its kernel is not
+    1x1 or 3x3, it is depthwise or grouped, its data is elided
+    (`dense_resource<__elided__>`), it is not a constant, it is not f32, or
+    it has fewer than `min-size` values.
+
+    Before:
+    ```mlir
+    %w = arith.constant dense_resource<fc1_weight> : tensor<64x128xf32>
+    %wt = linalg.transpose ins(%w : tensor<64x128xf32>)
+            outs(%e : tensor<128x64xf32>) permutation = [1, 0]
+    %y = linalg.matmul ins(%x, %wt : tensor<1x128xf32>, tensor<128x64xf32>)
+           outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32> loc("fc1")
+    ```
+    After:
+    ```mlir
+    %w = sd.se_constant codes(dense_resource<fc1_ce> : tensor<64x1x43x3xi8>)
+           basis(dense_resource<fc1_b> : tensor<64x1x3x3xf32>)
+           : !sd.se<64x128xf32, blocks = 1x43, exponents = [-8, 5]>
+    %y = sd.shift_add_matmul ins(%x, %w : tensor<1x128xf32>, !sd.se<...>)
+           outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32>
+    ```
+
+    Layers are named by their `loc("name")` when they have one, else by the
+    weight's resource name, else `layer<index>`; the index counts candidate
+    layers in module order. `layer-options` overrides settings per layer:
+    `NAME_OR_INDEX:key=value[:key=value...]` with keys `threshold`,
+    `iterations`, `min-exp`, `max-exp`, `block-rows`,
+    `structured-fraction`, `row-threshold`, `column-scale` and `skip`
+    (`fc1:threshold=0.01`, `0:skip`).
+
+    `report` (or sd-opt's `--sd-report=FILE`) writes a JSON report per layer
+    (shape, blocks, non-zeros, exponent histogram, bits, compression ratio,
+    relative reconstruction error, time) and a readable table next to it
+    (`FILE` with `.md` in place of its extension).
+  }];
+  let dependentDialects = [
+    "mlir::sd::SDDialect"
+  ];
+  let options = [
+    Option<"threshold", "threshold", "double", "1e-3",
+           "Zero Ce entries smaller than this (theta)">,
+    Option<"iterations", "iterations", "int", "30",
+           "Alternating minimization steps per block (iternum)">,
+    Option<"minExp", "min-exp", "int", "-8",
+           "Smallest power-of-two exponent of a Ce entry">,
+    Option<"maxExp", "max-exp", "int", "5",
+           "Largest power-of-two exponent of a Ce entry">,
+    Option<"blockRows", "block-rows", "int64_t", "192",
+           "Largest block, in rows of 3, that shares one basis B">,
+    Option<"structuredFraction", "structured-fraction", "double", "0.0",
+           "SmartDeal: fraction of kernel rows pruned per group of 32 "
+           "filters before decomposing">,
+    Option<"rowThreshold", "row-threshold", "bool", "false",
+           "Zero Ce rows whose L1 norm is below 5 * threshold">,
+    Option<"columnScale", "column-scale", "bool", "false",
+           "Scale Ce columns before power-of-two rounding "
+           "(decompose_scale)">,
+    Option<"minSize", "min-size", "int64_t", "1024",
+           "Leave weights with fewer values than this dense">,
+    ListOption<"layerOptions", "layer-options", "std::string",
+               "Per-layer overrides NAME_OR_INDEX:key=value[:key=value]">,
+    Option<"report", "report", "std::string", "\"\"",
+           "Write a per-layer JSON report (and a .md table) to this file">
+  ];
+  let statistics = [
+    Statistic<"numDecomposed", "layers-decomposed",
+              "Layers rewritten into SmartExchange form">,
+    Statistic<"numSkipped", "layers-left-dense",
+              "Candidate layers left dense">
+  ];
+}
+
+#endif // SD_DIALECT_SD_TRANSFORMS_PASSES_TD

@@ -1,0 +1,357 @@
+//===- Decompose.cpp - SmartExchange decomposition of layer weights -------===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// A thin adapter: WeightMatching finds the layers, the plain C++ library in
+// lib/Compression decomposes their weights, and this pass rewrites the IR and
+// records what happened.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Compression/Decompose.h"
+#include "SD/Compression/Storage.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
+#include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/Transforms/LayerReport.h"
+#include "SD/Dialect/SD/Transforms/Passes.h"
+#include "SD/Dialect/SD/Transforms/WeightMatching.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <chrono>
+
+namespace mlir::sd {
+#define GEN_PASS_DEF_SDDECOMPOSEPASS
+#include "SD/Dialect/SD/Transforms/Passes.h.inc"
+} // namespace mlir::sd
+
+using namespace mlir;
+using namespace mlir::sd;
+namespace comp = ::sd::compression;
+
+static std::string &defaultReportPath() {
+  static std::string path;
+  return path;
+}
+
+void mlir::sd::setDefaultDecomposeReport(const std::string &path) {
+  defaultReportPath() = path;
+}
+
+/// Resource keys must be identifiers; layer names may hold dots and slashes.
+static std::string sanitize(StringRef name) {
+  std::string out;
+  for (char c : name)
+    out.push_back(llvm::isAlnum(c) || c == '_' ? c : '_');
+  if (out.empty() || llvm::isDigit(out[0]))
+    out.insert(out.begin(), '_');
+  return out;
+}
+
+namespace {
+
+/// Settings for one layer: the pass options with its overrides applied.
+struct LayerSettings {
+  comp::DecomposeOptions options;
+  bool skip = false;
+};
+
+/// One parsed `layer-options` entry.
+struct Override {
+  std::string selector;
+  std::vector<std::pair<std::string, std::string>> assignments;
+  bool used = false;
+};
+
+struct SDDecomposePass
+    : mlir::sd::impl::SDDecomposePassBase<SDDecomposePass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  LogicalResult parseOverrides(std::vector<Override> &overrides);
+  LogicalResult applyOverride(const Override &o, LayerSettings &settings,
+                              std::string &error) const;
+  LogicalResult decomposeLayer(WeightUse &use, const LayerSettings &settings,
+                               LayerRecord &record);
+};
+
+} // namespace
+
+LogicalResult SDDecomposePass::parseOverrides(std::vector<Override> &out) {
+  for (const std::string &entry : layerOptions) {
+    SmallVector<StringRef> parts;
+    StringRef(entry).split(parts, ':');
+    Override o;
+    o.selector = parts[0].trim().str();
+    if (o.selector.empty() || parts.size() < 2)
+      return emitError(getOperation().getLoc())
+             << "invalid layer-options entry '" << entry
+             << "': expected NAME_OR_INDEX:key=value[:key=value...]";
+    for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
+      auto [key, value] = part.split('=');
+      if (key.trim() == "skip" && value.empty())
+        value = "true";
+      o.assignments.emplace_back(key.trim().str(), value.trim().str());
+    }
+    out.push_back(std::move(o));
+  }
+  // Check every key and value once, up front, on a scratch copy.
+  for (const Override &o : out) {
+    LayerSettings scratch;
+    std::string error;
+    if (failed(applyOverride(o, scratch, error)))
+      return emitError(getOperation().getLoc())
+             << "invalid layer-options entry for '" << o.selector
+             << "': " << error;
+  }
+  return success();
+}
+
+LogicalResult SDDecomposePass::applyOverride(const Override &o,
+                                             LayerSettings &settings,
+                                             std::string &error) const {
+  comp::DecomposeOptions &opts = settings.options;
+  for (auto &[key, value] : o.assignments) {
+    double d = 0;
+    long long i = 0;
+    bool isDouble = llvm::to_float(value, d);
+    bool isInt = llvm::to_integer(value, i, 10);
+    auto boolValue = [&](bool &target) {
+      if (value != "true" && value != "false" && value != "1" &&
+          value != "0")
+        return false;
+      target = value == "true" || value == "1";
+      return true;
+    };
+    bool ok = true;
+    if (key == "threshold")
+      ok = isDouble, opts.threshold = d;
+    else if (key == "iterations")
+      ok = isInt, opts.iterations = int(i);
+    else if (key == "min-exp")
+      ok = isInt, opts.range.minExp = int(i);
+    else if (key == "max-exp")
+      ok = isInt, opts.range.maxExp = int(i);
+    else if (key == "block-rows")
+      ok = isInt, opts.maxBlockRows = i;
+    else if (key == "structured-fraction")
+      ok = isDouble, opts.structuredFraction = d;
+    else if (key == "row-threshold")
+      ok = boolValue(opts.rowThreshold);
+    else if (key == "column-scale")
+      ok = boolValue(opts.columnScale);
+    else if (key == "skip")
+      ok = boolValue(settings.skip);
+    else {
+      error = "unknown key '" + key +
+              "' (expected threshold, iterations, min-exp, max-exp, "
+              "block-rows, structured-fraction, row-threshold, column-scale "
+              "or skip)";
+      return failure();
+    }
+    if (!ok) {
+      error = "bad value '" + value + "' for '" + key + "'";
+      return failure();
+    }
+  }
+  std::string problem = opts.verify();
+  if (!problem.empty()) {
+    error = problem;
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult SDDecomposePass::decomposeLayer(WeightUse &use,
+                                              const LayerSettings &settings,
+                                              LayerRecord &record) {
+  Operation *op = use.op;
+  const comp::DecomposeOptions &opts = settings.options;
+  auto start = std::chrono::steady_clock::now();
+  FailureOr<std::vector<float>> values = use.canonicalValues();
+  if (failed(values))
+    return op->emitError("cannot read the weight of layer '")
+           << record.name << "'";
+  std::vector<int64_t> shape(use.shape.begin(), use.shape.end());
+  comp::DecomposedWeight dw =
+      comp::decomposeWeight(values->data(), shape, opts);
+  if (!dw.error.empty())
+    return op->emitError("cannot decompose layer '")
+           << record.name << "': " << dw.error;
+  auto elapsed = std::chrono::duration<double, std::milli>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+
+  // Build the sd ops in place of the linalg op.
+  MLIRContext *ctx = op->getContext();
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  auto weightType = SEWeightType::get(ctx, use.shape, b.getF32Type(),
+                                      dw.layout.numBlocks,
+                                      dw.layout.blockRows, opts.range.minExp,
+                                      opts.range.maxExp);
+  std::string key = sanitize(record.name);
+  auto codesType = RankedTensorType::get(weightType.getCodesShape(),
+                                         b.getIntegerType(8));
+  auto basisType =
+      RankedTensorType::get(weightType.getBasisShape(), b.getF32Type());
+  Value weight = SEConstantOp::create(
+      b, loc, weightType, makeIntegerConstant(codesType, dw.codes, key + "_ce"),
+      makeFloatConstant(basisType, dw.basis, key + "_b"));
+  Type resultType = op->getResult(0).getType();
+  Value result;
+  if (use.kind == LayerKind::Linear) {
+    result = ShiftAddMatmulOp::create(b, loc, resultType, use.input, weight,
+                                      /*bias=*/Value(), use.init);
+  } else {
+    result = ShiftAddConv2DOp::create(
+        b, loc, resultType, use.input, weight, /*bias=*/Value(), use.init,
+        ConvLayoutAttr::get(ctx, use.layout),
+        b.getDenseI64ArrayAttr(use.strides),
+        b.getDenseI64ArrayAttr(use.dilations));
+  }
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+  // The transposes and broadcasts that fed the weight, their destination
+  // tensors and the dense constant are dead now.
+  for (Operation *dead : use.chain) {
+    if (!dead->use_empty())
+      continue;
+    SmallVector<Operation *> inits;
+    for (Value operand : dead->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        inits.push_back(def);
+    dead->erase();
+    for (Operation *init : inits)
+      if (isa<tensor::EmptyOp>(init) && init->use_empty())
+        init->erase();
+  }
+
+  // Record what happened.
+  comp::StorageReport storage =
+      comp::computeStorage(dw.layout, dw.codes.data());
+  record.form = "se";
+  record.numBlocks = dw.layout.numBlocks;
+  record.blockRows = dw.layout.blockRows;
+  record.nnz = dw.stats.nnz;
+  record.numCodes = dw.stats.numCodes;
+  for (auto [i, count] : llvm::enumerate(dw.stats.exponentHistogram))
+    if (count)
+      record.exponentHistogram[opts.range.minExp + int(i)] = count;
+  record.denseBits = storage.denseBits;
+  record.bits = storage.totalBits;
+  record.valueBits = storage.valueBits;
+  record.indexBits = storage.indexBits;
+  record.basisBits = storage.basisBits;
+  record.compressionRatio = storage.compressionRatio;
+  record.relativeError = dw.stats.relativeError;
+  double iterations = 0;
+  for (int32_t it : dw.stats.iterations)
+    iterations += it;
+  record.meanIterations =
+      dw.stats.iterations.empty() ? 0 : iterations / dw.stats.iterations.size();
+  record.timeMs = elapsed;
+  record.settings = {
+      {"threshold", std::to_string(opts.threshold)},
+      {"iterations", std::to_string(opts.iterations)},
+      {"exponents", "[" + std::to_string(opts.range.minExp) + ", " +
+                        std::to_string(opts.range.maxExp) + "]"},
+      {"block_rows", std::to_string(opts.maxBlockRows)},
+      {"structured_fraction", std::to_string(opts.structuredFraction)},
+      {"row_threshold", opts.rowThreshold ? "true" : "false"},
+      {"column_scale", opts.columnScale ? "true" : "false"}};
+  return success();
+}
+
+void SDDecomposePass::runOnOperation() {
+  ModuleOp module = getOperation();
+  LayerSettings defaults;
+  comp::DecomposeOptions &opts = defaults.options;
+  opts.threshold = threshold;
+  opts.iterations = iterations;
+  opts.range = {minExp, maxExp};
+  opts.maxBlockRows = blockRows;
+  opts.structuredFraction = structuredFraction;
+  opts.rowThreshold = rowThreshold;
+  opts.columnScale = columnScale;
+  std::string problem = opts.verify();
+  if (!problem.empty()) {
+    emitError(module.getLoc(), "invalid sd-decompose options: ") << problem;
+    return signalPassFailure();
+  }
+  std::vector<Override> overrides;
+  if (failed(parseOverrides(overrides)))
+    return signalPassFailure();
+
+  // Collect the layers first (rewriting while walking would disturb the
+  // walk), and match each again just before rewriting it: rewriting one layer
+  // replaces values and erases constants another layer's match may point to.
+  SmallVector<Operation *> candidates;
+  module.walk([&](Operation *op) {
+    if (matchLayerWeight(op).isCandidate())
+      candidates.push_back(op);
+  });
+
+  std::vector<LayerRecord> records;
+  for (auto [index, op] : llvm::enumerate(candidates)) {
+    WeightMatch match = matchLayerWeight(op);
+    LayerRecord record;
+    record.index = index;
+    record.op = op->getName().getStringRef().str();
+    record.name = layerName(op, match.resourceName, index);
+    if (match.use)
+      record.shape.assign(match.use->shape.begin(), match.use->shape.end());
+    else if (op->getNumOperands() > 1)
+      if (auto t = dyn_cast<ShapedType>(op->getOperand(1).getType()))
+        record.shape.assign(t.getShape().begin(), t.getShape().end());
+
+    LayerSettings settings = defaults;
+    for (Override &o : overrides)
+      if (o.selector == record.name ||
+          o.selector == std::to_string(record.index)) {
+        std::string error;
+        (void)applyOverride(o, settings, error); // checked when parsed
+        o.used = true;
+      }
+
+    std::string whyNot = match.whyNot;
+    if (whyNot.empty() && settings.skip)
+      whyNot = "skipped by layer-options";
+    if (whyNot.empty() && match.use->numWeights() < minSize)
+      whyNot = "the weight has " + std::to_string(match.use->numWeights()) +
+               " values, fewer than min-size = " + std::to_string(minSize);
+    if (!whyNot.empty()) {
+      op->emitRemark() << "layer '" << record.name
+                       << "' left dense: " << whyNot;
+      record.form = "dense";
+      record.reason = whyNot;
+      ++numSkipped;
+      records.push_back(std::move(record));
+      continue;
+    }
+    if (failed(decomposeLayer(*match.use, settings, record)))
+      return signalPassFailure();
+    ++numDecomposed;
+    records.push_back(std::move(record));
+  }
+
+  for (const Override &o : overrides)
+    if (!o.used)
+      emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
+                           << "' matches no candidate layer";
+
+  std::string path = report.empty() ? defaultReportPath() : report.getValue();
+  if (!path.empty()) {
+    std::string error;
+    if (failed(writeLayerReport(path, records, error))) {
+      emitError(module.getLoc()) << error;
+      return signalPassFailure();
+    }
+  }
+}
