@@ -53,4 +53,42 @@ def ConvertSDToLinalgPass
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// SDToCPU
+//===----------------------------------------------------------------------===//
+
+def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
+  let summary = "Lower sd ops to vectorized CPU kernels on compressed weights";
+  let description = [{
+    Rewrites `sd.shift_add_matmul` and `sd.shift_add_conv2d` into loops over
+    tiles of `tile-rows` output rows. Each tile's weights are rebuilt from
+    the Ce codes and bases into a small buffer (`tile-rows x K` floats,
+    never the whole layer) with vector ops: a Ce code becomes the float
+    `sign * 2^p` by building its exponent bits directly (no multiply, no
+    table), and each row of 3 weights is three fused multiply-adds of the
+    codes with the block's basis. The tile is then used for every row of
+    the input by a dot-product kernel with 8-wide vector accumulators.
+    Convolutions go through an im2col tensor whose rows are ordered like the
+    weight rows (c, r, s), then the same kernel.
+
+    The codes stay in memory as one byte each and B as f32, so a layer
+    reads about a quarter of the bytes of its dense fp32 weight. Permuted-
+    diagonal matmuls are lowered through the reference path for now.
+
+    Exponent ranges must lie within the normal f32 range ([-126, 127]).
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"tileRows", "tile-rows", "int64_t", "8",
+           "Weight rows rebuilt per tile (the largest divisor of the output "
+           "count not above this is used)">
+  ];
+}
+
 #endif // SD_CONVERSION_PASSES_TD

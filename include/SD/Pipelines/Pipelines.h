@@ -19,6 +19,10 @@ void buildTensorToLLVMPipeline(OpPassManager &pm);
 /// (convert-sd-to-linalg), then buildTensorToLLVMPipeline.
 void buildReferenceToLLVMPipeline(OpPassManager &pm);
 
+/// The CPU backend: sd ops to vectorized kernels that keep weights
+/// compressed (convert-sd-to-cpu), then buildTensorToLLVMPipeline.
+void buildCPUToLLVMPipeline(OpPassManager &pm);
+
 /// Lowers TOSA to linalg-on-tensors through upstream tosa-to-linalg.
 void buildTosaToLinalgPipeline(OpPassManager &pm);
 

@@ -19,6 +19,8 @@
 #include "mlir/Conversion/TosaToArith/TosaToArith.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -43,9 +45,16 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Transfers with out-of-bounds lanes become guarded 1-D transfers.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  // Kernels sum partial dot products in vector lanes; a tree reduction of
+  // the lanes is as exact as the kernels' own summation order.
+  vectorOptions.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -58,6 +67,13 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
 void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(mlir::sd::createConvertSDToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  buildTensorToLLVMPipeline(pm);
+}
+
+void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(mlir::sd::createConvertSDToCPUPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   buildTensorToLLVMPipeline(pm);
 }
 
@@ -83,6 +99,11 @@ void mlir::sd::registerSDPipelines() {
       "Lower sd ops through dense rebuilt weights and upstream linalg to the "
       "LLVM dialect (the reference path, runnable by mlir-runner)",
       buildReferenceToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "sd-cpu-to-llvm",
+      "Lower sd ops to vectorized kernels on compressed weights and on to "
+      "the LLVM dialect (the CPU backend)",
+      buildCPUToLLVMPipeline);
   PassPipelineRegistration<>(
       "sd-tensor-to-llvm",
       "Lower upstream tensor-level IR (linalg, tensor, arith, func) to the "

@@ -27,6 +27,10 @@ void populateSDToLinalgPatterns(RewritePatternSet &patterns);
 FailureOr<Value> buildDenseWeight(OpBuilder &builder, Location loc,
                                   Value weight);
 
+/// Adds `bias` (1-D) along dimension `channelDim` of `value`.
+Value addChannelBias(OpBuilder &builder, Location loc, Value value, Value bias,
+                     unsigned channelDim);
+
 } // namespace sd
 } // namespace mlir
 

@@ -198,25 +198,11 @@ static Value buildMatmul(OpBuilder &b, Location loc, Value x, Value w,
           .getResult(0);
   if (!bias)
     return out;
-  unsigned rank = initType.getRank();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
-  AffineMap biasMap =
-      AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
-  return linalg::GenericOp::create(
-             b, loc, initType, ValueRange{bias}, ValueRange{out},
-             ArrayRef<AffineMap>{biasMap, identity},
-             SmallVector<IteratorType>(rank, IteratorType::parallel),
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0])
-                                 .getResult());
-             })
-      .getResult(0);
+  return addChannelBias(b, loc, out, bias, initType.getRank() - 1);
 }
 
-/// Adds bias[f] along channel dimension `channelDim` of `value`.
-static Value addChannelBias(OpBuilder &b, Location loc, Value value,
-                            Value bias, unsigned channelDim) {
+Value mlir::sd::addChannelBias(OpBuilder &b, Location loc, Value value,
+                              Value bias, unsigned channelDim) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(value.getType());
   unsigned rank = type.getRank();
