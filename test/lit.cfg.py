@@ -44,3 +44,6 @@ tools = [
     ToolSubst("mlir-translate", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Scripts under scripts/ find the sd-opt of this build.
+config.environment["SD_OPT"] = os.path.join(config.sd_tools_dir, "sd-opt")

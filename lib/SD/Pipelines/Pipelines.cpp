@@ -6,6 +6,7 @@
 
 #include "SD/Pipelines/Pipelines.h"
 #include "SD/Conversion/Passes.h"
+#include "SD/Dialect/SD/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -71,6 +72,8 @@ void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm) {
+  // Object files and shared libraries are called from C.
+  pm.addPass(mlir::sd::createSDEmitCInterfacePass());
   pm.addPass(mlir::sd::createConvertSDToCPUPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

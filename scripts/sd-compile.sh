@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# sd-compile.sh - Compile an sd/linalg model to an object file or shared
+# library with a plain C entry point per public function.
+#
+# Usage: scripts/sd-compile.sh IN.mlir OUT.{o,so} [sd-opt pipeline flag]
+#   The pipeline defaults to --sd-cpu-to-llvm (compressed kernels);
+#   --sd-reference-to-llvm builds the dense-rebuild oracle instead.
+# Each public function f becomes `_mlir_ciface_f(result*, args*...)` on
+# plain C memref descriptors; see docs/CPUBackend.md.
+set -euo pipefail
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 IN.mlir OUT.{o,so} [--sd-cpu-to-llvm|--sd-reference-to-llvm]" >&2
+  exit 2
+fi
+in="$1"; out="$2"; pipeline="${3:---sd-cpu-to-llvm}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+sd_opt="${SD_OPT:-$root/build/bin/sd-opt}"
+llvm=/usr/lib/llvm-22/bin
+[[ -f "$in" ]] || { echo "sd-compile: no such file: $in" >&2; exit 1; }
+case "$out" in *.o|*.so) ;; *) echo "sd-compile: output must end in .o or .so: $out" >&2; exit 2 ;; esac
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+if [[ "$pipeline" == "--sd-reference-to-llvm" ]]; then
+  "$sd_opt" "$in" --sd-emit-c-interface --sd-reference-to-llvm -o "$tmp/model.llvm.mlir"
+else
+  "$sd_opt" "$in" "$pipeline" -o "$tmp/model.llvm.mlir"
+fi
+"$llvm/mlir-translate" --mlir-to-llvmir "$tmp/model.llvm.mlir" -o "$tmp/model.ll"
+# -mcpu=native: the kernels are written for the vector width of the host.
+"$llvm/llc" -O3 -mcpu="${SD_MCPU:-native}" -filetype=obj -relocation-model=pic \
+  "$tmp/model.ll" -o "$tmp/model.o"
+if [[ "$out" == *.so ]]; then
+  cc -shared "$tmp/model.o" -o "$tmp/model.so"
+  mv "$tmp/model.so" "$out"
+else
+  mv "$tmp/model.o" "$out"
+fi
