@@ -4,7 +4,8 @@
 #
 # Usage: scripts/sd-compile.sh IN.mlir OUT.{o,so} [sd-opt pipeline flag]
 #   The pipeline defaults to --sd-cpu-to-llvm (compressed kernels);
-#   --sd-reference-to-llvm builds the dense-rebuild oracle instead.
+#   --sd-reference-to-llvm builds the dense-rebuild oracle instead, and
+#   --sd-tensor-to-llvm compiles plain linalg with upstream's lowering.
 # Each public function f becomes `_mlir_ciface_f(result*, args*...)` on
 # plain C memref descriptors; see docs/CPUBackend.md.
 set -euo pipefail
@@ -21,11 +22,7 @@ case "$out" in *.o|*.so) ;; *) echo "sd-compile: output must end in .o or .so: $
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-if [[ "$pipeline" == "--sd-reference-to-llvm" ]]; then
-  "$sd_opt" "$in" --sd-emit-c-interface --sd-reference-to-llvm -o "$tmp/model.llvm.mlir"
-else
-  "$sd_opt" "$in" "$pipeline" -o "$tmp/model.llvm.mlir"
-fi
+"$sd_opt" "$in" --sd-emit-c-interface "$pipeline" -o "$tmp/model.llvm.mlir"
 "$llvm/mlir-translate" --mlir-to-llvmir "$tmp/model.llvm.mlir" -o "$tmp/model.ll"
 # -mcpu=native: the kernels are written for the vector width of the host.
 "$llvm/llc" -O3 -mcpu="${SD_MCPU:-native}" -filetype=obj -relocation-model=pic \

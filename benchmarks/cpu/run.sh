@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# run.sh - CPU backend benchmarks: compressed kernels vs dense MLIR vs OpenBLAS.
+#
+# Writes benchmarks/results/cpu.md (table with ratios) and cpu.json.
+# Single-threaded on purpose (our kernels are; OPENBLAS_NUM_THREADS=1), so
+# ratios compare code, not core counts. SD_BENCH_QUICK=1 runs one shape.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="${SD_BENCH_WORK:-${TMPDIR:-/tmp}/sd-bench-cpu}"
+results="$root/benchmarks/results"
+mkdir -p "$work" "$results"
+
+"$root/scripts/build.sh" sd-opt >/dev/null
+/usr/bin/python3 "$here/gen_models.py" "$work"
+
+: > "$work/models.inc"
+objs=()
+while read -r kind name n k b bytes; do
+  if [[ -n "${SD_BENCH_QUICK:-}" && "$name" != *4096x1024* ]]; then continue; fi
+  echo "compiling $name" >&2
+  if [[ "$kind" == se ]]; then
+    "$root/scripts/sd-compile.sh" "$work/$name.mlir" "$work/$name.o"
+    echo "#define SD_WEIGHT_BYTES_$name $bytes" >> "$work/models.inc"
+    echo "SD_SE($name, $n, $k, $b)" >> "$work/models.inc"
+  else
+    "$root/scripts/sd-compile.sh" "$work/$name.mlir" "$work/$name.o" --sd-tensor-to-llvm
+    echo "SD_DENSE($name, $n, $k, $b)" >> "$work/models.inc"
+  fi
+  objs+=("$work/$name.o")
+done < "$work/manifest.txt"
+
+g++ -O3 -march=native -std=c++17 -I"$work" "$here/harness.cpp" "${objs[@]}" \
+  -lbenchmark -lopenblas -lpthread -o "$work/harness"
+OPENBLAS_NUM_THREADS=1 "$work/harness" --benchmark_min_time=0.3s \
+  --benchmark_out="$results/cpu.json" --benchmark_out_format=json
+/usr/bin/python3 "$here/report.py" "$results/cpu.json" > "$results/cpu.md"
+cat "$results/cpu.md"
