@@ -7,6 +7,7 @@
 #ifndef SD_CONVERSION_PASSES_H
 #define SD_CONVERSION_PASSES_H
 
+#include "SD/Conversion/MemRefCopyToLinalg/MemRefCopyToLinalg.h"
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
 

@@ -91,4 +91,21 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// MemRefCopyToLinalg
+//===----------------------------------------------------------------------===//
+
+def ConvertMemRefCopyToLinalgPass
+    : Pass<"convert-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization copies between strided memrefs (padding, transposes) with
+    `memref.copy`, which the LLVM lowering turns into a call to the
+    `memrefCopy` function of MLIR's C runner library. Rewriting the copies
+    as `linalg.copy` lets them lower to plain loops, so compiled models are
+    self-contained object files with no runtime library to ship.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // SD_CONVERSION_PASSES_TD

@@ -45,6 +45,7 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
   // weights.
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(mlir::sd::createConvertMemRefCopyToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // Transfers with out-of-bounds lanes become guarded 1-D transfers.
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());

@@ -1,19 +1,22 @@
 // RUN: sd-opt %s --convert-sd-to-cpu --canonicalize --split-input-file | FileCheck %s
 
-// The weights stay compressed: one-byte codes and the bases are the only
-// weight constants (no 12x10 f32 weight), and each tile of 6 rows (the
-// largest divisor of 12 not above 8) is rebuilt with vector ops.
+// The weights stay compressed: the codes become one byte each in planes of
+// Ce columns padded to 8 rows (12 x 1 block x 3 columns x 8), and no 12x10
+// f32 weight exists; x is rearranged into the same planes once. Each tile
+// of 6 rows (the largest divisor of 12 not above 8) is rebuilt with 8-lane
+// vector ops: half-precision decode, then 3 multiply-adds per column.
 // CHECK-LABEL: func.func @fc
-// CHECK-DAG:     arith.constant dense<{{.*}}> : tensor<12x1x12xi8>
-// CHECK-DAG:     arith.constant dense<{{.*}}> : tensor<12x1x3x3xf32>
+// CHECK:         %[[CODES:.*]] = arith.constant dense_resource<sd_cpu_codes> : tensor<12x1x3x8xi8>
 // CHECK-NOT:     tensor<12x10xf32>
+// CHECK:         linalg.transpose {{.*}} permutation = [0, 1, 3, 2]
 // CHECK:         scf.for %{{.*}} = %c0 to %c12 step %c6
-// CHECK:           tensor.empty() : tensor<6x1x12xf32>
-// CHECK:           vector.transfer_read {{.*}} : tensor<12x1x12xi8>, vector<24xi8>
-// CHECK:           vector.shuffle
-// CHECK:           arith.bitcast {{.*}} : vector<24xi32> to vector<24xf32>
-// CHECK:           vector.fma {{.*}} : vector<24xf32>
-// CHECK:           vector.transfer_write {{.*}} : vector<24xf32>, tensor<6x1x12xf32>
+// CHECK:           tensor.empty() : tensor<6x1x3x8xf32>
+// CHECK:           vector.transfer_read %[[CODES]]{{.*}} : tensor<12x1x3x8xi8>, vector<8xi8>
+// CHECK:           arith.extui {{.*}} : vector<8xi8> to vector<8xi16>
+// CHECK:           arith.bitcast {{.*}} : vector<8xi16> to vector<8xf16>
+// CHECK:           arith.extf {{.*}} : vector<8xf16> to vector<8xf32>
+// CHECK:           vector.fma {{.*}} : vector<8xf32>
+// CHECK:           vector.transfer_write {{.*}} : vector<8xf32>, tensor<6x1x3x8xf32>
 // CHECK:           vector.fma {{.*}} : vector<8xf32>
 // CHECK:           vector.reduction <add>
 // CHECK-NOT:     sd.
@@ -31,6 +34,7 @@ func.func @fc(%x: tensor<2x10xf32>, %init: tensor<2x12xf32>) -> tensor<2x12xf32>
 // CHECK-LABEL: func.func @conv
 // CHECK:         linalg.generic {{.*}} ins(%arg0 : tensor<1x2x5x5xf32>) outs(%{{.*}} : tensor<1x3x3x2x3x3xf32>)
 // CHECK:         tensor.collapse_shape {{.*}} into tensor<9x18xf32>
+// CHECK:         linalg.transpose
 // CHECK:         scf.for
 // CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<1x3x3x4xf32>) outs(%arg1 : tensor<1x4x3x3xf32>)
 func.func @conv(%x: tensor<1x2x5x5xf32>, %init: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
@@ -39,4 +43,21 @@ func.func @conv(%x: tensor<1x2x5x5xf32>, %init: tensor<1x4x3x3xf32>) -> tensor<1
   %y = sd.shift_add_conv2d ins(%x, %w : tensor<1x2x5x5xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>)
          outs(%init : tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   return %y : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// Exponent ranges beyond half precision keep signed codes and decode by
+// assembling f32 exponent bits.
+// CHECK-LABEL: func.func @wide_range
+// CHECK:         arith.constant dense<{{.*}}> : tensor<2x1x3x8xi8>
+// CHECK:         arith.extsi {{.*}} : vector<8xi8> to vector<8xi32>
+// CHECK:         arith.shli
+// CHECK:         arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
+func.func @wide_range(%x: tensor<1x6xf32>, %init: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = sd.se_constant codes(dense<1> : tensor<2x1x2x3xi8>) basis(dense<0.5> : tensor<2x1x3x3xf32>)
+         : !sd.se<2x6xf32, blocks = 1x2, exponents = [-20, 5]>
+  %y = sd.shift_add_matmul ins(%x, %w : tensor<1x6xf32>, !sd.se<2x6xf32, blocks = 1x2, exponents = [-20, 5]>)
+         outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
 }

@@ -7,24 +7,37 @@
 // Kernels that compute with SmartExchange weights while they stay compressed.
 // The loop structure for y[m, o] = init[m, o] + sum_l x[m, l] * W[o, l]:
 //
+//   xp = planes(x)                            (once per call, M x nb*3*Rp)
 //   for o0 in 0..N step T                     (one tile of T weight rows)
-//     Wt = rebuild(codes[o0:o0+T], basis[o0:o0+T])   : T x nb x 3R floats
+//     Wt = rebuild(codes[o0:o0+T], basis[o0:o0+T])   : T x nb*3*Rp floats
 //     for m in 0..M
 //       acc[t] = 0 (vector<8xf32>) for t < T
-//       for l in 0..K step 8: acc[t] += x[m, l:l+8] * Wt[t, l:l+8]
+//       for l in 0..nb*3*Rp step 8: acc[t] += xp[m, l:l+8] * Wt[t, l:l+8]
 //       y[m, o0 + t] += reduce(acc[t])
 //
-// The rebuild reads 8 Ce rows (24 one-byte codes) at a time, turns each code
-// into the float sign * 2^p by writing its exponent bits (no table lookup and
-// no multiply), and forms the 24 weights with three fused multiply-adds
-// against the block's basis rows laid out as repeating 3-lane patterns.
+// Layout. The lowering stores each block's codes as three planes (column k of
+// Ce for rows 0..Rp, with Rp = blockRows rounded up to 8 and zero codes in
+// the padding): [O, nb, 3, Rp] bytes. x is rearranged the same way (planes of
+// column j), so every vector access is a contiguous, in-bounds 8-lane load
+// and a tile's weights come out as w_j = sum_k c_k * B[k, j]: nine fused
+// multiply-adds against broadcast basis entries per 8 rows, no shuffles.
+//
+// Decode. Each code byte holds the top byte of the IEEE half-precision value
+// sign * 2^p (a power of two has a zero mantissa, so the byte is exact:
+// sign << 7 | (p + 15) << 2, and 0 for a zero code). Decoding is a widen, a
+// shift and a half-to-float conversion (one vcvtph2ps on x86). Exponent
+// ranges outside half precision ([-14, 15]) keep the dialect's signed codes
+// and decode by assembling f32 exponent bits instead.
+//
 // Rebuilding a tile once and using it for every input row amortizes the
-// decode across the batch; at batch 1 the tile stays in L2.
+// decode across the batch; at batch 1 the tile stays in L2. The layer's
+// dense weight never exists in memory: only T rows at a time.
 //
 //===----------------------------------------------------------------------===//
 
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -32,6 +45,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -45,9 +59,7 @@ using namespace mlir;
 using namespace mlir::sd;
 using utils::IteratorType;
 
-/// Lanes of the vector kernels: 8 Ce rows = 24 weights per rebuild step, and
-/// 8 floats (one AVX2 register) per dot-product step.
-static constexpr int64_t kRowsPerStep = 8;
+/// Lanes of the vector kernels: 8 floats, one AVX2 register.
 static constexpr int64_t kLanes = 8;
 
 namespace {
@@ -87,6 +99,21 @@ struct Emitter {
         .getResult();
   }
 
+  /// vector<Nxi8> half-precision top bytes -> vector<Nxf32>.
+  Value decodeHalfBytes(Value bytes) {
+    auto type = cast<VectorType>(bytes.getType());
+    int64_t lanes = type.getNumElements();
+    auto i16Type = VectorType::get({lanes}, b.getI16Type());
+    Value wide = arith::ExtUIOp::create(b, i16Type, bytes);
+    Value eight = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(8).getValue()));
+    Value bits = arith::ShLIOp::create(b, wide, eight);
+    Value half = arith::BitcastOp::create(
+        b, VectorType::get({lanes}, b.getF16Type()), bits);
+    return arith::ExtFOp::create(b, VectorType::get({lanes}, b.getF32Type()),
+                                 half);
+  }
+
   /// vector<Nxi8> codes -> vector<Nxf32> values sign * 2^(minExp + |c| - 1),
   /// zero for code 0, by assembling IEEE-754 bits.
   Value decode(Value codes, int64_t minExp) {
@@ -111,54 +138,108 @@ struct Emitter {
   }
 };
 
-/// The compressed weight behind a compute op.
+/// The compressed weight behind a compute op, in the kernels' layout.
 struct SEWeight {
   SEWeightType type;
-  Value codes; ///< [O, nb, 3R] i8 (codes collapsed per block).
-  Value basis; ///< [O, nb, 3, 3] f32.
+  Value codes;         ///< [O, nb, 3, Rp] i8 code planes.
+  Value basis;         ///< [O, nb, 3, 3] f32.
+  int64_t paddedRows;  ///< Rp: block rows rounded up to the vector width.
+  bool halfBytes;      ///< Codes hold half-precision top bytes.
 };
 
 } // namespace
+
+/// The byte that makes the half-precision value of `code`: sign << 7 |
+/// (p + 15) << 2, or 0 for zero.
+static int8_t halfTopByte(int64_t code, ::sd::compression::ExponentRange r) {
+  if (code == 0)
+    return 0;
+  int64_t p = ::sd::compression::codeExponent(code, r);
+  return int8_t((code < 0 ? 0x80 : 0) | ((p + 15) << 2));
+}
 
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
                                              Value weight) {
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();
+  FailureOr<SmallVector<int64_t>> codes = readIntegers(constant.getCodes());
+  if (failed(codes))
+    return failure();
   SEWeight w;
   w.type = constant.getResult().getType();
-  auto codesType = cast<ShapedType>(constant.getCodes().getType());
-  if (!codesType.getElementType().isInteger(8))
-    return failure();
-  Value codes = arith::ConstantOp::create(b, constant.getCodes());
-  w.codes = tensor::CollapseShapeOp::create(
-      b, codes, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  ::sd::compression::BlockLayout layout = w.type.getLayout();
+  ::sd::compression::ExponentRange range = w.type.getExponentRange();
+  w.halfBytes = range.minExp >= -14 && range.maxExp <= 15;
+  int64_t o = layout.numOutputs(), nb = layout.numBlocks;
+  int64_t rows = layout.blockRows;
+  w.paddedRows = llvm::alignTo(rows, kLanes);
+  // [O, nb, rows, 3] -> planes [O, nb, 3, Rp], zero-padded.
+  SmallVector<int8_t> planes(o * nb * 3 * w.paddedRows, 0);
+  for (int64_t i = 0; i < o * nb; ++i)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < 3; ++k) {
+        int64_t code = (*codes)[(i * rows + r) * 3 + k];
+        planes[(i * 3 + k) * w.paddedRows + r] =
+            w.halfBytes ? halfTopByte(code, range) : int8_t(code);
+      }
+  std::string name = "sd_cpu_codes";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getCodes()))
+    name = resource.getRawHandle().getKey().str() + "_planes";
+  auto planesType =
+      RankedTensorType::get({o, nb, 3, w.paddedRows}, b.getI8Type());
+  w.codes = arith::ConstantOp::create(
+      b, makeIntegerConstant(planesType, planes, name));
   w.basis = arith::ConstantOp::create(b, constant.getBasis());
   return w;
 }
 
-/// Rebuilds weight rows [o0, o0 + T) into a T x nb x 3R tensor.
+/// Rearranges x [M, K] into planes [M, nb*3*Rp]: for each block, column j of
+/// its rows of 3, zero-padded, matching the code planes.
+static Value toPlanes(ImplicitLocOpBuilder &b, Value x, const SEWeight &w) {
+  ::sd::compression::BlockLayout layout = w.type.getLayout();
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t m = type.getDimSize(0), k = layout.rowLength();
+  int64_t nb = layout.numBlocks, rows = layout.blockRows, rp = w.paddedRows;
+  Type f32 = b.getF32Type();
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  auto idx = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
+  int64_t padded = nb * rows * 3;
+  if (padded != k)
+    x = tensor::PadOp::create(b, RankedTensorType::get({m, padded}, f32), x,
+                              ArrayRef<OpFoldResult>{idx(0), idx(0)},
+                              ArrayRef<OpFoldResult>{idx(0), idx(padded - k)},
+                              zero);
+  Value x4 = tensor::ExpandShapeOp::create(
+      b, RankedTensorType::get({m, nb, rows, 3}, f32), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  if (rp != rows)
+    x4 = tensor::PadOp::create(
+        b, RankedTensorType::get({m, nb, rp, 3}, f32), x4,
+        ArrayRef<OpFoldResult>{idx(0), idx(0), idx(0), idx(0)},
+        ArrayRef<OpFoldResult>{idx(0), idx(0), idx(rp - rows), idx(0)}, zero);
+  Value empty =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, nb, 3, rp}, f32);
+  Value planes = linalg::TransposeOp::create(b, x4, empty,
+                                             ArrayRef<int64_t>{0, 1, 3, 2})
+                     .getResult()[0];
+  return tensor::CollapseShapeOp::create(
+      b, planes, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+}
+
+/// Rebuilds weight rows [o0, o0 + T) as planes: a T x nb x 3 x Rp tensor
+/// with w[t, blk, j, r] = sum_k c[o0 + t, blk, k, r] * B[o0 + t, blk, k, j].
 static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
                              Value o0, int64_t tileRows) {
   Emitter e{b};
   ::sd::compression::BlockLayout layout = w.type.getLayout();
-  int64_t nb = layout.numBlocks, rows = layout.blockRows;
-  int64_t width = kRowsPerStep * 3;
+  int64_t nb = layout.numBlocks, rp = w.paddedRows;
   Type f32 = b.getF32Type();
-  Value tile = tensor::EmptyOp::create(
-      b, ArrayRef<int64_t>{tileRows, nb, rows * 3}, f32);
+  Value tile =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{tileRows, nb, 3, rp}, f32);
   Value zeroI8 = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
-  Value zeroF32 = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-  auto codeVec = VectorType::get({width}, b.getI8Type());
-  auto basisRow = VectorType::get({3}, f32);
-
-  SmallVector<int64_t> pattern;
-  for (int64_t l = 0; l < width; ++l)
-    pattern.push_back(l % 3);
-  SmallVector<SmallVector<int64_t>> pick(3);
-  for (int64_t k = 0; k < 3; ++k)
-    for (int64_t l = 0; l < width; ++l)
-      pick[k].push_back(3 * (l / 3) + k);
+  auto codeVec = VectorType::get({kLanes}, b.getI8Type());
+  auto floatVec = VectorType::get({kLanes}, f32);
 
   auto tLoop = scf::ForOp::create(
       b, e.index(0), e.index(tileRows), e.index(1), ValueRange{tile},
@@ -171,36 +252,39 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
             [&](OpBuilder &nb1, Location loc1, Value blk, ValueRange bArgs) {
               ImplicitLocOpBuilder b2(loc1, nb1);
               Emitter e2{b2};
-              // The block's basis rows as repeating 3-lane patterns.
-              SmallVector<Value> patterns;
-              for (int64_t k = 0; k < 3; ++k) {
-                Value row = e2.read(basisRow, w.basis,
-                                    {o, blk, e2.index(k), e2.index(0)},
-                                    zeroF32, /*inBounds=*/true);
-                patterns.push_back(
-                    vector::ShuffleOp::create(b2, row, row, pattern));
-              }
+              // The block's 3x3 basis, each entry broadcast to all lanes.
+              Value basis[3][3];
+              for (int64_t k = 0; k < 3; ++k)
+                for (int64_t j = 0; j < 3; ++j) {
+                  Value v = tensor::ExtractOp::create(
+                      b2, w.basis,
+                      ValueRange{o, blk, e2.index(k), e2.index(j)});
+                  basis[k][j] = vector::BroadcastOp::create(b2, floatVec, v);
+                }
               auto rLoop = scf::ForOp::create(
-                  b2, e2.index(0), e2.index(rows), e2.index(kRowsPerStep),
-                  bArgs,
+                  b2, e2.index(0), e2.index(rp), e2.index(kLanes), bArgs,
                   [&](OpBuilder &nb2, Location loc2, Value r0,
                       ValueRange rArgs) {
                     ImplicitLocOpBuilder b3(loc2, nb2);
                     Emitter e3{b3};
-                    Value col = e3.mul(r0, e3.index(3));
-                    // Rows past the block read as code 0 (weight 0).
-                    Value codes = e3.read(codeVec, w.codes, {o, blk, col},
-                                          zeroI8, /*inBounds=*/false);
-                    Value acc = e3.zeroF32Vector(width);
+                    Value c[3];
                     for (int64_t k = 0; k < 3; ++k) {
-                      Value ck =
-                          vector::ShuffleOp::create(b3, codes, codes, pick[k]);
-                      Value fk = e3.decode(ck, w.type.getMinExp());
-                      acc = vector::FMAOp::create(b3, fk, patterns[k], acc);
+                      Value bytes =
+                          e3.read(codeVec, w.codes, {o, blk, e3.index(k), r0},
+                                  zeroI8, /*inBounds=*/true);
+                      c[k] = w.halfBytes
+                                 ? e3.decodeHalfBytes(bytes)
+                                 : e3.decode(bytes, w.type.getMinExp());
                     }
-                    Value next = e3.write(acc, rArgs[0], {t, blk, col},
-                                          /*inBounds=*/false);
-                    scf::YieldOp::create(b3, next);
+                    Value out = rArgs[0];
+                    for (int64_t j = 0; j < 3; ++j) {
+                      Value acc = arith::MulFOp::create(b3, c[0], basis[0][j]);
+                      acc = vector::FMAOp::create(b3, c[1], basis[1][j], acc);
+                      acc = vector::FMAOp::create(b3, c[2], basis[2][j], acc);
+                      out = e3.write(acc, out, {t, blk, e3.index(j), r0},
+                                     /*inBounds=*/true);
+                    }
+                    scf::YieldOp::create(b3, out);
                   });
               scf::YieldOp::create(b2, rLoop.getResults());
             });
@@ -209,7 +293,8 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
   return tLoop.getResult(0);
 }
 
-/// acc[m, o0 + t] += sum_{l < K} x[m, l] * wt[t, l] for every m and t < T.
+/// acc[m, o0 + t] += sum_{l < k} x[m, l] * wt[t, l] for every m and t < T,
+/// with k a multiple of the vector width.
 static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt,
                          Value acc, Value o0, int64_t tileRows, int64_t k) {
   Emitter e{b};
@@ -228,13 +313,13 @@ static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt,
             [&](OpBuilder &nb1, Location loc1, Value l, ValueRange accs) {
               ImplicitLocOpBuilder b2(loc1, nb1);
               Emitter e2{b2};
-              // Past K, x reads as 0, which also hides the weights of the
-              // zero-padded tail of each row.
-              Value xv = e2.read(vecType, x, {row, l}, zeroF32, false);
+              // Planes are padded to whole vectors, with zeros in x where
+              // the weight rows are padding.
+              Value xv = e2.read(vecType, x, {row, l}, zeroF32, true);
               SmallVector<Value> next;
               for (int64_t t = 0; t < tileRows; ++t) {
                 Value wv =
-                    e2.read(vecType, wt, {e2.index(t), l}, zeroF32, false);
+                    e2.read(vecType, wt, {e2.index(t), l}, zeroF32, true);
                 next.push_back(vector::FMAOp::create(b2, xv, wv, accs[t]));
               }
               scf::YieldOp::create(b2, next);
@@ -259,7 +344,9 @@ static Value emitCompressedMatmul(ImplicitLocOpBuilder &b, const SEWeight &w,
                                   Value x, Value init, int64_t maxTileRows) {
   Emitter e{b};
   ::sd::compression::BlockLayout layout = w.type.getLayout();
-  int64_t n = layout.numOutputs(), k = layout.rowLength();
+  int64_t n = layout.numOutputs();
+  int64_t k = layout.numBlocks * 3 * w.paddedRows;
+  Value xp = toPlanes(b, x, w);
   // The largest tile not above maxTileRows that divides N keeps every tile
   // full, so the kernels need no remainder loop over rows.
   int64_t tileRows = 1;
@@ -274,8 +361,8 @@ static Value emitCompressedMatmul(ImplicitLocOpBuilder &b, const SEWeight &w,
         ImplicitLocOpBuilder b1(loc, nb0);
         Value tile = emitRebuildTile(b1, w, o0, tileRows);
         Value flat = tensor::CollapseShapeOp::create(
-            b1, tile, SmallVector<ReassociationIndices>{{0}, {1, 2}});
-        Value out = emitDotTile(b1, x, flat, args[0], o0, tileRows, k);
+            b1, tile, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+        Value out = emitDotTile(b1, xp, flat, args[0], o0, tileRows, k);
         scf::YieldOp::create(b1, out);
       });
   return oLoop.getResult(0);
@@ -326,7 +413,7 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
     FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
     if (failed(w))
-      return rewriter.notifyMatchFailure(op, "weight is not an i8 constant");
+      return rewriter.notifyMatchFailure(op, "weight is not a readable constant");
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     Value y = emitCompressedMatmul(b, *w, to2D(b, op.getInput()),
                                    to2D(b, op.getInit()), tileRows);
@@ -354,7 +441,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
     FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
     if (failed(w))
-      return rewriter.notifyMatchFailure(op, "weight is not an i8 constant");
+      return rewriter.notifyMatchFailure(op, "weight is not a readable constant");
     auto xType = cast<RankedTensorType>(op.getInput().getType());
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     if (!xType.hasStaticShape() || !initType.hasStaticShape())
