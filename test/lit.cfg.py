@@ -17,6 +17,7 @@ config.test_exec_root = os.path.join(config.sd_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%PYTHON", config.python_executable))
 config.substitutions.append(("%sd_src_root", config.sd_src_root))
+config.substitutions.append(("%sd_obj_root", config.sd_obj_root))
 config.substitutions.append(
     ("%mlir_runner_utils",
      os.path.join(config.mlir_lib_dir, "libmlir_runner_utils.so")))
