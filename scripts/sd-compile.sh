@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$llvm/llc" -O3 -mcpu="${SD_MCPU:-native}" -filetype=obj -relocation-model=pic \
   "$tmp/model.ll" -o "$tmp/model.o"
 if [[ "$out" == *.so ]]; then
-  cc -shared "$tmp/model.o" -o "$tmp/model.so"
+  cc -shared "$tmp/model.o" -lm -o "$tmp/model.so"
   mv "$tmp/model.so" "$out"
 else
   mv "$tmp/model.o" "$out"

@@ -774,17 +774,18 @@ std::vector<float> decodeCodes(const std::vector<int8_t> &codes,
 }
 
 /// Codes of one column of C^ (rows values, written with stride 3), counting
-/// them in `histogram` (slot 0: zeros, slot l: level l). Branch free: C^
-/// holds only zeros and +-2^p with p in range, so the code is read off the
-/// exponent bits.
+/// them in `histogram` (slot 0: zeros, slot l: code magnitude l). C^ holds
+/// only zeros and +-2^p with p in range, so the exponent is read off the bits.
 static void columnCodes(int64_t rows, const double *column, ExponentRange range,
                         int8_t *codes, int64_t *histogram) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint64_t bits = bitsOf(column[r]);
-    const int64_t biased = int64_t((bits >> 52) & 0x7FF);
-    const int64_t level = biased == 0 ? 0 : biased - 1023 - range.minExp + 1;
-    ++histogram[level];
-    codes[r * kBasisSize] = int8_t((bits >> 63) ? -level : level);
+    const int biased = int((bits >> 52) & 0x7FF);
+    const int code =
+        biased == 0 ? 0
+                    : encodeCode((bits >> 63) ? -1 : 1, biased - 1023, range);
+    ++histogram[code < 0 ? -code : code];
+    codes[r * kBasisSize] = int8_t(code);
   }
 }
 
