@@ -15,7 +15,8 @@ PKGS=(
   python3 python3-numpy
 )
 if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
-  PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib)
+  PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib
+    python3-pil fonts-dejavu-core wamerican)
 fi
 
 SUDO=""

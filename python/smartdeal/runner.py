@@ -182,9 +182,9 @@ def run_mlir(
 ) -> RunResult:
     """Run `@main(inputs)` of an MLIR module (text or a .mlir path).
 
-    Modules that use math.erf (exact GELU) first go through upstream
-    mlir-opt --convert-math-to-libm (erff from the C library), because the LLVM math
-    lowering has no erf.
+    `pipeline` is the sd-opt pipeline that lowers the wrapped module to LLVM:
+    --sd-tensor-to-llvm for plain linalg, --sd-cpu-to-llvm for compressed
+    models on the CPU backend, --sd-reference-to-llvm for the oracle.
     """
     if isinstance(module, os.PathLike) or (
         isinstance(module, str) and "\n" not in module and module.endswith(".mlir")
@@ -202,20 +202,6 @@ def run_mlir(
         Path(src).write_text(wrap_with_entry(module, inputs))
         cmds = []
         t0 = time.time()
-        if "math.erf" in module:
-            mlir_opt = _tool("mlir-opt", "MLIR_OPT")
-            expanded = os.path.join(tmp, "expanded.mlir")
-            cmd = [
-                mlir_opt,
-                src,
-                "--math-expand-ops=ops=rsqrt",
-                "--convert-math-to-libm",
-                "-o",
-                expanded,
-            ]
-            _check(cmd, timeout)
-            cmds.append(cmd)
-            src = expanded
         lowered = os.path.join(tmp, "lowered.mlir")
         cmd = [sd_opt, src, pipeline, "-o", lowered]
         _check(cmd, timeout)

@@ -1,0 +1,82 @@
+"""Read a compressed module back: the per-layer report and the rebuilt weights.
+
+sd-decompose writes each layer's Ce codes and bases as dense_resource blobs
+named <layer>_ce and <layer>_b, and a JSON report with the layer's shape,
+block layout and exponent range. Rebuilding W = Ce * B here, in NumPy and
+independently of the compiler, is what the exporters and fidelity checks use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+_BLOB = re.compile(r'^\s*([A-Za-z_][\w.$-]*): "0x([0-9A-Fa-f]+)"', re.MULTILINE)
+
+
+@dataclass
+class CompressedLayer:
+    name: str
+    shape: List[int]
+    weight: np.ndarray  # rebuilt dense weight, canonical layout ([N, K] / [F, C, R, S])
+    ratio: float
+    relative_error: float
+
+
+def _key(name: str) -> str:
+    """The resource key sd-decompose derives from a layer name."""
+    out = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return "_" + out if not out or out[0].isdigit() else out
+
+
+def read_blobs(mlir_text: str) -> Dict[str, bytes]:
+    """Every dialect_resources blob, without its 4-byte alignment prefix."""
+    section = mlir_text[mlir_text.rfind("{-#"):] if "{-#" in mlir_text else ""
+    return {k: bytes.fromhex(v)[4:] for k, v in _BLOB.findall(section)}
+
+
+def decode_codes(codes: np.ndarray, min_exp: int) -> np.ndarray:
+    """Ce codes -> values: 0, or sign(c) * 2^(min_exp + |c| - 1)."""
+    c = codes.astype(np.int64)
+    mag = np.where(c == 0, 0.0, np.exp2(min_exp + np.abs(c) - 1.0))
+    return np.sign(c) * mag
+
+
+def rebuild(codes: np.ndarray, basis: np.ndarray, shape, min_exp: int) -> np.ndarray:
+    """W from codes [O, nb, rows, 3] and bases [O, nb, 3, 3] (the sd.rebuild rule)."""
+    o = codes.shape[0]
+    rows = np.einsum("obrk,obkj->obrj", decode_codes(codes, min_exp),
+                     basis.astype(np.float64))
+    length = int(np.prod(shape[1:]))
+    return rows.reshape(o, -1)[:, :length].reshape(shape).astype(np.float32)
+
+
+def load(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
+    """The SmartExchange layers of a compressed module, rebuilt."""
+    report = json.loads(Path(report_path).read_text())
+    blobs = read_blobs(Path(mlir_path).read_text())
+    layers = []
+    for entry in report["layers"]:
+        if entry["form"] != "se":
+            continue
+        key = _key(entry["name"])
+        shape = entry["shape"]
+        o, nb, rows = shape[0], entry["blocks"], entry["block_rows"]
+        min_exp = int(entry["settings"]["exponents"].strip("[]").split(",")[0])
+        codes_raw = blobs.get(key + "_ce")
+        basis_raw = blobs.get(key + "_b")
+        if codes_raw is None or basis_raw is None:
+            raise ValueError(f"layer '{entry['name']}': blobs {key}_ce/{key}_b "
+                             f"missing from {mlir_path}")
+        codes = np.frombuffer(codes_raw, np.int8).reshape(o, nb, rows, 3)
+        basis = np.frombuffer(basis_raw, "<f4").reshape(o, nb, 3, 3)
+        layers.append(CompressedLayer(entry["name"], shape,
+                                      rebuild(codes, basis, shape, min_exp),
+                                      entry["compression_ratio"],
+                                      entry["relative_error"]))
+    return layers

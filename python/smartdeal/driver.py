@@ -1,0 +1,283 @@
+"""The one-command driver: a model in, a compressed model and its artifacts out.
+
+    python3 -m smartdeal [MODEL] [-o OUTDIR] [--config plan.json] ...
+
+MODEL is an .onnx file, an .mlir file in the torch-mlir linalg contract, a
+real model name (`ocr-rec`, the default, and the others in
+smartdeal.models), or `torchvision:NAME`. The driver imports the model,
+compresses it with `sd-opt --sd-decompose`, exports the compressed model in
+its source format, compiles it for the CPU (a shared library with a C entry
+point), checks the compiled code against the exported model, measures
+accuracy or output fidelity on real inputs, and writes a report with plots.
+Every file goes to a temporary folder first and is moved into OUTDIR only
+when all steps succeed, so a failure leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from . import compressed as compressed_mod
+from . import export, models, plots, runner
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DriverError(RuntimeError):
+    """A step failed; the message says which and why."""
+
+
+class Progress:
+    """One line per step, with its time, so long runs show where they are."""
+
+    def __init__(self, total: int):
+        self.total, self.step, self.t0 = total, 0, time.time()
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        print(f"[{self.step}/{self.total}] {message} "
+              f"(t = {time.time() - self.t0:.0f} s)", flush=True)
+
+
+def _run(cmd: List[str], what: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DriverError(f"{what} failed:\n{proc.stderr.strip()}")
+    return proc
+
+
+def decompose_options(config: Optional[dict], args) -> str:
+    """sd-decompose's option string from defaults, the config file and flags."""
+    opts: Dict[str, str] = {"min-size": str(args.min_size)}
+    layer_opts: List[str] = []
+    if config:
+        for key, value in config.get("defaults", {}).items():
+            opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        for layer, settings in config.get("layers", {}).items():
+            parts = [f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+                     for k, v in settings.items()]
+            if parts:
+                layer_opts.append(f"{layer}:" + ":".join(parts))
+    if args.threshold is not None:
+        opts["threshold"] = str(args.threshold)
+    text = " ".join(f"{k}={v}" for k, v in opts.items())
+    if layer_opts:
+        text += " layer-options=" + ",".join(layer_opts)
+    return text
+
+
+def resolve_model(spec: str):
+    """(kind, path, input shapes, real model or None) for a MODEL argument."""
+    if spec.startswith("torchvision:"):
+        return "torchvision", spec.split(":", 1)[1], None, None
+    path = Path(spec)
+    if path.suffix in (".onnx", ".mlir"):
+        if not path.exists():
+            raise DriverError(f"model file not found: {path}")
+        return path.suffix[1:], path, None, None
+    if spec in models.MODELS:
+        real = models.MODELS[spec]
+        if not real.path.exists():
+            subprocess.run([str(models.FETCH_SCRIPT), real.fetch_key],
+                           check=False, capture_output=True)
+        if not real.path.exists():
+            raise DriverError(f"model '{spec}' is not cached and could not be "
+                              f"fetched (run scripts/fetch-models.sh)")
+        return "onnx", real.path, real.input_shapes, real
+    raise DriverError(f"unknown model '{spec}': give an .onnx or .mlir file, "
+                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}")
+
+
+def import_model(kind, path, shapes, real, work: Path) -> Path:
+    """The model in the torch-mlir contract; any failure is the input's."""
+    try:
+        return _import_model(kind, path, shapes, real, work)
+    except DriverError:
+        raise
+    except Exception as e:  # unreadable files, unsupported ops and shapes
+        message = str(e).strip() or type(e).__name__
+        raise DriverError(f"cannot import {path}: {message}") from e
+
+
+def _import_model(kind, path, shapes, real, work: Path) -> Path:
+    from . import importers
+
+    out = work / "model.mlir"
+    if kind == "mlir":
+        shutil.copyfile(path, out)
+    elif kind == "onnx":
+        # BatchNorm stays separate: folding it would change the conv weights
+        # that the compressed model is exported with.
+        importers.import_onnx(str(path), output=str(out), input_shapes=shapes,
+                              constant_inputs=real.constant_inputs if real else None,
+                              fold_batchnorm=False)
+    else:
+        import torch
+        import torchvision
+
+        module = getattr(torchvision.models, path)(weights=None).eval()
+        importers.import_torch(module, (torch.randn(1, 3, 32, 32),), output=str(out),
+                               fold_batchnorm=False)
+        torch.save(module.state_dict(), work / "model.pt")
+    return out
+
+
+def evaluate_onnx(original: Path, exported: Path, real, samples: int,
+                  input_shape) -> dict:
+    """Accuracy (OCR recognizer on rendered words) or output fidelity."""
+    from .importers.onnx_reference import OnnxReference
+
+    ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
+    name = ref_a.input_names[0]
+
+    def runner_of(ref):
+        return lambda x: np.asarray(ref.run({name: x})[0])
+
+    result: dict = {}
+    if real is not None and real.name == "ocr-rec":
+        from . import ocr
+
+        sample = ocr.words(samples)
+        result["metric"] = f"word accuracy on {samples} rendered words"
+        result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
+        result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
+        x = ocr.render(sample[0])
+    else:
+        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
+        result["metric"] = "output fidelity on random inputs"
+    ya, yb = runner_of(ref_a)(x), runner_of(ref_b)(x)
+    result["output_relative_error"] = float(
+        np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
+    result["example_input"] = x
+    result["example_output"] = yb
+    return result
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m smartdeal", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", nargs="?", default="ocr-rec")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="output folder (default: sd-out/<model name>)")
+    p.add_argument("--config", type=Path, help="JSON plan: {defaults: {...}, "
+                   "layers: {name: {threshold: .., skip: true, ...}}}")
+    p.add_argument("--threshold", type=float, help="Ce threshold (default 1e-3)")
+    p.add_argument("--min-size", type=int, default=1024,
+                   help="leave weights with fewer values dense")
+    p.add_argument("--samples", type=int, default=50,
+                   help="real inputs for the accuracy measurement")
+    p.add_argument("--no-cpu-check", action="store_true",
+                   help="skip running the compiled model on the CPU")
+    args = p.parse_args(argv)
+
+    try:
+        kind, path, shapes, real = resolve_model(args.model)
+        stem = real.name if real else Path(str(path)).stem
+        out_dir = args.output or Path("sd-out") / stem
+        config = json.loads(args.config.read_text()) if args.config else None
+        sd_opt = runner.find_sd_opt()
+        progress = Progress(6)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
+        try:
+            summary = run_steps(args, kind, path, shapes, real, config, sd_opt,
+                                progress, work)
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            os.replace(work, out_dir)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+    except (DriverError, runner.RunError, export.ExportError, OSError, ValueError,
+            json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print()
+    print(summary)
+    print(f"\nwrote {out_dir}/")
+    return 0
+
+
+def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
+    progress(f"importing {path}")
+    model_mlir = import_model(kind, path, shapes, real, work)
+
+    progress("decomposing weights (sd-opt --sd-decompose)")
+    compressed = work / "compressed.mlir"
+    report_json = work / "layers.json"
+    options = decompose_options(config, args)
+    _run([sd_opt, str(model_mlir), f"--sd-decompose={options} report={report_json}",
+          "-o", str(compressed)], "sd-decompose")
+    report = json.loads(report_json.read_text())
+    layers = compressed_mod.load(report_json, compressed)
+
+    progress("exporting the compressed model")
+    exported = None
+    if kind == "onnx":
+        exported = work / "compressed.onnx"
+        export.export_onnx(path, layers, exported)
+    elif kind == "torchvision":
+        import torch
+
+        exported = work / "compressed_state_dict.pt"
+        export.export_state_dict(torch.load(work / "model.pt"), layers, exported)
+
+    progress("compiling for the CPU (libmodel.so, C entry points)")
+    env = dict(os.environ, SD_OPT=sd_opt)
+    proc = subprocess.run([str(REPO_ROOT / "scripts" / "sd-compile.sh"),
+                           str(compressed), str(work / "libmodel.so")],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise DriverError(f"CPU compilation failed:\n{proc.stderr.strip()}")
+
+    progress("measuring accuracy on real inputs")
+    quality = {}
+    if kind == "onnx":
+        input_shapes, _ = runner.main_signature(model_mlir.read_text())
+        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
+
+    progress("checking the compiled CPU code against the exported model")
+    cpu = {}
+    if not args.no_cpu_check and "example_input" in quality:
+        run = runner.run_mlir(compressed, [quality["example_input"]],
+                              sd_opt=sd_opt, pipeline="--sd-cpu-to-llvm")
+        cpu["relative_error"] = runner.relative_error(run.outputs[0],
+                                                      quality["example_output"])
+        cpu["seconds"] = run.seconds_run
+
+    plots.layer_plot(report["layers"], work / "layers.png")
+    totals = report["totals"]
+    lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
+    lines.append(f"- compressed layers: {totals['compressed_layers']} of "
+                 f"{totals['candidate_layers']} candidates")
+    lines.append(f"- compression over all candidate layers: "
+                 f"{totals['compression_ratio']:.2f}x; over the compressed "
+                 f"layers: {totals['compressed_layers_ratio']:.2f}x")
+    if "original" in quality:
+        lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
+                     f"compressed {quality['compressed']:.1%}")
+    if quality:
+        lines.append(f"- output relative error of the compressed model: "
+                     f"{quality['output_relative_error']:.4f}")
+    if cpu:
+        lines.append(f"- compiled CPU code vs exported model: max relative "
+                     f"difference {cpu['relative_error']:.2e}")
+    lines += ["", "## Layers", "", (work / "layers.md").read_text()
+              if (work / "layers.md").exists() else ""]
+    summary_md = "\n".join(lines)
+    (work / "summary.md").write_text(summary_md + "\n")
+    clean = {k: v for k, v in quality.items() if not k.startswith("example")}
+    (work / "summary.json").write_text(json.dumps(
+        {"totals": totals, "quality": clean, "cpu": cpu}, indent=2) + "\n")
+    return "\n".join(lines[:8])

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the one-command driver (python3 -m smartdeal).
+
+A small ONNX MLP goes through import, decomposition, export, CPU compilation
+and the compiled-code check; bad inputs give one error, exit code 1 and no
+output folder. Run with /usr/bin/python3; exits non-zero on failure.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+HERE = Path(__file__).resolve().parent
+PYTHON_DIR = HERE.parent
+sys.path.insert(0, str(PYTHON_DIR))
+
+
+def run_driver(*args):
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args)],
+                          capture_output=True, text=True, env=env)
+
+
+def make_mlp(path: Path):
+    rng = np.random.default_rng(0)
+    w1 = (rng.standard_normal((48, 64)) * 0.2).astype(np.float32)  # MatMul [K, N]
+    w2 = (rng.standard_normal((40, 64)) * 0.2).astype(np.float32)  # Gemm transB
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+        helper.make_node("Relu", ["h"], ["r"], name="relu"),
+        helper.make_node("Gemm", ["r", "w2"], ["y"], name="fc2", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 48])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 40])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(model, str(path))
+    return w1, w2
+
+
+class DriverTest(unittest.TestCase):
+    def test_onnx_mlp_end_to_end(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            w1, w2 = make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            for name in ["model.mlir", "compressed.mlir", "compressed.onnx",
+                         "libmodel.so", "layers.json", "layers.md", "layers.png",
+                         "summary.md", "summary.json"]:
+                self.assertTrue((out / name).exists(), name)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertEqual(summary["totals"]["compressed_layers"], 2)
+            # The compiled code computes what the exported model computes.
+            self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            # The exported weights are the rebuilt ones, in ONNX layouts.
+            exported = onnx.load(str(out / "compressed.onnx"))
+            inits = {i.name: numpy_helper.to_array(i) for i in exported.graph.initializer}
+            self.assertEqual(inits["w1"].shape, w1.shape)
+            self.assertEqual(inits["w2"].shape, w2.shape)
+            layers = {l["name"]: l for l in json.loads(
+                (out / "layers.json").read_text())["layers"]}
+            for name, orig, new in [("fc1", w1.T, inits["w1"].T), ("fc2", w2, inits["w2"])]:
+                err = np.linalg.norm(orig - new) / np.linalg.norm(orig)
+                self.assertAlmostEqual(err, layers[name]["relative_error"], places=4)
+
+    def test_missing_model_is_one_clear_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            proc = run_driver(Path(tmp) / "nope.onnx", "-o", out)
+            self.assertEqual(proc.returncode, 1)
+            self.assertIn("error: model file not found", proc.stderr)
+            self.assertEqual(proc.stderr.count("error:"), 1)
+            self.assertFalse(out.exists())
+
+    def test_corrupt_model_leaves_nothing_behind(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "bad.onnx").write_bytes(b"not a model")
+            out = tmp / "out"
+            proc = run_driver(tmp / "bad.onnx", "-o", out)
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn("error:", proc.stderr)
+            self.assertFalse(out.exists())
+            self.assertEqual([p.name for p in tmp.iterdir()], ["bad.onnx"])
+
+    def test_unknown_model_name(self):
+        proc = run_driver("no-such-model", "-o", "/nonexistent/x")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("unknown model 'no-such-model'", proc.stderr)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
