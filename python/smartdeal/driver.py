@@ -164,6 +164,51 @@ def evaluate_onnx(original: Path, exported: Path, real, samples: int,
     return result
 
 
+def choose_plan(path: Path, real, layers, report, args):
+    """Runs the sensitivity pass and the greedy selection (smartdeal.budget)."""
+    import onnx
+
+    from . import budget
+    from .importers.onnx_reference import OnnxReference
+
+    model = onnx.load(str(path))
+    if real is not None and real.name == "ocr-rec":
+        from . import ocr
+
+        # Word accuracy on a few words moves in steps of 1/n; the share of CTC
+        # frames whose best class is the original model's is a smooth proxy.
+        sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
+        base = OnnxReference(model)
+        name = base.input_names[0]
+        expected = [base.run({name: x})[0].argmax(-1) for x in sample]
+
+        def metric(m):
+            ref = OnnxReference(m)
+            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
+                                  for x, e in zip(sample, expected)]))
+    else:
+        base = OnnxReference(model)
+        name = base.input_names[0]
+        shape = [d.dim_value for d in next(
+            i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim]
+        rng = np.random.default_rng(1)
+        xs = [rng.standard_normal(shape).astype(np.float32)
+              for _ in range(max(args.calibration // 5, 1))]
+        expected = [base.run({name: x})[0] for x in xs]
+
+        def metric(m):
+            ref = OnnxReference(m)
+            errs = [np.linalg.norm(ref.run({name: x})[0] - y) /
+                    max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
+            return -float(np.mean(errs))
+
+    by_name = {l["name"]: l for l in report["layers"] if l["form"] == "se"}
+    return budget.select_layers(
+        model, layers, metric, args.budget,
+        {n: l["dense_bits"] for n, l in by_name.items()},
+        {n: l["bits"] for n, l in by_name.items()})
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m smartdeal", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,6 +222,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="leave weights with fewer values dense")
     p.add_argument("--samples", type=int, default=50,
                    help="real inputs for the accuracy measurement")
+    p.add_argument("--budget", type=float, default=None,
+                   help="compress only what keeps the model within this budget on "
+                   "calibration inputs: the drop in the share of CTC frames that "
+                   "agree with the original (OCR recognizer, e.g. 0.02), or the "
+                   "output relative error (other models)")
+    p.add_argument("--calibration", type=int, default=20,
+                   help="calibration inputs for --budget (distinct from the "
+                   "evaluation inputs)")
     p.add_argument("--no-cpu-check", action="store_true",
                    help="skip running the compiled model on the CPU")
     args = p.parse_args(argv)
@@ -187,7 +240,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         out_dir = args.output or Path("sd-out") / stem
         config = json.loads(args.config.read_text()) if args.config else None
         sd_opt = runner.find_sd_opt()
-        progress = Progress(6)
+        progress = Progress(7 if args.budget is not None else 6)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
         try:
@@ -221,6 +274,27 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
           "-o", str(compressed)], "sd-decompose")
     report = json.loads(report_json.read_text())
     layers = compressed_mod.load(report_json, compressed)
+
+    plan = None
+    if args.budget is not None:
+        if kind != "onnx":
+            raise DriverError("--budget needs an ONNX model (its metric runs the "
+                              "ONNX reference executor)")
+        progress(f"choosing layers within budget {args.budget} "
+                 f"({len(layers)} layers, {args.calibration} calibration inputs)")
+        plan = choose_plan(path, real, layers, report, args)
+        merged = dict(config or {})
+        merged_layers = dict(merged.get("layers", {}))
+        for name, settings in plan.as_config()["layers"].items():
+            merged_layers.setdefault(name, {}).update(settings)
+        merged["layers"] = merged_layers
+        (work / "plan.json").write_text(json.dumps(merged, indent=2) + "\n")
+        options = decompose_options(merged, args)
+        _run([sd_opt, str(model_mlir),
+              f"--sd-decompose={options} report={report_json}",
+              "-o", str(compressed)], "sd-decompose with the budgeted plan")
+        report = json.loads(report_json.read_text())
+        layers = compressed_mod.load(report_json, compressed)
 
     progress("exporting the compressed model")
     exported = None
@@ -264,6 +338,11 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     lines.append(f"- compression over all candidate layers: "
                  f"{totals['compression_ratio']:.2f}x; over the compressed "
                  f"layers: {totals['compressed_layers_ratio']:.2f}x")
+    if plan is not None:
+        lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "
+                     f"{len(plan.skipped)} dense (calibration score "
+                     f"{plan.baseline:.3f} -> {plan.score:.3f}, "
+                     f"{plan.evaluations} evaluations); plan in plan.json")
     if "original" in quality:
         lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
                      f"compressed {quality['compressed']:.1%}")

@@ -44,7 +44,22 @@ def export_onnx(source: Path, layers: Iterable[CompressedLayer],
     """Copies `source` with each compressed layer's weight replaced; returns
     how many weights were replaced. Writes atomically."""
     model = onnx.load(str(source))
+    replaced = replace_weights(model, layers)
+    fd, tmp = tempfile.mkstemp(dir=str(Path(destination).parent), suffix=".onnx")
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, destination)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return replaced
+
+
+def replace_weights(model: onnx.ModelProto, layers: Iterable[CompressedLayer]) -> int:
+    """Replaces, in place, each compressed layer's weight in `model`."""
     graph = model.graph
+    source = graph.name or "the model"
     nodes = {n.name: n for n in graph.node}
     inits = {i.name: i for i in graph.initializer}
     constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
@@ -70,14 +85,6 @@ def export_onnx(source: Path, layers: Iterable[CompressedLayer],
             raise ExportError(f"layer '{layer.name}': weight '{weight_name}' is "
                               "neither an initializer nor a Constant")
         replaced += 1
-    fd, tmp = tempfile.mkstemp(dir=str(Path(destination).parent), suffix=".onnx")
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, destination)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return replaced
 
 

@@ -10,7 +10,7 @@ the accumulator saturated to +-(2^47 - 1), multiplied by M, rounded half up
 by an arithmetic shift of S and clamped to [-127 or 0, 127].
 
     sdacc_reference.py diff --work DIR [--seed N] [--count N]
-        [--config CFG.json] [--tools DIR]
+        [--config CFG.json] [--loop-order auto|bands|groups] [--tools DIR]
 
 generates random networks (convolutions with 1x1, 3x3 and 5x1 kernels,
 strides, asymmetric zero padding, fully connected layers, SmartExchange and
@@ -271,24 +271,29 @@ def diff(args):
     driver = tool("sd-acc-build-driver", args.tools)
     sim = tool("sd-sim", args.tools)
     config_args = ["--config", args.config] if args.config else []
-    code_bits = 4
+    code_bits, row_limit = 4, 192
     if args.config:
         with open(args.config) as f:
-            code_bits = json.load(f)["precision"]["ce_bits"]
+            cfg = json.load(f)
+        code_bits = cfg["precision"]["ce_bits"]
+        # Blocks must fit the PE lines' weight register files.
+        row_limit = min(192, cfg["pe_array"]["dim_c"] *
+                        cfg["rebuild_engine"]["weight_rf_rows"])
     rng = np.random.default_rng(args.seed)
     checked = layers_checked = 0
     for case in range(args.count):
         work = os.path.join(args.work, f"case{case}")
         if os.path.isdir(work):
             shutil.rmtree(work)
-        max_rows = [192, 7, 16, 40][case % 4]
+        max_rows = min(row_limit, [192, 7, 16, 40][case % 4])
         x, layers = random_network(rng, max_rows, code_bits)
         if not layers:
             continue
         write_network(work, x, layers)
         program = os.path.join(work, "net.sdacc")
         run([driver, "build", os.path.join(work, "spec.json"), "-o", program,
-             "--schedule", os.path.join(work, "schedule.json")] + config_args)
+             "--schedule", os.path.join(work, "schedule.json"),
+             "--loop-order", args.loop_order] + config_args)
         out_dir = os.path.join(work, "out")
         report = os.path.join(work, "report.json")
         run([sim, program, "--input", "x=" + os.path.join(work, "x.npy"),
@@ -320,6 +325,8 @@ def main():
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--count", type=int, default=20)
     d.add_argument("--config")
+    d.add_argument("--loop-order", default="auto",
+                   choices=["auto", "bands", "groups"])
     d.add_argument("--tools")
     args = parser.parse_args()
     if args.command == "diff":

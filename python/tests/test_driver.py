@@ -75,6 +75,26 @@ class DriverTest(unittest.TestCase):
                 err = np.linalg.norm(orig - new) / np.linalg.norm(orig)
                 self.assertAlmostEqual(err, layers[name]["relative_error"], places=4)
 
+    def test_budget_leaves_damaging_layers_dense(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            # An output error budget below what any one layer costs keeps
+            # every layer dense; a generous one keeps them all compressed.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--budget", "0.001", "--no-cpu-check")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            plan = json.loads((out / "plan.json").read_text())
+            self.assertEqual(sorted(plan["layers"]), ["fc1", "fc2"])
+            self.assertEqual(json.loads((out / "summary.json").read_text())
+                             ["totals"]["compressed_layers"], 0)
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--budget", "10", "--no-cpu-check")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads((out / "summary.json").read_text())
+                             ["totals"]["compressed_layers"], 2)
+
     def test_missing_model_is_one_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"
