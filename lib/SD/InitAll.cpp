@@ -82,6 +82,7 @@ void mlir::sd::registerAllPasses() {
   bufferization::registerBufferizationPipelines();
   registerConvertBufferizationToMemRefPass();
   registerConvertLinalgToLoopsPass();
+  registerConvertElementwiseToLinalgPass();
   registerLinalgGeneralizeNamedOpsPass();
   memref::registerExpandStridedMetadataPass();
   registerLowerAffinePass();

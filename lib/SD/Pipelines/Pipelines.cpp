@@ -36,6 +36,9 @@
 using namespace mlir;
 
 void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
+  // Elementwise arith on whole tensors (casts, adds) becomes linalg, which
+  // bufferizes; scalar arith is untouched.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   // Function boundaries are bufferized too, with identity layouts, so the
   // lowered functions take plain memref descriptors a C caller can build.
   bufferization::OneShotBufferizePassOptions bufferize;

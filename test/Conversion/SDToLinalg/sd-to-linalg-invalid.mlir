@@ -19,3 +19,28 @@ func.func @weight_escapes() {
   call @consume(%w) : (!sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) -> ()
   return
 }
+
+// -----
+
+func.func @quantized_runtime_bias(%x: tensor<1x6xi8>, %b: tensor<4xf32>) -> tensor<1x4xi8> {
+  %w = sd.se_constant codes(dense<1> : tensor<4x1x2x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>
+  // expected-error @+2 {{the bias of a quantized layer must be a constant}}
+  // expected-error @+1 {{cannot lower 'sd.quantized_matmul'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>)
+         bias(%b : tensor<4xf32>) {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<1x4xi8>
+  return %y : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @quantized_bad_scales() -> tensor<1x4xi8> {
+  %x = arith.constant dense<1> : tensor<1x6xi8>
+  %w = sd.se_constant codes(dense<1> : tensor<4x1x2x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>
+  // expected-error @+2 {{cannot quantize this layer: requantization multiplier}}
+  // expected-error @+1 {{cannot lower 'sd.quantized_matmul'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>)
+         {input_scale = 1.0e6 : f64, output_scale = 1.0e-6 : f64} -> tensor<1x4xi8>
+  return %y : tensor<1x4xi8>
+}

@@ -12,6 +12,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
+#include "SD/Compression/Quantize.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -43,12 +45,37 @@ static Value zeroFilled(OpBuilder &b, Location loc, RankedTensorType type) {
 // Rebuilding weights
 //===----------------------------------------------------------------------===//
 
+/// [O, nb, rows, 3] -> [O, nb*rows*3] -> [O, L] -> [O, d1, ..., dn], in the
+/// element type of `rows`.
+static Value rowsToDense(OpBuilder &b, Location loc, Value rows,
+                         SEWeightType type) {
+  ::sd::compression::BlockLayout layout = type.getLayout();
+  int64_t outputs = layout.numOutputs();
+  int64_t length = layout.rowLength();
+  Type elem = cast<ShapedType>(rows.getType()).getElementType();
+  Value flat = tensor::CollapseShapeOp::create(
+      b, loc, rows, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  if (layout.paddedRows() * ::sd::compression::kBasisSize != length)
+    flat = tensor::ExtractSliceOp::create(
+        b, loc, flat,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(outputs), b.getIndexAttr(length)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  auto dense = RankedTensorType::get(type.getShape(), elem);
+  if (dense.getRank() == 2)
+    return flat;
+  ReassociationIndices tail;
+  for (int64_t d = 1; d < dense.getRank(); ++d)
+    tail.push_back(d);
+  return tensor::ExpandShapeOp::create(
+      b, loc, dense, flat, SmallVector<ReassociationIndices>{{0}, tail});
+}
+
 /// Dense W from Ce codes and bases: rows[o,b,r,j] = sum_k Ce[o,b,r,k] *
 /// B[o,b,k,j], with Ce decoded through a table indexed by code + levels,
 /// then the padding cut off and the rows reshaped to the weight's shape.
 static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
   SEWeightType type = constant.getResult().getType();
-  ::sd::compression::BlockLayout layout = type.getLayout();
   ::sd::compression::ExponentRange range = type.getExponentRange();
   auto elemType = cast<FloatType>(type.getElementType());
   MLIRContext *ctx = b.getContext();
@@ -90,24 +117,7 @@ static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
           })
           .getResult(0);
 
-  // [O, nb, rows, 3] -> [O, nb*rows*3] -> [O, L] -> [O, d1, ..., dn].
-  int64_t outputs = layout.numOutputs();
-  int64_t length = layout.rowLength();
-  Value flat = tensor::CollapseShapeOp::create(
-      b, loc, rows, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-  if (layout.paddedRows() * ::sd::compression::kBasisSize != length)
-    flat = tensor::ExtractSliceOp::create(
-        b, loc, flat, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(outputs), b.getIndexAttr(length)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-  RankedTensorType dense = type.getDenseType();
-  if (dense.getRank() == 2)
-    return flat;
-  ReassociationIndices tail;
-  for (int64_t d = 1; d < dense.getRank(); ++d)
-    tail.push_back(d);
-  return tensor::ExpandShapeOp::create(
-      b, loc, dense, flat, SmallVector<ReassociationIndices>{{0}, tail});
+  return rowsToDense(b, loc, rows, type);
 }
 
 /// Dense W[m, n] = values[m/p, n/p, m%p] where n%p == (m%p + k) mod p with
@@ -221,7 +231,256 @@ Value mlir::sd::addChannelBias(OpBuilder &b, Location loc, Value value,
       .getResult(0);
 }
 
+//===----------------------------------------------------------------------===//
+// Quantized ops: exact integer arithmetic (docs/QuantizedArithmetic.md)
+//===----------------------------------------------------------------------===//
+
 namespace {
+/// The integer operands of a quantized layer, materialized as constants.
+struct IntegerLayer {
+  Value weight; ///< Rebuilt int32 weight, dense shape.
+  Value bias;   ///< int64 [O].
+  ::sd::compression::Requantization requant;
+  bool relu;
+};
+} // namespace
+
+static Value splatConstant(OpBuilder &b, Location loc, Type type, int64_t v) {
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, v));
+}
+
+/// Quantizes the layer (the shared plain C++ rule) and rebuilds its integer
+/// weight by shifts and adds: W[j] = sum_k sign(c_k) * (bq[k, j] << (|c_k|-1)).
+static FailureOr<IntegerLayer> buildIntegerLayer(OpBuilder &b, Operation *op,
+                                                 Value weight, Value bias,
+                                                 double inputScale,
+                                                 double outputScale,
+                                                 bool relu) {
+  Location loc = op->getLoc();
+  auto constant = weight.getDefiningOp<SEConstantOp>();
+  if (!constant)
+    return failure();
+  SEWeightType type = constant.getResult().getType();
+  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
+  if (failed(basis))
+    return failure();
+  std::vector<float> biasValues;
+  if (bias) {
+    auto biasConstant = bias.getDefiningOp<arith::ConstantOp>();
+    FailureOr<SmallVector<float>> values =
+        biasConstant ? readFloats(cast<ElementsAttr>(biasConstant.getValue()))
+                     : FailureOr<SmallVector<float>>(failure());
+    if (failed(values))
+      return op->emitError("the bias of a quantized layer must be a constant"),
+             failure();
+    biasValues.assign(values->begin(), values->end());
+  }
+  int64_t outputs = type.getShape()[0];
+  ::sd::compression::QuantizedLayer q = ::sd::compression::quantizeLayer(
+      std::vector<float>(basis->begin(), basis->end()), biasValues, outputs,
+      type.getExponentRange(), inputScale, outputScale, relu);
+  if (!q.error.empty())
+    return op->emitError("cannot quantize this layer: ") << q.error, failure();
+
+  MLIRContext *ctx = b.getContext();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value codes = arith::ConstantOp::create(b, loc, constant.getCodes());
+  auto bqType = RankedTensorType::get(type.getBasisShape(), i8);
+  Value bq = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(bqType, ArrayRef<int8_t>(q.basis)));
+  auto rowsType = RankedTensorType::get(type.getCodesShape(), i32);
+  Value zero32 = splatConstant(b, loc, i32, 0);
+  Value rowsInit = linalg::FillOp::create(
+                       b, loc, zero32,
+                       tensor::EmptyOp::create(b, loc, rowsType.getShape(), i32)
+                           .getResult())
+                       .getResult(0);
+  AffineExpr o, blk, r, j, k;
+  bindDims(ctx, o, blk, r, j, k);
+  SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {o, blk, r, k}, ctx),
+                                 AffineMap::get(5, 0, {o, blk, k, j}, ctx),
+                                 AffineMap::get(5, 0, {o, blk, r, j}, ctx)};
+  SmallVector<IteratorType> iterators(4, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  Value rows =
+      linalg::GenericOp::create(
+          b, loc, rowsType, ValueRange{codes, bq}, ValueRange{rowsInit}, maps,
+          iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value c = arith::ExtSIOp::create(nb, nloc, i32, args[0]);
+            Value zero = splatConstant(nb, nloc, i32, 0);
+            Value one = splatConstant(nb, nloc, i32, 1);
+            Value neg = arith::CmpIOp::create(nb, nloc,
+                                              arith::CmpIPredicate::slt, c, zero);
+            Value mag = arith::SelectOp::create(
+                nb, nloc, neg, arith::SubIOp::create(nb, nloc, zero, c), c);
+            Value shift = arith::MaxSIOp::create(
+                nb, nloc, arith::SubIOp::create(nb, nloc, mag, one), zero);
+            Value bv = arith::ExtSIOp::create(nb, nloc, i32, args[1]);
+            Value term = arith::ShLIOp::create(nb, nloc, bv, shift);
+            term = arith::SelectOp::create(
+                nb, nloc, neg, arith::SubIOp::create(nb, nloc, zero, term),
+                term);
+            Value isZero = arith::CmpIOp::create(
+                nb, nloc, arith::CmpIPredicate::eq, c, zero);
+            term = arith::SelectOp::create(nb, nloc, isZero, zero, term);
+            linalg::YieldOp::create(
+                nb, nloc, arith::AddIOp::create(nb, nloc, args[2], term)
+                              .getResult());
+          })
+          .getResult(0);
+  IntegerLayer layer;
+  layer.weight = rowsToDense(b, loc, rows, type);
+  auto biasType = RankedTensorType::get({outputs}, i64);
+  layer.bias = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(biasType, ArrayRef<int64_t>(q.bias)));
+  layer.requant = q.requant;
+  layer.relu = relu;
+  return layer;
+}
+
+/// An int64 tensor of `shape` holding bias[c] along dimension `channelDim`.
+static Value broadcastBias(OpBuilder &b, Location loc, Value bias,
+                           ArrayRef<int64_t> shape, unsigned channelDim) {
+  MLIRContext *ctx = b.getContext();
+  unsigned rank = shape.size();
+  auto type = RankedTensorType::get(shape, b.getI64Type());
+  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getI64Type());
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{bias}, ValueRange{empty},
+             ArrayRef<AffineMap>{
+                 AffineMap::get(rank, 0, getAffineDimExpr(channelDim, ctx)),
+                 AffineMap::getMultiDimIdentityMap(rank, ctx)},
+             SmallVector<IteratorType>(rank, IteratorType::parallel),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc, args[0]);
+             })
+      .getResult(0);
+}
+
+/// int64 accumulators -> int8 outputs (the requantization rule).
+static Value requantize(OpBuilder &b, Location loc, Value acc,
+                        const IntegerLayer &layer) {
+  MLIRContext *ctx = b.getContext();
+  auto accType = cast<RankedTensorType>(acc.getType());
+  unsigned rank = accType.getRank();
+  Type i8 = b.getI8Type(), i64 = b.getI64Type();
+  auto outType = RankedTensorType::get(accType.getShape(), i8);
+  Value empty = tensor::EmptyOp::create(b, loc, accType.getShape(), i8);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  return linalg::GenericOp::create(
+             b, loc, outType, ValueRange{acc}, ValueRange{empty},
+             ArrayRef<AffineMap>{id, id},
+             SmallVector<IteratorType>(rank, IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               int64_t limit = (int64_t(1) << 47) - 1;
+               Value a = arith::MaxSIOp::create(
+                   nb, nloc, args[0], splatConstant(nb, nloc, i64, -limit));
+               a = arith::MinSIOp::create(nb, nloc, a,
+                                          splatConstant(nb, nloc, i64, limit));
+               Value t = arith::MulIOp::create(
+                   nb, nloc, a,
+                   splatConstant(nb, nloc, i64, layer.requant.multiplier));
+               t = arith::AddIOp::create(
+                   nb, nloc, t,
+                   splatConstant(nb, nloc, i64,
+                                 int64_t(1) << (layer.requant.shift - 1)));
+               t = arith::ShRSIOp::create(
+                   nb, nloc, t,
+                   splatConstant(nb, nloc, i64, layer.requant.shift));
+               t = arith::MaxSIOp::create(
+                   nb, nloc, t,
+                   splatConstant(nb, nloc, i64, layer.relu ? 0 : -127));
+               t = arith::MinSIOp::create(nb, nloc, t,
+                                          splatConstant(nb, nloc, i64, 127));
+               linalg::YieldOp::create(
+                   nb, nloc, arith::TruncIOp::create(nb, nloc, i8, t)
+                                 .getResult());
+             })
+      .getResult(0);
+}
+
+namespace {
+
+struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<IntegerLayer> layer = buildIntegerLayer(
+        rewriter, op, op.getWeight(), op.getBias(),
+        op.getInputScale().convertToDouble(),
+        op.getOutputScale().convertToDouble(), op.getRelu());
+    if (failed(layer))
+      return rewriter.notifyMatchFailure(op, "weight is not quantizable");
+    MLIRContext *ctx = op.getContext();
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    unsigned rank = resultType.getRank();
+    Value acc = broadcastBias(rewriter, loc, layer->bias,
+                              resultType.getShape(), rank - 1);
+    SmallVector<AffineExpr> lead, xExprs, outExprs;
+    for (unsigned d = 0; d + 1 < rank; ++d)
+      lead.push_back(getAffineDimExpr(d, ctx));
+    AffineExpr n = getAffineDimExpr(rank - 1, ctx);
+    AffineExpr k = getAffineDimExpr(rank, ctx);
+    xExprs = lead;
+    xExprs.push_back(k);
+    outExprs = lead;
+    outExprs.push_back(n);
+    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+    iterators.push_back(IteratorType::reduction);
+    Type i64 = rewriter.getI64Type();
+    acc = linalg::GenericOp::create(
+              rewriter, loc, acc.getType(),
+              ValueRange{op.getInput(), layer->weight}, ValueRange{acc},
+              ArrayRef<AffineMap>{AffineMap::get(rank + 1, 0, xExprs, ctx),
+                                  AffineMap::get(rank + 1, 0, {n, k}, ctx),
+                                  AffineMap::get(rank + 1, 0, outExprs, ctx)},
+              iterators,
+              [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                Value x = arith::ExtSIOp::create(nb, nloc, i64, args[0]);
+                Value w = arith::ExtSIOp::create(nb, nloc, i64, args[1]);
+                Value p = arith::MulIOp::create(nb, nloc, x, w);
+                linalg::YieldOp::create(
+                    nb, nloc,
+                    arith::AddIOp::create(nb, nloc, args[2], p).getResult());
+              })
+              .getResult(0);
+    rewriter.replaceOp(op, requantize(rewriter, loc, acc, *layer));
+    return success();
+  }
+};
+
+struct LowerQuantizedConv : OpRewritePattern<QuantizedConv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedConv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FailureOr<IntegerLayer> layer = buildIntegerLayer(
+        rewriter, op, op.getWeight(), op.getBias(),
+        op.getInputScale().convertToDouble(),
+        op.getOutputScale().convertToDouble(), op.getRelu());
+    if (failed(layer))
+      return rewriter.notifyMatchFailure(op, "weight is not quantizable");
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    Value acc = broadcastBias(rewriter, loc, layer->bias,
+                              resultType.getShape(), 1);
+    auto i64Vector = [&](ArrayRef<int64_t> values) {
+      return DenseIntElementsAttr::get(
+          RankedTensorType::get({int64_t(values.size())},
+                                rewriter.getI64Type()),
+          values);
+    };
+    // linalg's convolution sign-extends both operands to the i64 output.
+    acc = linalg::Conv2DNchwFchwOp::create(
+              rewriter, loc, TypeRange{acc.getType()},
+              ValueRange{op.getInput(), layer->weight}, ValueRange{acc},
+              i64Vector(op.getStrides()), i64Vector(op.getDilations()))
+              .getResult(0);
+    rewriter.replaceOp(op, requantize(rewriter, loc, acc, *layer));
+    return success();
+  }
+};
 
 /// Rewrites a weight-consuming op through a dense rebuild of its weight.
 template <typename OpTy>
@@ -310,28 +569,44 @@ struct ConvertSDToLinalgPass
     Operation *root = getOperation();
     root->walk([&](Operation *op) {
       if (isa<RebuildOp, ShiftAddMatmulOp, ShiftAddConv2DOp,
-              PermDiagMatmulOp>(op))
+              PermDiagMatmulOp, QuantizedMatmulOp, QuantizedConv2DOp>(op))
         ++numRebuilt;
     });
     RewritePatternSet patterns(&getContext());
     populateSDToLinalgPatterns(patterns);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
-    // Whatever is left could not be lowered: say which op and why.
-    WalkResult result = root->walk([&](Operation *op) {
+    // Whatever is left could not be lowered: say which op and why. A
+    // constant is reported only when something outside sd uses it; compute
+    // ops name their weight's problem (a quantization error was reported by
+    // the pattern already).
+    bool failedAny = false;
+    root->walk([&](Operation *op) {
       if (!isa<SDDialect>(op->getDialect()))
-        return WalkResult::advance();
-      if (isa<SEConstantOp, PermDiagConstantOp>(op))
-        op->emitError() << "cannot lower '" << op->getName()
-                        << "': its weight is used by ops outside the sd "
-                           "dialect";
+        return;
+      if (isa<SEConstantOp, PermDiagConstantOp>(op)) {
+        bool foreignUser = llvm::any_of(op->getUsers(), [](Operation *user) {
+          return !isa<SDDialect>(user->getDialect());
+        });
+        if (foreignUser) {
+          op->emitError() << "cannot lower '" << op->getName()
+                          << "': its weight is used by ops outside the sd "
+                             "dialect";
+          failedAny = true;
+        }
+        return;
+      }
+      Value weight = op->getNumOperands() > 1 ? op->getOperand(1) : Value();
+      if (weight && isa_and_nonnull<SEConstantOp, PermDiagConstantOp>(
+                        weight.getDefiningOp()))
+        op->emitError() << "cannot lower '" << op->getName() << "'";
       else
         op->emitError() << "cannot lower '" << op->getName()
                         << "': its weight is not defined by sd.se_constant "
                            "or sd.permdiag_constant in this function";
-      return WalkResult::interrupt();
+      failedAny = true;
     });
-    if (result.wasInterrupted())
+    if (failedAny)
       signalPassFailure();
   }
 };
@@ -340,6 +615,7 @@ struct ConvertSDToLinalgPass
 
 void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerMatmulLike<ShiftAddMatmulOp>,
-               LowerMatmulLike<PermDiagMatmulOp>, LowerConv2D, LowerRebuild>(
+               LowerMatmulLike<PermDiagMatmulOp>, LowerConv2D, LowerRebuild,
+               LowerQuantizedMatmul, LowerQuantizedConv>(
       patterns.getContext());
 }

@@ -397,3 +397,111 @@ func.func @conv_elem(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1
   %y = sd.shift_add_conv2d ins(%x, %w : tensor<1x2x5x5xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) outs(%i : tensor<1x4x3x3xf16>) -> tensor<1x4x3x3xf16>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// sd.quantized_matmul and sd.quantized_conv2d
+//===----------------------------------------------------------------------===//
+
+func.func @q_float_input(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input must hold i8 values, got 'f32'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xf32>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_scale(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input_scale and output_scale must be positive}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 0.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_bias(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>, %b: tensor<4xi32>) {
+  // expected-error @+1 {{bias must be a 1-D f32 tensor of 4 elements, got 'tensor<4xi32>'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) bias(%b : tensor<4xi32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_rank4_weight(%x: tensor<1x18xi8>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{expects a rank-2 (N x K) weight, got 'tensor<4x2x3x3xf32>'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x18xi8>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_rank(%x: tensor<6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input and result must have the same rank, at least 1}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_k(%x: tensor<1x5xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input reduction size 5 does not match the weight's K = 6}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x5xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_n(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{result last dimension 3 does not match the weight's N = 4}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3xi8>
+  return
+}
+
+// -----
+
+func.func @q_batch(%x: tensor<2x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input and result differ in their batch dimensions}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<3x4xi8>
+  return
+}
+
+// -----
+
+func.func @qc_rank(%x: tensor<2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{expects rank-4 NCHW input and result and an F x C x R x S weight}}
+  %y = sd.quantized_conv2d ins(%x, %w : tensor<2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qc_strides(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{strides and dilations must have 2 elements each}}
+  %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, strides = array<i64: 1>} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qc_dilation(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{strides and dilations must be positive}}
+  %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, dilations = array<i64: 1, 0>} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qc_channels(%x: tensor<1x4x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input 'tensor<1x4x5x5xi8>' and result 'tensor<1x3x3x3xi8>' do not match the weight 'tensor<3x2x3x3xf32>'}}
+  %y = sd.quantized_conv2d ins(%x, %w : tensor<1x4x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qc_spatial(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
+  // expected-error @+1 {{spatial dimension 0 of the result is 2 but should be 3}}
+  %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x2x3xi8>
+  return
+}

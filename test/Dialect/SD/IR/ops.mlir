@@ -55,6 +55,23 @@ func.func @permdiag(%x: tensor<2x7xf32>, %b: tensor<5xf32>, %init: tensor<2x5xf3
   return %d, %y : tensor<5x7xf32>, tensor<2x5xf32>
 }
 
+
+
+// CHECK-LABEL: func.func @quantized
+// CHECK:         sd.quantized_matmul ins(%{{.*}}, %{{.*}} : tensor<2x5xi8>, !sd.se<4x5xf32, blocks = 1x2, exponents = [-8, 5]>) bias(%{{.*}} : tensor<4xf32>) {input_scale = 5.000000e-02 : f64, output_scale = 1.000000e-01 : f64, relu} -> tensor<2x4xi8>
+// CHECK:         sd.quantized_conv2d ins(%{{.*}}, %{{.*}} : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 2.500000e-01 : f64, output_scale = 5.000000e-01 : f64, strides = array<i64: 2, 2>} -> tensor<1x3x2x2xi8>
+func.func @quantized(%x: tensor<2x5xi8>, %b: tensor<4xf32>, %xc: tensor<1x2x5x5xi8>) -> (tensor<2x4xi8>, tensor<1x3x2x2xi8>) {
+  %w = sd.se_constant codes(dense<1> : tensor<4x1x2x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x5xf32, blocks = 1x2, exponents = [-8, 5]>
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x5xi8>, !sd.se<4x5xf32, blocks = 1x2, exponents = [-8, 5]>)
+         bias(%b : tensor<4xf32>) {input_scale = 0.05 : f64, output_scale = 0.1 : f64, relu} -> tensor<2x4xi8>
+  %wc = sd.se_constant codes(dense<1> : tensor<3x1x6x3xi8>) basis(dense<0.5> : tensor<3x1x3x3xf32>)
+         : !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>
+  %yc = sd.quantized_conv2d ins(%xc, %wc : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>)
+         {input_scale = 0.25 : f64, output_scale = 0.5 : f64, strides = array<i64: 2, 2>} -> tensor<1x3x2x2xi8>
+  return %y, %yc : tensor<2x4xi8>, tensor<1x3x2x2xi8>
+}
+
 // The resource blobs survive the round trip.
 // CHECK:       {-#
 // CHECK:         dialect_resources: {

@@ -191,4 +191,67 @@ def SD_PermDiagMatmulOp : SD_ComputeOp<"permdiag_matmul"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Quantized compute ops (the accelerator's number format)
+//===----------------------------------------------------------------------===//
+
+class SD_QuantizedOp<string mnemonic> : SD_Op<mnemonic, [Pure]> {
+  let hasVerifier = 1;
+}
+
+def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
+  let summary = "Fully connected layer in the accelerator's integer format";
+  let description = [{
+    The integer arithmetic of docs/QuantizedArithmetic.md on int8
+    activations: real input `input_scale * x`, bases quantized to int8 with
+    `f_B` fraction bits, weights rebuilt exactly by shifts and adds into
+    int32, products summed in int64 with the bias, and the sum requantized
+    to int8 for real output `output_scale * y` (clamped at 0 with `relu`).
+    The integer parameters are derived from the float weight at compile time
+    by one shared routine, so the CPU and the accelerator compute the same
+    bits. Shapes follow `sd.shift_add_matmul`; there is no init.
+
+    ```mlir
+    %y = sd.quantized_matmul ins(%x, %w : tensor<1x20xi8>, !sd.se<...>)
+           bias(%b : tensor<16xf32>)
+           {input_scale = 0.05 : f64, output_scale = 0.1 : f64, relu}
+           -> tensor<1x16xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
+                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
+                       F64Attr:$output_scale, UnitAttr:$relu);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
+    `)` (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
+  }];
+}
+
+def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
+  let summary = "2-D convolution in the accelerator's integer format";
+  let description = [{
+    `sd.shift_add_conv2d` (NCHW, no padding: pad the int8 input with 0, which
+    is real 0) in the integer arithmetic of `sd.quantized_matmul`.
+
+    ```mlir
+    %y = sd.quantized_conv2d ins(%x, %w : tensor<1x4x6x6xi8>, !sd.se<...>)
+           {input_scale = 0.05 : f64, output_scale = 0.1 : f64,
+            strides = array<i64: 1, 1>} -> tensor<1x8x4x4xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
+                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
+                       F64Attr:$output_scale, UnitAttr:$relu,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{1, 1}">:$dilations);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
+    `)` (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
+  }];
+}
+
 #endif // SD_DIALECT_SD_IR_SDOPS_TD

@@ -297,3 +297,90 @@ LogicalResult ShiftAddConv2DOp::verify() {
   return verifyComputeCommon(getOperation(), getInput(), dense, getBias(),
                              getInit(), getResult(), f);
 }
+
+//===----------------------------------------------------------------------===//
+// Quantized ops
+//===----------------------------------------------------------------------===//
+
+/// Element types, scales and bias shared by the quantized ops.
+static LogicalResult verifyQuantizedCommon(Operation *op, Value input,
+                                           Value result, Value bias,
+                                           double inputScale,
+                                           double outputScale,
+                                           int64_t outChannels) {
+  for (auto [name, value] : {std::pair<StringRef, Value>{"input", input},
+                             {"result", result}}) {
+    Type elem = cast<ShapedType>(value.getType()).getElementType();
+    if (!elem.isSignlessInteger(8))
+      return op->emitOpError() << name << " must hold i8 values, got "
+                               << elem;
+  }
+  if (!(inputScale > 0) || !(outputScale > 0))
+    return op->emitOpError("input_scale and output_scale must be positive");
+  if (bias) {
+    auto biasType = cast<ShapedType>(bias.getType());
+    if (!biasType.getElementType().isF32() || biasType.getRank() != 1 ||
+        biasType.getDimSize(0) != outChannels)
+      return op->emitOpError("bias must be a 1-D f32 tensor of ")
+             << outChannels << " elements, got " << biasType;
+  }
+  return success();
+}
+
+LogicalResult QuantizedMatmulOp::verify() {
+  RankedTensorType dense = getWeight().getType().getDenseType();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  if (dense.getRank() != 2)
+    return emitOpError("expects a rank-2 (N x K) weight, got ") << dense;
+  if (inputType.getRank() < 1 || inputType.getRank() != resultType.getRank())
+    return emitOpError("input and result must have the same rank, at least 1");
+  if (inputType.getShape().back() != dense.getDimSize(1))
+    return emitOpError("input reduction size ")
+           << inputType.getShape().back() << " does not match the weight's K = "
+           << dense.getDimSize(1);
+  if (resultType.getShape().back() != dense.getDimSize(0))
+    return emitOpError("result last dimension ")
+           << resultType.getShape().back()
+           << " does not match the weight's N = " << dense.getDimSize(0);
+  if (inputType.getShape().drop_back() != resultType.getShape().drop_back())
+    return emitOpError("input and result differ in their batch dimensions");
+  return verifyQuantizedCommon(*this, getInput(), getResult(), getBias(),
+                               getInputScale().convertToDouble(),
+                               getOutputScale().convertToDouble(),
+                               dense.getDimSize(0));
+}
+
+LogicalResult QuantizedConv2DOp::verify() {
+  RankedTensorType dense = getWeight().getType().getDenseType();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  if (dense.getRank() != 4 || inputType.getRank() != 4 ||
+      resultType.getRank() != 4)
+    return emitOpError("expects rank-4 NCHW input and result and an "
+                       "F x C x R x S weight");
+  if (getStrides().size() != 2 || getDilations().size() != 2)
+    return emitOpError("strides and dilations must have 2 elements each");
+  for (int64_t v : llvm::concat<const int64_t>(getStrides(), getDilations()))
+    if (v < 1)
+      return emitOpError("strides and dilations must be positive");
+  if (inputType.getDimSize(1) != dense.getDimSize(1) ||
+      resultType.getDimSize(1) != dense.getDimSize(0) ||
+      inputType.getDimSize(0) != resultType.getDimSize(0))
+    return emitOpError("input ")
+           << inputType << " and result " << resultType
+           << " do not match the weight " << dense;
+  for (int d = 0; d < 2; ++d) {
+    int64_t in = inputType.getDimSize(2 + d), out = resultType.getDimSize(2 + d);
+    int64_t span = getDilations()[d] * (dense.getDimSize(2 + d) - 1) + 1;
+    int64_t expected = in < span ? 0 : (in - span) / getStrides()[d] + 1;
+    if (out != expected)
+      return emitOpError("spatial dimension ")
+             << d << " of the result is " << out << " but should be "
+             << expected;
+  }
+  return verifyQuantizedCommon(*this, getInput(), getResult(), getBias(),
+                               getInputScale().convertToDouble(),
+                               getOutputScale().convertToDouble(),
+                               dense.getDimSize(0));
+}
