@@ -41,6 +41,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.sd_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("sd-opt", extra_args=sd_opt_args, unresolved="fatal"),
+    ToolSubst("sd-translate", unresolved="ignore"),
+    ToolSubst("sd-sim", unresolved="ignore"),
     ToolSubst("mlir-runner", unresolved="ignore"),
     ToolSubst("mlir-translate", unresolved="ignore"),
 ]

@@ -420,9 +420,10 @@ namespace {
 typedef double V4d __attribute__((vector_size(32)));
 typedef uint64_t V4u __attribute__((vector_size(32)));
 
-#define SD_INLINE static inline __attribute__((always_inline))
-
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+// SD_COMPRESSION_NO_CLONES builds only the baseline kernels (to check that
+// both clones give the same bytes, or for platforms without ifunc).
+#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute) &&   \
+    !defined(SD_COMPRESSION_NO_CLONES)
 #if __has_attribute(target_clones)
 #define SD_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
@@ -431,29 +432,40 @@ typedef uint64_t V4u __attribute__((vector_size(32)));
 #define SD_CLONES
 #endif
 
-SD_INLINE V4d load4(const double *p) {
-  V4d v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-SD_INLINE void store4(double *p, V4d v) { std::memcpy(p, &v, sizeof(v)); }
-SD_INLINE V4d splat(double x) { return V4d{x, x, x, x}; }
-SD_INLINE V4u splatU(uint64_t x) { return V4u{x, x, x, x}; }
-SD_INLINE V4d abs4(V4d v) { return (V4d)((V4u)v & splatU(~kSignBit)); }
+// The vector helpers are macros, not inline functions: Clang rejects passing
+// 256-bit vectors between an AVX2 clone and a function compiled without AVX,
+// even one that would be inlined.
+#define SD_SPLAT(x) (V4d{(x), (x), (x), (x)})
+#define SD_SPLAT_U(x) (V4u{(x), (x), (x), (x)})
+#define SD_LOAD4(p)                                                            \
+  ({                                                                           \
+    V4d loaded_;                                                               \
+    std::memcpy(&loaded_, (p), sizeof(loaded_));                               \
+    loaded_;                                                                   \
+  })
+#define SD_STORE4(p, v)                                                        \
+  do {                                                                         \
+    const V4d stored_ = (v);                                                   \
+    std::memcpy((p), &stored_, sizeof(stored_));                               \
+  } while (false)
+#define SD_ABS4(v) ((V4d)((V4u)(v)&SD_SPLAT_U(~kSignBit)))
 /// Lanes of `v` where `mask` is set become zero.
-SD_INLINE V4d zeroWhere(V4d v, V4u mask) { return (V4d)((V4u)v & ~mask); }
-SD_INLINE double sumLanes(V4d v) { return (v[0] + v[1]) + (v[2] + v[3]); }
-
-/// Q on 4 lanes; see Quantizer.
-SD_INLINE V4d quantize4(V4d v, V4d minC, V4d maxC) {
-  const V4u bits = (V4u)v;
-  V4d mag = (V4d)(((bits & splatU(~kSignBit)) + splatU(kRoundUpBias)) &
-                  splatU(kExponentBits));
-  const V4u over = (V4u)(mag > maxC);
-  mag = (V4d)(((V4u)mag & ~over) | ((V4u)maxC & over));
-  mag = zeroWhere(mag, (V4u)(mag < minC));
-  return (V4d)((V4u)mag | (bits & splatU(kSignBit) & (V4u)(mag != splat(0.0))));
-}
+#define SD_ZERO_WHERE(v, mask) ((V4d)((V4u)(v) & ~(mask)))
+/// Fixed-order sum of the lanes of a vector variable.
+#define SD_SUM_LANES(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3]))
+/// Q on 4 lanes (see Quantizer), with the range as vectors lo and hi.
+#define SD_QUANTIZE4(value, lo, hi)                                            \
+  ({                                                                           \
+    const V4u bits_ = (V4u)(value);                                            \
+    V4d mag_ =                                                                 \
+        (V4d)(((bits_ & SD_SPLAT_U(~kSignBit)) + SD_SPLAT_U(kRoundUpBias)) &   \
+              SD_SPLAT_U(kExponentBits));                                      \
+    const V4u over_ = (V4u)(mag_ > (hi));                                      \
+    mag_ = (V4d)(((V4u)mag_ & ~over_) | ((V4u)(hi)&over_));                    \
+    mag_ = SD_ZERO_WHERE(mag_, (V4u)(mag_ < (lo)));                            \
+    (V4d)((V4u)mag_ |                                                          \
+          (bits_ & SD_SPLAT_U(kSignBit) & (V4u)(mag_ != SD_SPLAT(0.0))));      \
+  })
 
 /// e = A pinv(B) row by row, then row and entry thresholds, then frozen rows
 /// forced to zero (keep = 0). `rows` is a multiple of 4.
@@ -461,20 +473,21 @@ SD_CLONES void ceRows(int64_t rows, const double *a0, const double *a1,
                       const double *a2, const double *keep, const double *p,
                       double entryLimit, double rowLimit, double *e0,
                       double *e1, double *e2) {
-  const V4d entry = splat(entryLimit), row = splat(rowLimit);
+  const V4d entry = SD_SPLAT(entryLimit), row = SD_SPLAT(rowLimit);
   for (int64_t i = 0; i < rows; i += 4) {
-    const V4d x0 = load4(a0 + i), x1 = load4(a1 + i), x2 = load4(a2 + i);
+    const V4d x0 = SD_LOAD4(a0 + i), x1 = SD_LOAD4(a1 + i),
+              x2 = SD_LOAD4(a2 + i);
     V4d y0 = x0 * p[0] + x1 * p[3] + x2 * p[6];
     V4d y1 = x0 * p[1] + x1 * p[4] + x2 * p[7];
     V4d y2 = x0 * p[2] + x1 * p[5] + x2 * p[8];
-    const V4u small = (V4u)(abs4(y0) + abs4(y1) + abs4(y2) < row);
-    y0 = zeroWhere(y0, small | (V4u)(abs4(y0) < entry));
-    y1 = zeroWhere(y1, small | (V4u)(abs4(y1) < entry));
-    y2 = zeroWhere(y2, small | (V4u)(abs4(y2) < entry));
-    const V4d k = load4(keep + i);
-    store4(e0 + i, y0 * k);
-    store4(e1 + i, y1 * k);
-    store4(e2 + i, y2 * k);
+    const V4u small = (V4u)(SD_ABS4(y0) + SD_ABS4(y1) + SD_ABS4(y2) < row);
+    y0 = SD_ZERO_WHERE(y0, small | (V4u)(SD_ABS4(y0) < entry));
+    y1 = SD_ZERO_WHERE(y1, small | (V4u)(SD_ABS4(y1) < entry));
+    y2 = SD_ZERO_WHERE(y2, small | (V4u)(SD_ABS4(y2) < entry));
+    const V4d k = SD_LOAD4(keep + i);
+    SD_STORE4(e0 + i, y0 * k);
+    SD_STORE4(e1 + i, y1 * k);
+    SD_STORE4(e2 + i, y2 * k);
   }
 }
 
@@ -483,20 +496,21 @@ SD_CLONES void roundRows(int64_t rows, const double *e0, const double *e1,
                          const double *e2, const double *scale, double minC,
                          double maxC, double *c0, double *c1, double *c2,
                          double *diffOut, double *gOut) {
-  const V4d lo = splat(minC), hi = splat(maxC);
-  const V4d s0 = splat(scale[0]), s1 = splat(scale[1]), s2 = splat(scale[2]);
-  V4d diff = splat(0), g00 = diff, g01 = diff, g02 = diff, g11 = diff,
+  const V4d lo = SD_SPLAT(minC), hi = SD_SPLAT(maxC);
+  const V4d s0 = SD_SPLAT(scale[0]), s1 = SD_SPLAT(scale[1]),
+            s2 = SD_SPLAT(scale[2]);
+  V4d diff = SD_SPLAT(0), g00 = diff, g01 = diff, g02 = diff, g11 = diff,
       g12 = diff, g22 = diff;
   for (int64_t i = 0; i < rows; i += 4) {
-    const V4d q0 = quantize4(load4(e0 + i) * s0, lo, hi);
-    const V4d q1 = quantize4(load4(e1 + i) * s1, lo, hi);
-    const V4d q2 = quantize4(load4(e2 + i) * s2, lo, hi);
-    const V4d d0 = q0 - load4(c0 + i), d1 = q1 - load4(c1 + i),
-              d2 = q2 - load4(c2 + i);
+    const V4d q0 = SD_QUANTIZE4(SD_LOAD4(e0 + i) * s0, lo, hi);
+    const V4d q1 = SD_QUANTIZE4(SD_LOAD4(e1 + i) * s1, lo, hi);
+    const V4d q2 = SD_QUANTIZE4(SD_LOAD4(e2 + i) * s2, lo, hi);
+    const V4d d0 = q0 - SD_LOAD4(c0 + i), d1 = q1 - SD_LOAD4(c1 + i),
+              d2 = q2 - SD_LOAD4(c2 + i);
     diff += d0 * d0 + d1 * d1 + d2 * d2;
-    store4(c0 + i, q0);
-    store4(c1 + i, q1);
-    store4(c2 + i, q2);
+    SD_STORE4(c0 + i, q0);
+    SD_STORE4(c1 + i, q1);
+    SD_STORE4(c2 + i, q2);
     g00 += q0 * q0;
     g01 += q0 * q1;
     g02 += q0 * q2;
@@ -504,24 +518,26 @@ SD_CLONES void roundRows(int64_t rows, const double *e0, const double *e1,
     g12 += q1 * q2;
     g22 += q2 * q2;
   }
-  *diffOut = sumLanes(diff);
-  gOut[0] = sumLanes(g00);
-  gOut[1] = sumLanes(g01);
-  gOut[2] = sumLanes(g02);
-  gOut[3] = sumLanes(g11);
-  gOut[4] = sumLanes(g12);
-  gOut[5] = sumLanes(g22);
+  *diffOut = SD_SUM_LANES(diff);
+  gOut[0] = SD_SUM_LANES(g00);
+  gOut[1] = SD_SUM_LANES(g01);
+  gOut[2] = SD_SUM_LANES(g02);
+  gOut[3] = SD_SUM_LANES(g11);
+  gOut[4] = SD_SUM_LANES(g12);
+  gOut[5] = SD_SUM_LANES(g22);
 }
 
 /// R = C^T A.
 SD_CLONES void crossRows(int64_t rows, const double *c0, const double *c1,
                          const double *c2, const double *a0, const double *a1,
                          const double *a2, double *rOut) {
-  V4d r00 = splat(0), r01 = r00, r02 = r00, r10 = r00, r11 = r00, r12 = r00,
+  V4d r00 = SD_SPLAT(0), r01 = r00, r02 = r00, r10 = r00, r11 = r00, r12 = r00,
       r20 = r00, r21 = r00, r22 = r00;
   for (int64_t i = 0; i < rows; i += 4) {
-    const V4d q0 = load4(c0 + i), q1 = load4(c1 + i), q2 = load4(c2 + i);
-    const V4d x0 = load4(a0 + i), x1 = load4(a1 + i), x2 = load4(a2 + i);
+    const V4d q0 = SD_LOAD4(c0 + i), q1 = SD_LOAD4(c1 + i),
+              q2 = SD_LOAD4(c2 + i);
+    const V4d x0 = SD_LOAD4(a0 + i), x1 = SD_LOAD4(a1 + i),
+              x2 = SD_LOAD4(a2 + i);
     r00 += q0 * x0;
     r01 += q0 * x1;
     r02 += q0 * x2;
@@ -532,9 +548,15 @@ SD_CLONES void crossRows(int64_t rows, const double *c0, const double *c1,
     r21 += q2 * x1;
     r22 += q2 * x2;
   }
-  const V4d r[9] = {r00, r01, r02, r10, r11, r12, r20, r21, r22};
-  for (int k = 0; k < 9; ++k)
-    rOut[k] = sumLanes(r[k]);
+  rOut[0] = SD_SUM_LANES(r00);
+  rOut[1] = SD_SUM_LANES(r01);
+  rOut[2] = SD_SUM_LANES(r02);
+  rOut[3] = SD_SUM_LANES(r10);
+  rOut[4] = SD_SUM_LANES(r11);
+  rOut[5] = SD_SUM_LANES(r12);
+  rOut[6] = SD_SUM_LANES(r20);
+  rOut[7] = SD_SUM_LANES(r21);
+  rOut[8] = SD_SUM_LANES(r22);
 }
 
 } // namespace

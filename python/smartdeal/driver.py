@@ -28,6 +28,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from . import accel
 from . import compressed as compressed_mod
 from . import export, models, plots, runner
 
@@ -230,6 +231,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--calibration", type=int, default=20,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
+    p.add_argument("--no-accelerator", action="store_true",
+                   help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
                    help="skip running the compiled model on the CPU")
     args = p.parse_args(argv)
@@ -240,7 +243,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         out_dir = args.output or Path("sd-out") / stem
         config = json.loads(args.config.read_text()) if args.config else None
         sd_opt = runner.find_sd_opt()
-        progress = Progress(7 if args.budget is not None else 6)
+        progress = Progress(7 + (args.budget is not None))
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
         try:
@@ -253,7 +256,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     except (DriverError, runner.RunError, export.ExportError, OSError, ValueError,
-            json.JSONDecodeError) as e:
+            RuntimeError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print()
@@ -330,6 +333,15 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                                                       quality["example_output"])
         cpu["seconds"] = run.seconds_run
 
+    progress("accelerator programs and simulation (sd-translate, sd-sim)")
+    acc = {}
+    if not args.no_accelerator:
+        tools = Path(sd_opt).parent
+        acc = accel.simulate(compressed, report, work, str(tools / "sd-translate"),
+                             str(tools / "sd-sim"))
+        if acc.get("breakdown_uj"):
+            plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
+
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
     lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
@@ -352,11 +364,22 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if cpu:
         lines.append(f"- compiled CPU code vs exported model: max relative "
                      f"difference {cpu['relative_error']:.2e}")
+    if acc.get("totals"):
+        se, dense = acc["totals"]["se"], acc["totals"]["dense"]
+        lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "
+                     f"{se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
+                     f"against {dense['cycles']} cycles and "
+                     f"{dense['energy_pj'] / 1e6:.1f} uJ for 8-bit dense weights: "
+                     f"{dense['energy_pj'] / max(se['energy_pj'], 1e-9):.2f}x less "
+                     f"energy, {dense['cycles'] / max(se['cycles'], 1):.2f}x fewer "
+                     f"cycles")
     lines += ["", "## Layers", "", (work / "layers.md").read_text()
               if (work / "layers.md").exists() else ""]
     summary_md = "\n".join(lines)
     (work / "summary.md").write_text(summary_md + "\n")
     clean = {k: v for k, v in quality.items() if not k.startswith("example")}
     (work / "summary.json").write_text(json.dumps(
-        {"totals": totals, "quality": clean, "cpu": cpu}, indent=2) + "\n")
-    return "\n".join(lines[:8])
+        {"totals": totals, "quality": clean, "cpu": cpu,
+         "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
+        indent=2) + "\n")
+    return "\n".join(lines[:10])

@@ -321,9 +321,11 @@ TEST(DecomposeBlock, ThresholdBoundsTheSmallestCoefficient) {
     for (uint64_t seed = 0; seed < 5; ++seed) {
       std::vector<double> a = gaussian(192 * 3, 0.06, seed);
       BlockDecomposition r = decomposeBlock(a.data(), 192, options);
-      for (double v : r.ce)
-        if (v != 0.0)
+      for (double v : r.ce) {
+        if (v != 0.0) {
           EXPECT_GE(std::fabs(v), floor) << "theta " << theta;
+        }
+      }
     }
   }
 }
@@ -369,10 +371,12 @@ TEST(DecomposeBlock, FrozenRowsStayZero) {
     frozen[i] = 1; // A is not zero there: the freeze alone must hold them.
   DecomposeOptions options;
   BlockDecomposition r = decomposeBlock(a.data(), 100, options, frozen.data());
-  for (int i = 0; i < 100; ++i)
-    if (frozen[i])
+  for (int i = 0; i < 100; ++i) {
+    if (frozen[i]) {
       for (int k = 0; k < 3; ++k)
         EXPECT_EQ(r.ce[i * 3 + k], 0.0);
+    }
+  }
 }
 
 TEST(DecomposeBlock, ErrorNeverRisesAboveTheFirstIteration) {
@@ -559,8 +563,9 @@ TEST(DecomposeWeight, StructuredFractionIsExact) {
       for (int64_t o = g * 32; o < std::min<int64_t>(70, g * 32 + 32); ++o) {
         for (int64_t k = 0; k < 3; ++k) {
           score += std::fabs(w[o * 48 * 3 + r * 3 + k]);
-          if (pruned)
+          if (pruned) {
             EXPECT_EQ(d.codes[(o * 48 + r) * 3 + k], 0);
+          }
         }
       }
       if (pruned)

@@ -263,7 +263,7 @@ std::string HardwareConfig::verify() const {
   range("precision.basis_bits", basisBits, 8, 8);
   range("precision.ce_bits", ceBits, 2, 8);
   range("precision.dense_weight_bits", denseWeightBits, 8, 8);
-  range("precision.rebuilt_weight_bits", rebuiltWeightBits, 8, 32);
+  range("precision.rebuilt_weight_bits", rebuiltWeightBits, 11, 32);
   range("precision.accumulator_bits", accumulatorBits, 48, 64);
   range("buffers.input.bytes", input.bytes, 64, 1 << 24);
   range("buffers.output.bytes", output.bytes, 64, 1 << 24);
@@ -295,16 +295,14 @@ std::string HardwareConfig::verify() const {
 
 uint64_t HardwareConfig::fingerprint() const {
   std::ostringstream os;
-  os << "sdacc-arch-v1;dim_m=" << dimM << ";dim_c=" << dimC
-     << ";dim_f=" << dimF << ";engines=" << enginesPerLine
-     << ";basis_rf=" << basisRfBytes << ";weight_rf_rows=" << weightRfRows
-     << ";acc_entries=" << accEntries << ";act_bits=" << activationBits
-     << ";basis_bits=" << basisBits << ";ce_bits=" << ceBits
-     << ";dense_bits=" << denseWeightBits
-     << ";rebuilt_bits=" << rebuiltWeightBits
-     << ";acc_bits=" << accumulatorBits << ";input=" << input.bytes
-     << ";output=" << output.bytes << ";weight=" << weight.bytes
-     << ";index=" << index.bytes;
+  os << "sdacc-arch-v1;dim_m=" << dimM << ";dim_c=" << dimC << ";dim_f=" << dimF
+     << ";engines=" << enginesPerLine << ";basis_rf=" << basisRfBytes
+     << ";weight_rf_rows=" << weightRfRows << ";acc_entries=" << accEntries
+     << ";act_bits=" << activationBits << ";basis_bits=" << basisBits
+     << ";ce_bits=" << ceBits << ";dense_bits=" << denseWeightBits
+     << ";rebuilt_bits=" << rebuiltWeightBits << ";acc_bits=" << accumulatorBits
+     << ";input=" << input.bytes << ";output=" << output.bytes
+     << ";weight=" << weight.bytes << ";index=" << index.bytes;
   uint64_t hash = 0xcbf29ce484222325ull;
   for (unsigned char ch : os.str()) {
     hash ^= ch;

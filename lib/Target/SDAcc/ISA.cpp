@@ -47,12 +47,12 @@ unsigned InstrDesc::usedBits() const {
 
 static std::vector<InstrDesc> buildTable() {
   std::vector<InstrDesc> table;
-#define SDACC_INSTR_BEGIN(Name, mnemonic, opcode, UnitName, summary)          \
-  table.push_back(                                                            \
+#define SDACC_INSTR_BEGIN(Name, mnemonic, opcode, UnitName, summary)           \
+  table.push_back(                                                             \
       InstrDesc{Opcode::Name, mnemonic, Unit::UnitName, summary, {}});
-#define SDACC_FIELD(Instr, Name, name, bits, Type, Check, meaning)            \
-  table.back().fields.push_back(FieldDesc{                                    \
-      name, bits, 0, FieldType::Type, FieldCheck::Check, meaning});
+#define SDACC_FIELD(Instr, Name, name, bits, Type, Check, meaning)             \
+  table.back().fields.push_back(                                               \
+      FieldDesc{name, bits, 0, FieldType::Type, FieldCheck::Check, meaning});
 #include "SD/Target/SDAcc/Instructions.def"
   // Fields are packed in order right after the opcode.
   for (InstrDesc &instr : table) {
@@ -86,8 +86,8 @@ const InstrDesc *findInstruction(const std::string &mnemonic) {
 
 const char *unitName(Unit unit) {
   switch (unit) {
-#define SDACC_UNIT(Name, name, meaning)                                       \
-  case Unit::Name:                                                            \
+#define SDACC_UNIT(Name, name, meaning)                                        \
+  case Unit::Name:                                                             \
     return name;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -96,8 +96,8 @@ const char *unitName(Unit unit) {
 
 const char *unitMeaning(Unit unit) {
   switch (unit) {
-#define SDACC_UNIT(Name, name, meaning)                                       \
-  case Unit::Name:                                                            \
+#define SDACC_UNIT(Name, name, meaning)                                        \
+  case Unit::Name:                                                             \
     return meaning;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -106,8 +106,8 @@ const char *unitMeaning(Unit unit) {
 
 const char *bufferName(Buffer buffer) {
   switch (buffer) {
-#define SDACC_BUFFER(Name, name, meaning)                                     \
-  case Buffer::Name:                                                          \
+#define SDACC_BUFFER(Name, name, meaning)                                      \
+  case Buffer::Name:                                                           \
     return name;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -116,8 +116,8 @@ const char *bufferName(Buffer buffer) {
 
 const char *bufferMeaning(Buffer buffer) {
   switch (buffer) {
-#define SDACC_BUFFER(Name, name, meaning)                                     \
-  case Buffer::Name:                                                          \
+#define SDACC_BUFFER(Name, name, meaning)                                      \
+  case Buffer::Name:                                                           \
     return meaning;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -126,8 +126,8 @@ const char *bufferMeaning(Buffer buffer) {
 
 const char *dmaKindName(DmaKind kind) {
   switch (kind) {
-#define SDACC_DMA_KIND(Name, name, Buf, meaning)                              \
-  case DmaKind::Name:                                                         \
+#define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
+  case DmaKind::Name:                                                          \
     return name;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -136,8 +136,8 @@ const char *dmaKindName(DmaKind kind) {
 
 const char *dmaKindMeaning(DmaKind kind) {
   switch (kind) {
-#define SDACC_DMA_KIND(Name, name, Buf, meaning)                              \
-  case DmaKind::Name:                                                         \
+#define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
+  case DmaKind::Name:                                                          \
     return meaning;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -146,8 +146,8 @@ const char *dmaKindMeaning(DmaKind kind) {
 
 Buffer dmaKindBuffer(DmaKind kind) {
   switch (kind) {
-#define SDACC_DMA_KIND(Name, name, Buf, meaning)                              \
-  case DmaKind::Name:                                                         \
+#define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
+  case DmaKind::Name:                                                          \
     return Buffer::Buf;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -156,8 +156,8 @@ Buffer dmaKindBuffer(DmaKind kind) {
 
 const char *weightFormatName(WeightFormat format) {
   switch (format) {
-#define SDACC_WEIGHT_FORMAT(Name, name, meaning)                              \
-  case WeightFormat::Name:                                                    \
+#define SDACC_WEIGHT_FORMAT(Name, name, meaning)                               \
+  case WeightFormat::Name:                                                     \
     return name;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -166,8 +166,8 @@ const char *weightFormatName(WeightFormat format) {
 
 const char *weightFormatMeaning(WeightFormat format) {
   switch (format) {
-#define SDACC_WEIGHT_FORMAT(Name, name, meaning)                              \
-  case WeightFormat::Name:                                                    \
+#define SDACC_WEIGHT_FORMAT(Name, name, meaning)                               \
+  case WeightFormat::Name:                                                     \
     return meaning;
 #include "SD/Target/SDAcc/Instructions.def"
   }
@@ -432,9 +432,8 @@ public:
     int64_t size = bufferBytes(config, buffer);
     if (ok() && addr + bytes > size) {
       std::ostringstream os;
-      os << what << " [" << addr << ", " << addr + bytes
-         << ") overflows the " << bufferName(buffer) << " buffer of " << size
-         << " bytes";
+      os << what << " [" << addr << ", " << addr + bytes << ") overflows the "
+         << bufferName(buffer) << " buffer of " << size << " bytes";
       fail(os.str());
     }
   }
@@ -478,10 +477,17 @@ public:
         int64_t capacity = (int64_t(1) << (get(CodeBits) - 1)) - 1;
         if (ok() && levels > capacity)
           fail("exponent range [" + std::to_string(get(MinExp)) + ", " +
-               std::to_string(get(MaxExp)) + "] has " +
-               std::to_string(levels) + " levels, more than the " +
-               std::to_string(capacity) + " a " +
+               std::to_string(get(MaxExp)) + "] has " + std::to_string(levels) +
+               " levels, more than the " + std::to_string(capacity) + " a " +
                std::to_string(get(CodeBits)) + "-bit code holds");
+        if (ok() && levels > config.maxExponentLevels())
+          fail("exponent range [" + std::to_string(get(MinExp)) + ", " +
+               std::to_string(get(MaxExp)) + "] has " + std::to_string(levels) +
+               " levels; rebuilt weights of more "
+               "than " +
+               std::to_string(config.maxExponentLevels()) + " overflow the " +
+               std::to_string(config.rebuiltWeightBits) +
+               "-bit weight registers");
       }
       break;
     }
@@ -646,13 +652,13 @@ bool parseInstruction(const std::string &text, Instruction &inst,
       parsed = parseInteger(valueText, value);
     }
     if (!parsed) {
-      error = mnemonic + ": bad value '" + valueText + "' for field '" +
-              name + "' (" + fieldTypeName(f.type) + ")";
+      error = mnemonic + ": bad value '" + valueText + "' for field '" + name +
+              "' (" + fieldTypeName(f.type) + ")";
       return false;
     }
     if (value < f.minValue() || value > f.maxValue()) {
-      error = mnemonic + "." + name + " = " + valueText +
-              " does not fit its " + std::to_string(f.bits) + "-bit field";
+      error = mnemonic + "." + name + " = " + valueText + " does not fit its " +
+              std::to_string(f.bits) + "-bit field";
       return false;
     }
     result.fields[index] = value;

@@ -375,8 +375,8 @@ private:
           message = "truncated \\u escape";
           return false;
         }
-        unsigned code = unsigned(
-            std::strtoul(text.substr(pos, 4).c_str(), nullptr, 16));
+        unsigned code =
+            unsigned(std::strtoul(text.substr(pos, 4).c_str(), nullptr, 16));
         pos += 4;
         // Basic multilingual plane only, as UTF-8.
         if (code < 0x80) {

@@ -9,6 +9,7 @@
 #include "SD/Compression/Layout.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <sstream>
@@ -36,7 +37,7 @@ int64_t TensorDecl::numBytes() const {
 
 const std::vector<LayerFieldDesc> &layerFieldTable() {
   static const std::vector<LayerFieldDesc> table = {
-#define SDACC_LAYER_FIELD(Member, name, meaning)                              \
+#define SDACC_LAYER_FIELD(Member, name, meaning)                               \
   LayerFieldDesc{name, &LayerDecl::Member, meaning},
 #include "SD/Target/SDAcc/ProgramFile.def"
   };
@@ -107,8 +108,26 @@ int readPackedCode(const uint8_t *segment, int64_t i, int64_t codeBits) {
   return value;
 }
 
-void writePackedCode(uint8_t *segment, int64_t i, int64_t codeBits,
-                     int code) {
+void unpackCodes(const uint8_t *segment, int64_t count, int64_t codeBits,
+                 int8_t *out) {
+  // Stream bytes through a bit buffer, least significant bit first.
+  uint64_t buffer = 0;
+  int64_t have = 0;
+  const uint64_t mask = (uint64_t(1) << codeBits) - 1;
+  const uint64_t sign = uint64_t(1) << (codeBits - 1);
+  for (int64_t i = 0; i < count; ++i) {
+    if (have < codeBits) {
+      buffer |= uint64_t(*segment++) << have;
+      have += 8;
+    }
+    uint64_t raw = buffer & mask;
+    buffer >>= codeBits;
+    have -= codeBits;
+    out[i] = int8_t(int(raw) - ((raw & sign) ? int(mask) + 1 : 0));
+  }
+}
+
+void writePackedCode(uint8_t *segment, int64_t i, int64_t codeBits, int code) {
   unsigned raw = unsigned(code) & ((1u << codeBits) - 1);
   int64_t bit = i * codeBits;
   for (int64_t b = 0; b < codeBits; ++b, ++bit)
@@ -117,9 +136,16 @@ void writePackedCode(uint8_t *segment, int64_t i, int64_t codeBits,
 }
 
 int64_t popcount(const uint8_t *p, int64_t bytes) {
+  // A table: the portable builtin is a library call without -mpopcnt.
+  static const auto table = [] {
+    std::array<uint8_t, 256> t{};
+    for (unsigned i = 0; i < 256; ++i)
+      t[i] = uint8_t((i & 1) + t[i / 2]);
+    return t;
+  }();
   int64_t count = 0;
   for (int64_t i = 0; i < bytes; ++i)
-    count += __builtin_popcount(p[i]);
+    count += table[p[i]];
   return count;
 }
 
@@ -135,6 +161,22 @@ static bool validName(const std::string &name) {
           ch == ':' || ch == '/'))
       return false;
   return true;
+}
+
+/// `name` with bytes outside printable ASCII escaped, for error messages
+/// about names that failed validation (they may come from a damaged file).
+static std::string printable(const std::string &name) {
+  std::string out;
+  for (unsigned char ch : name.substr(0, 64)) {
+    if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+      out += char(ch);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", ch);
+      out += buf;
+    }
+  }
+  return name.size() > 64 ? out + "..." : out;
 }
 
 static std::string hex(uint64_t v) {
@@ -161,8 +203,8 @@ public:
     if (program.fingerprint != config.fingerprint())
       return "program was built for a different hardware configuration "
              "(fingerprint " +
-             hex(program.fingerprint) + ", this configuration '" +
-             config.name + "' is " + hex(config.fingerprint()) + ")";
+             hex(program.fingerprint) + ", this configuration '" + config.name +
+             "' is " + hex(config.fingerprint()) + ")";
     if (!checkTensors() || !checkRegions() || !checkLayers() ||
         !checkInstructions())
       return message;
@@ -180,7 +222,7 @@ private:
       const TensorDecl &t = program.tensors[i];
       std::string where = "tensor " + std::to_string(i);
       if (!validName(t.name))
-        return fail(where + ": name '" + t.name +
+        return fail(where + ": name '" + printable(t.name) +
                     "' must be 1-255 characters of [A-Za-z0-9_.:/-]");
       where = "tensor '" + t.name + "'";
       for (size_t j = 0; j < i; ++j)
@@ -216,24 +258,19 @@ private:
         return fail("segment " + std::to_string(i) + " (" +
                     dmaKindName(s.kind) + "): layer " +
                     std::to_string(s.layer) + " does not exist");
-      if (s.bytes.empty())
-        return fail("segment " + std::to_string(i) + " (" +
-                    dmaKindName(s.kind) + ") is empty");
-      regions.push_back({s.dramAddr, s.dramAddr + s.bytes.size(), -1,
-                         int64_t(i)});
+      regions.push_back(
+          {s.dramAddr, s.dramAddr + s.bytes.size(), -1, int64_t(i)});
     }
-    std::sort(regions.begin(), regions.end(),
-              [](const Region &a, const Region &b) {
-                return a.begin < b.begin;
-              });
+    std::sort(
+        regions.begin(), regions.end(),
+        [](const Region &a, const Region &b) { return a.begin < b.begin; });
     for (size_t i = 0; i < regions.size(); ++i) {
       if (regions[i].end > (uint64_t(1) << 32))
         return fail(regionName(regions[i]) +
                     " ends beyond the 32-bit DRAM address space");
       if (i > 0 && regions[i].begin < regions[i - 1].end)
-        return fail(regionName(regions[i]) + " at " +
-                    hex(regions[i].begin) + " overlaps " +
-                    regionName(regions[i - 1]));
+        return fail(regionName(regions[i]) + " at " + hex(regions[i].begin) +
+                    " overlaps " + regionName(regions[i - 1]));
     }
     return true;
   }
@@ -257,7 +294,7 @@ private:
     const LayerDecl &l = program.layers[index];
     std::string where = "layer " + std::to_string(index);
     if (!validName(l.name))
-      return fail(where + ": name '" + l.name +
+      return fail(where + ": name '" + printable(l.name) +
                   "' must be 1-255 characters of [A-Za-z0-9_.:/-]");
     where = "layer '" + l.name + "'";
     auto field = [&](const char *name, int64_t v, int64_t lo, int64_t hi) {
@@ -340,6 +377,14 @@ private:
         return fail(where + ": exponent range [" + std::to_string(l.minExp) +
                     ", " + std::to_string(l.maxExp) + "] needs more than " +
                     std::to_string(l.codeBits) + "-bit codes");
+      if (levels > config.maxExponentLevels())
+        return fail(where + ": exponent range [" + std::to_string(l.minExp) +
+                    ", " + std::to_string(l.maxExp) + "] has " +
+                    std::to_string(levels) +
+                    " levels; rebuilt weights overflow the " +
+                    std::to_string(config.rebuiltWeightBits) +
+                    "-bit weight registers beyond " +
+                    std::to_string(config.maxExponentLevels()));
     }
     return checkSegments(index);
   }
@@ -377,37 +422,38 @@ private:
     if (!sized(DmaKind::Index, l.k * l.blocks * idxBytes) ||
         !sized(DmaKind::Basis, l.k * l.blocks * 9))
       return false;
-    const uint8_t *index = program.findSegment(index, DmaKind::Index)
-                               ->bytes.data();
+    const uint8_t *bitmap =
+        program.findSegment(index, DmaKind::Index)->bytes.data();
     const DataSegment *codes = program.findSegment(index, DmaKind::Codes);
     int64_t levels = l.maxExp - l.minExp + 1;
     int64_t offset = 0;
+    std::vector<int8_t> unpacked;
     for (int64_t o = 0; o < l.k; ++o)
       for (int64_t b = 0; b < l.blocks; ++b) {
-        const uint8_t *bits = index + (o * l.blocks + b) * idxBytes;
+        const uint8_t *bits = bitmap + (o * l.blocks + b) * idxBytes;
         // Rows past the block, and rows holding only padding, stay clear.
-        for (int64_t r = 0; r < idxBytes * 8; ++r) {
-          bool set = (bits[r / 8] >> (r % 8)) & 1;
-          if (set && (r >= l.blockRows || b * l.blockRows + r >= l.usedRows()))
+        int64_t firstPad = std::max<int64_t>(
+            0, std::min(l.blockRows, l.usedRows() - b * l.blockRows));
+        for (int64_t r = firstPad; r < idxBytes * 8; ++r)
+          if ((bits[r / 8] >> (r % 8)) & 1)
             return fail(where + ": index marks row " + std::to_string(r) +
                         " of channel " + std::to_string(o) + ", block " +
                         std::to_string(b) + ", which holds only padding");
-        }
         int64_t rows = popcount(bits, idxBytes);
         int64_t bytes = codeSegmentBytes(rows, l.codeBits);
         if (offset + bytes > int64_t(codes->bytes.size()))
           return fail(where + ": codes segment has " +
                       std::to_string(codes->bytes.size()) +
                       " bytes, the index needs more");
-        const uint8_t *seg = codes->bytes.data() + offset;
-        for (int64_t i = 0; i < rows * 3; ++i) {
-          int code = readPackedCode(seg, i, l.codeBits);
+        unpacked.resize(size_t(rows * 3));
+        unpackCodes(codes->bytes.data() + offset, rows * 3, l.codeBits,
+                    unpacked.data());
+        for (int8_t code : unpacked)
           if (code < -levels || code > levels)
             return fail(where + ": Ce code " + std::to_string(code) +
                         " of channel " + std::to_string(o) + ", block " +
                         std::to_string(b) + " is outside the " +
                         std::to_string(levels) + " exponent levels");
-        }
         offset += bytes;
       }
     if (offset != int64_t(codes->bytes.size()))
@@ -577,8 +623,8 @@ bool ProgramVerifier::checkInstructions() {
     case Opcode::DmaLoad: {
       using namespace field::DmaLoad;
       uint64_t begin = uint64_t(inst[DramAddr]);
-      uint64_t end = begin + uint64_t((inst[Count] - 1) * inst[DramStride] +
-                                      inst[Length]);
+      uint64_t end =
+          begin + uint64_t((inst[Count] - 1) * inst[DramStride] + inst[Length]);
       DmaKind kind = DmaKind(inst[Kind]);
       const Region *r = regionOf(begin, end);
       bool ok = r && (kind == DmaKind::Act
@@ -588,16 +634,16 @@ bool ProgramVerifier::checkInstructions() {
       if (!ok)
         return fail(where + "DRAM [" + hex(begin) + ", " + hex(end) +
                     ") is not inside one " +
-                    (kind == DmaKind::Act ? std::string("tensor")
-                                          : std::string(dmaKindName(kind)) +
-                                                " segment"));
+                    (kind == DmaKind::Act
+                         ? std::string("tensor")
+                         : std::string(dmaKindName(kind)) + " segment"));
       break;
     }
     case Opcode::DmaStore: {
       using namespace field::DmaStore;
       uint64_t begin = uint64_t(inst[DramAddr]);
-      uint64_t end = begin + uint64_t((inst[Count] - 1) * inst[DramStride] +
-                                      inst[Length]);
+      uint64_t end =
+          begin + uint64_t((inst[Count] - 1) * inst[DramStride] + inst[Length]);
       const Region *r = regionOf(begin, end);
       if (!r || r->tensor < 0)
         return fail(where + "DRAM [" + hex(begin) + ", " + hex(end) +
@@ -617,8 +663,8 @@ bool ProgramVerifier::checkInstructions() {
       bool wantSe = inst.opcode != Opcode::LoadW;
       if (se != wantSe)
         return fail(where + "is not valid for the " +
-                    weightFormatName(l.weightFormat()) + " layer '" +
-                    l.name + "'");
+                    weightFormatName(l.weightFormat()) + " layer '" + l.name +
+                    "'");
       if (block < st.block0 || block >= st.block0 + st.blocks)
         return fail(where + "block " + std::to_string(block) +
                     " is outside the tile's blocks [" +
@@ -633,12 +679,11 @@ bool ProgramVerifier::checkInstructions() {
           !need(st.band, "cfg_band") || !need(st.tile, "cfg_tile"))
         return false;
       if (inst[Pos0] + inst[Npos] > l.numPositions())
-        return fail(where + "positions [" + std::to_string(inst[Pos0]) +
-                    ", " + std::to_string(inst[Pos0] + inst[Npos]) +
-                    ") exceed the layer's " +
-                    std::to_string(l.numPositions()));
-      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0,
-                                          st.rows, inst[Pos0], inst[Npos]);
+        return fail(where + "positions [" + std::to_string(inst[Pos0]) + ", " +
+                    std::to_string(inst[Pos0] + inst[Npos]) +
+                    ") exceed the layer's " + std::to_string(l.numPositions()));
+      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0, st.rows,
+                                          inst[Pos0], inst[Npos]);
       if (!cover.empty())
         return fail(where + cover);
       break;
@@ -654,8 +699,8 @@ bool ProgramVerifier::checkInstructions() {
                     std::to_string(last) + ", beyond its " +
                     std::to_string(config.output.bytes) + " bytes");
       if (inst[BiasAddr] + 8 * st.channels > config.weight.bytes)
-        return fail(where + "biases [" + std::to_string(inst[BiasAddr]) +
-                    ", " + std::to_string(inst[BiasAddr] + 8 * st.channels) +
+        return fail(where + "biases [" + std::to_string(inst[BiasAddr]) + ", " +
+                    std::to_string(inst[BiasAddr] + 8 * st.channels) +
                     ") overflow the weight buffer");
       break;
     }
@@ -683,8 +728,8 @@ std::string checkBandCovers(const LayerDecl &l, int64_t n0, int64_t samples,
     ohLast = ((pos0 + npos - 1) % plane) / l.ow;
   }
   int64_t lo = std::max<int64_t>(0, ohFirst * l.strideH - l.padTop);
-  int64_t hi = std::min<int64_t>(l.h - 1, ohLast * l.strideH - l.padTop +
-                                              l.r - 1);
+  int64_t hi =
+      std::min<int64_t>(l.h - 1, ohLast * l.strideH - l.padTop + l.r - 1);
   if (lo <= hi && (lo < h0 || hi >= h0 + rows))
     return "positions [" + std::to_string(pos0) + ", " +
            std::to_string(pos0 + npos) + ") read input rows " +

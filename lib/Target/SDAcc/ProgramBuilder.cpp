@@ -32,7 +32,6 @@ constexpr int64_t kMaxDmaCount = (int64_t(1) << 16) - 1;
 constexpr int64_t kMaxDmaStride = (int64_t(1) << 24) - 1;
 
 int64_t alignUp(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool validName(const std::string &name) {
   if (name.empty() || name.size() > 255)
@@ -134,7 +133,6 @@ struct Tile {
 struct Band {
   int64_t n0, samples, h0, rows;
   int64_t pos0, pos1; ///< Output positions it serves (contiguous).
-  int64_t bytes() const { return 0; }
 };
 
 struct Chunk {
@@ -179,10 +177,10 @@ struct SlotCache {
 class LayerEmitter {
 public:
   LayerEmitter(const HardwareConfig &config, const PackedLayer &layer,
-               int64_t layerIndex, const LayerAddrs &addrs,
+               int64_t layerIndex, const LayerAddrs &addrs, LoopOrder order,
                std::vector<Instruction> &out, LayerSchedule &schedule)
       : config(config), p(layer), l(layer.decl), layerIndex(layerIndex),
-        addrs(addrs), out(out), sched(schedule) {}
+        addrs(addrs), order(order), out(out), sched(schedule) {}
 
   bool run(std::string &error) {
     se = l.weightFormat() == WeightFormat::SmartExchange;
@@ -192,7 +190,8 @@ public:
       return false;
     std::vector<Step> a, b;
     int64_t costA = planSteps(false, a), costB = planSteps(true, b);
-    bool groupsOuter = costB < costA;
+    bool groupsOuter = order == LoopOrder::GroupsOuter ||
+                       (order == LoopOrder::Auto && costB < costA);
     steps = groupsOuter ? std::move(b) : std::move(a);
     sched.loopOrder = groupsOuter ? "groups-outer" : "bands-outer";
     size_t before = out.size();
@@ -369,8 +368,8 @@ private:
         for (int64_t oh0 = 0; oh0 < l.oh; oh0 += bo) {
           int64_t oh1 = std::min(l.oh, oh0 + bo);
           int64_t ih0 = std::max<int64_t>(0, oh0 * l.strideH - l.padTop);
-          int64_t ih1 = std::min<int64_t>(
-              l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
+          int64_t ih1 =
+              std::min<int64_t>(l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
           bands.push_back({n, 1, ih0, ih1 - ih0, n * plane + oh0 * l.ow,
                            n * plane + oh1 * l.ow});
         }
@@ -430,10 +429,6 @@ private:
       s.chunks = std::move(chunks);
       auto [bandSlot, bandLoad] = bandCache.get(bi);
       s.bandSlot = bandSlot;
-      if (bandLoad) {
-        s.loads.push_back({Load::BandLoad, bi, bandSlot, bandSlots == 2});
-        bytes += bandBytes(bands[size_t(bi)]);
-      }
       if (resident) {
         s.tileSlot = ti;
         if (!tileLoaded[size_t(ti)]) {
@@ -459,6 +454,12 @@ private:
           s.loads.push_back({Load::BiasLoad, t.group, biasSlot, true});
           bytes += t.mt * 8;
         }
+      }
+      // The input band goes last: weights are small and the rebuild needs
+      // them before the first mac, while the band's first rows suffice.
+      if (bandLoad) {
+        s.loads.push_back({Load::BandLoad, bi, bandSlot, bandSlots == 2});
+        bytes += bandBytes(bands[size_t(bi)]);
       }
       out.push_back(std::move(s));
     };
@@ -498,8 +499,10 @@ private:
 
   /// A DMA of `count` rows of `length` bytes, merged when contiguous and
   /// split to the field widths.
-  void dma(bool store, DmaKind kind, int64_t dram, int64_t buf,
-           int64_t length, int64_t count, int64_t stride) {
+  void dma(bool store, DmaKind kind, int64_t dram, int64_t buf, int64_t length,
+           int64_t count, int64_t stride) {
+    if (length <= 0 || count <= 0)
+      return;
     if (count > 1 && stride == length) {
       length *= count;
       count = 1;
@@ -548,11 +551,19 @@ private:
     case Load::BandLoad: {
       const Band &b = bands[size_t(load.id)];
       int64_t base = load.slot * bandSlotBytes;
-      // [samples][c][rows][w] in the buffer; rows of c consecutive planes
-      // (samples and channels alike are H*W apart in DRAM).
-      dma(false, DmaKind::Act,
-          addrs.input + (b.n0 * l.c * l.h + b.h0) * l.w, base, b.rows * l.w,
-          b.samples * l.c, l.h * l.w);
+      // [samples][rows][c][w] in the buffer: one DMA per input row gathers
+      // that row of every channel (H*W apart in DRAM), so the first
+      // positions can start before the whole band has arrived.
+      if (l.h == 1) { // the band is contiguous in DRAM, as in the buffer
+        dma(false, DmaKind::Act, addrs.input + b.n0 * l.c * l.w, base,
+            b.samples * l.c * l.w, 1, 0);
+        break;
+      }
+      for (int64_t n = b.n0; n < b.n0 + b.samples; ++n)
+        for (int64_t ih = b.h0; ih < b.h0 + b.rows; ++ih)
+          dma(false, DmaKind::Act, addrs.input + ((n * l.c) * l.h + ih) * l.w,
+              base + ((n - b.n0) * b.rows + (ih - b.h0)) * l.c * l.w, l.w, l.c,
+              l.h * l.w);
       break;
     }
     case Load::TileLoad: {
@@ -585,8 +596,8 @@ private:
       } else {
         const int64_t L = l.rowLength(), br3 = l.blockRows * 3;
         int64_t perChannel = std::min(t.b1 * br3, L) - t.b0 * br3;
-        dma(false, DmaKind::Weights, addrs.weights + t.k0 * L + t.b0 * br3,
-            w, perChannel, t.mt, L);
+        dma(false, DmaKind::Weights, addrs.weights + t.k0 * L + t.b0 * br3, w,
+            perChannel, t.mt, L);
       }
       break;
     }
@@ -612,10 +623,10 @@ private:
       currentBandSlot = s.bandSlot;
     }
     if (currentTile != s.tile) {
-      push(Instruction(Opcode::CfgTile,
-                       {t.mt, t.b0, t.b1 - t.b0, tileWAddr_(s),
-                        se ? tileXAddr_(s) : 0,
-                        se ? tileWAddr_(s) + t.codeBytes : 0}));
+      push(
+          Instruction(Opcode::CfgTile, {t.mt, t.b0, t.b1 - t.b0, tileWAddr_(s),
+                                        se ? tileXAddr_(s) : 0,
+                                        se ? tileWAddr_(s) + t.codeBytes : 0}));
       currentTile = s.tile;
       // A new tile clears the rebuild engines.
       engineBlock[0] = engineBlock[1] = -1;
@@ -657,8 +668,8 @@ private:
         dma(true, DmaKind::Act, addrs.output + (n * l.k + t.k0) * plane + q,
             obuf, c.npos, t.mt, plane);
       } else {
-        dma(true, DmaKind::Act, addrs.output + c.pos0 * l.k + t.k0, obuf,
-            t.mt, c.npos, l.k);
+        dma(true, DmaKind::Act, addrs.output + c.pos0 * l.k + t.k0, obuf, t.mt,
+            c.npos, l.k);
       }
       ++sched.chunks;
     }
@@ -668,12 +679,12 @@ private:
     push(Instruction(Opcode::Layer, {layerIndex}));
     push(Instruction(Opcode::CfgInput, {l.n, l.c, l.h, l.w}));
     push(Instruction(Opcode::CfgOutput, {l.k, l.oh, l.ow}));
-    push(Instruction(Opcode::CfgKernel, {l.r, l.s, l.strideH, l.strideW,
-                                         l.padTop, l.padLeft}));
-    push(Instruction(Opcode::CfgWeight,
-                     {l.format, l.blocks, l.blockRows,
-                      se ? l.codeBits : config.ceBits, se ? l.minExp : 0,
-                      se ? l.maxExp : 0}));
+    push(Instruction(Opcode::CfgKernel,
+                     {l.r, l.s, l.strideH, l.strideW, l.padTop, l.padLeft}));
+    push(
+        Instruction(Opcode::CfgWeight, {l.format, l.blocks, l.blockRows,
+                                        se ? l.codeBits : config.ceBits,
+                                        se ? l.minExp : 0, se ? l.maxExp : 0}));
     push(Instruction(Opcode::CfgQuant, {l.multiplier, l.shift, l.relu}));
     if (steps.empty())
       return;
@@ -699,6 +710,7 @@ private:
   const LayerDecl &l;
   int64_t layerIndex;
   LayerAddrs addrs;
+  LoopOrder order;
   std::vector<Instruction> &out;
   LayerSchedule &sched;
 
@@ -790,7 +802,8 @@ int64_t ProgramBuilder::findTensor(const std::string &name) const {
 bool ProgramBuilder::addInput(const std::string &name,
                               std::vector<int64_t> shape, std::string &error) {
   if (!validName(name)) {
-    error = "input name '" + name + "' must be 1-255 characters of "
+    error = "input name '" + name +
+            "' must be 1-255 characters of "
             "[A-Za-z0-9_.:/-]";
     return false;
   }
@@ -878,12 +891,10 @@ bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
       spec.padLeft >= spec.kernelW || spec.padBottom >= spec.kernelH ||
       spec.padRight >= spec.kernelW)
     return fail("padding must be smaller than the kernel");
-  int64_t oh = (h + spec.padTop + spec.padBottom - spec.kernelH) /
-                   spec.strideH +
-               1;
-  int64_t ow = (w + spec.padLeft + spec.padRight - spec.kernelW) /
-                   spec.strideW +
-               1;
+  int64_t oh =
+      (h + spec.padTop + spec.padBottom - spec.kernelH) / spec.strideH + 1;
+  int64_t ow =
+      (w + spec.padLeft + spec.padRight - spec.kernelW) / spec.strideW + 1;
   if (h + spec.padTop + spec.padBottom < spec.kernelH ||
       w + spec.padLeft + spec.padRight < spec.kernelW || oh < 1 || ow < 1)
     return fail("the kernel is larger than the padded input");
@@ -894,15 +905,18 @@ bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
           : std::vector<int64_t>{K, c, spec.kernelH, spec.kernelW};
   const int64_t maxBlockRows =
       std::min<int64_t>({255, config_.dimC * config_.weightRfRows});
+  // An se layout without a shape gets the layer's weight shape (the caller
+  // gave only the blocks).
+  if (spec.format == WeightFormat::SmartExchange && spec.layout.shape.empty())
+    spec.layout.shape = weightShape;
   if (spec.format == WeightFormat::Dense) {
     if (spec.layout.shape.empty())
       spec.layout = compression::BlockLayout::canonical(
-          weightShape, std::min<int64_t>(compression::kDefaultMaxBlockRows,
-                                         maxBlockRows));
+          weightShape,
+          std::min<int64_t>(compression::kDefaultMaxBlockRows, maxBlockRows));
     if (int64_t(spec.weights.size()) != K * L)
       return fail("dense weights hold " + std::to_string(spec.weights.size()) +
-                  " values, expected K x C x R x S = " +
-                  std::to_string(K * L));
+                  " values, expected K x C x R x S = " + std::to_string(K * L));
   }
   if (spec.layout.numOutputs() != K || spec.layout.rowLength() != L)
     return fail("the block layout's weight shape does not match K = " +
@@ -935,6 +949,15 @@ bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
                   std::to_string(capacity) +
                   " (raise ce_bits in the hardware configuration or "
                   "narrow the range)");
+    if (levels > config_.maxExponentLevels())
+      return fail("exponent range [" + std::to_string(spec.range.minExp) +
+                  ", " + std::to_string(spec.range.maxExp) + "] has " +
+                  std::to_string(levels) +
+                  " levels; rebuilt weights of more "
+                  "than " +
+                  std::to_string(config_.maxExponentLevels()) +
+                  " overflow the " + std::to_string(config_.rebuiltWeightBits) +
+                  "-bit weight registers (rebuilt_weight_bits)");
     if (spec.range.minExp < -128 || spec.range.maxExp > 127)
       return fail("exponents must fit int8");
     if (int64_t(spec.codes.size()) != spec.layout.numCodes())
@@ -1027,12 +1050,8 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     LayerAddrs addrs;
     addrs.input = int64_t(result.tensors[size_t(d.input)].dramAddr);
     addrs.output = int64_t(result.tensors[size_t(d.output)].dramAddr);
-    auto segment = [&](DmaKind kind, std::vector<uint8_t> &bytes,
+    auto segment = [&](DmaKind kind, const std::vector<uint8_t> &bytes,
                        int64_t &at) {
-      // An se layer whose every Ce row is zero still gets a (one-byte)
-      // codes segment, so the segment set is the same for every se layer.
-      if (bytes.empty())
-        bytes.push_back(0);
       at = addr;
       DataSegment s;
       s.kind = kind;
@@ -1046,27 +1065,24 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     sched.name = d.name;
     sched.format = weightFormatName(d.weightFormat());
     if (se) {
-      bool emptyCodes = packed.codes.empty();
+      // An se layer whose Ce rows are all zero has an empty codes segment.
       segment(DmaKind::Codes, packed.codes, addrs.codes);
-      if (emptyCodes)
-        packed.codes.clear();
       segment(DmaKind::Index, packed.index, addrs.index);
       segment(DmaKind::Basis, packed.basis, addrs.basis);
       sched.nonZeroRows = packed.nonZeroRows;
       sched.totalRows = d.k * d.blocks * d.blockRows;
-      sched.weightDataBytes = int64_t(packed.codes.size() +
-                                      packed.index.size() +
-                                      packed.basis.size());
+      sched.weightDataBytes = int64_t(
+          packed.codes.size() + packed.index.size() + packed.basis.size());
     } else {
       segment(DmaKind::Weights, packed.weights, addrs.weights);
       sched.weightDataBytes = int64_t(packed.weights.size());
     }
     segment(DmaKind::Bias, packed.bias, addrs.bias);
     sched.weightDataBytes += d.k * 8;
-    sched.compulsoryBytes = d.n * d.c * d.h * d.w + sched.weightDataBytes +
-                            d.n * d.k * d.oh * d.ow;
+    sched.compulsoryBytes =
+        d.n * d.c * d.h * d.w + sched.weightDataBytes + d.n * d.k * d.oh * d.ow;
     result.layers.push_back(d);
-    LayerEmitter emitter(config_, packed, int64_t(li), addrs,
+    LayerEmitter emitter(config_, packed, int64_t(li), addrs, loopOrder_,
                          result.instructions, sched);
     if (!emitter.run(error))
       return false;
@@ -1079,8 +1095,7 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
   }
   std::string verifyError = verifyProgram(result, config_);
   if (!verifyError.empty()) {
-    error = "internal error: the built program does not verify: " +
-            verifyError;
+    error = "internal error: the built program does not verify: " + verifyError;
     return false;
   }
   program = std::move(result);
@@ -1142,8 +1157,8 @@ std::vector<int32_t> rebuiltWeights(const LayerSpec &spec) {
             int c = codes[k];
             if (c == 0)
               continue;
-            int64_t term = int64_t(basis[k * 3 + j]) *
-                           (int64_t(1) << (std::abs(c) - 1));
+            int64_t term =
+                int64_t(basis[k * 3 + j]) * (int64_t(1) << (std::abs(c) - 1));
             v += c < 0 ? -term : term;
           }
           w[size_t(offset)] = int32_t(v);
@@ -1178,10 +1193,10 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   s.padTop = l.padTop;
   s.padLeft = l.padLeft;
   // The padding below/right that reproduces oh and ow.
-  s.padBottom = std::max<int64_t>(
-      0, (l.oh - 1) * l.strideH + l.r - l.h - l.padTop);
-  s.padRight = std::max<int64_t>(
-      0, (l.ow - 1) * l.strideW + l.s - l.w - l.padLeft);
+  s.padBottom =
+      std::max<int64_t>(0, (l.oh - 1) * l.strideH + l.r - l.h - l.padTop);
+  s.padRight =
+      std::max<int64_t>(0, (l.ow - 1) * l.strideW + l.s - l.w - l.padLeft);
   s.layout.shape = s.kind == LayerKind::FullyConnected
                        ? std::vector<int64_t>{l.k, l.c}
                        : std::vector<int64_t>{l.k, l.c, l.r, l.s};
@@ -1219,8 +1234,7 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   const DataSegment *idx = program.findSegment(index, DmaKind::Index);
   const DataSegment *basis = program.findSegment(index, DmaKind::Basis);
   const int64_t nb = l.blocks, br = l.blockRows, ib = l.indexBytesPerBlock();
-  if (!codes || !idx || !basis ||
-      int64_t(idx->bytes.size()) != l.k * nb * ib ||
+  if (!codes || !idx || !basis || int64_t(idx->bytes.size()) != l.k * nb * ib ||
       int64_t(basis->bytes.size()) != l.k * nb * 9) {
     error = "layer '" + l.name + "' lacks valid codes, index or basis data";
     return false;
@@ -1236,13 +1250,16 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
       error = "layer '" + l.name + "': codes segment too short";
       return false;
     }
+    std::vector<int8_t> unpacked(size_t(rows * 3));
+    if (rows > 0)
+      unpackCodes(&codes->bytes[size_t(offset)], rows * 3, l.codeBits,
+                  unpacked.data());
     int64_t i = 0;
-    for (int64_t r = 0; r < br; ++r) {
+    for (int64_t r = 0; r < br && i < rows * 3; ++r) {
       if (!((bits[r / 8] >> (r % 8)) & 1))
         continue;
       for (int64_t k = 0; k < 3; ++k, ++i)
-        s.codes[size_t((ob * br + r) * 3 + k)] = int8_t(
-            readPackedCode(&codes->bytes[size_t(offset)], i, l.codeBits));
+        s.codes[size_t((ob * br + r) * 3 + k)] = unpacked[size_t(i)];
     }
     offset += bytes;
   }
@@ -1250,8 +1267,7 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   return true;
 }
 
-bool toDenseLayer(const LayerSpec &spec, LayerSpec &dense,
-                  std::string &error) {
+bool toDenseLayer(const LayerSpec &spec, LayerSpec &dense, std::string &error) {
   if (spec.format == WeightFormat::Dense) {
     dense = spec;
     return true;
@@ -1270,8 +1286,8 @@ bool toDenseLayer(const LayerSpec &spec, LayerSpec &dense,
   d.codeBits = 0;
   d.weights.resize(wi.size());
   for (size_t i = 0; i < wi.size(); ++i)
-    d.weights[i] = int8_t(std::clamp<int64_t>(
-        roundHalfAway(double(wi[i]) / scale), -127, 127));
+    d.weights[i] = int8_t(
+        std::clamp<int64_t>(roundHalfAway(double(wi[i]) / scale), -127, 127));
   d.bias.resize(spec.bias.size());
   for (size_t i = 0; i < spec.bias.size(); ++i)
     d.bias[i] = roundHalfAway(double(spec.bias[i]) / scale);
@@ -1291,7 +1307,8 @@ bool buildDenseBaseline(const Program &program, const HardwareConfig &config,
                         std::vector<LayerSchedule> *schedules) {
   ProgramBuilder builder(config);
   for (const TensorDecl &t : program.tensors)
-    if (t.role == TensorRole::Input && !builder.addInput(t.name, t.shape, error))
+    if (t.role == TensorRole::Input &&
+        !builder.addInput(t.name, t.shape, error))
       return false;
   for (size_t i = 0; i < program.layers.size(); ++i) {
     LayerSpec spec, d;

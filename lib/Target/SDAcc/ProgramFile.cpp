@@ -21,7 +21,7 @@ enum SectionType : uint32_t {
 #include "SD/Target/SDAcc/ProgramFile.def"
 };
 enum HeaderOffset : size_t {
-#define SDACC_HEADER_FIELD(Name, name, offset, bytes, meaning)                \
+#define SDACC_HEADER_FIELD(Name, name, offset, bytes, meaning)                 \
   Header##Name = offset,
 #include "SD/Target/SDAcc/ProgramFile.def"
 };
@@ -284,9 +284,8 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
     return false;
   }
   if (size < 12) {
-    error = "truncated: " + std::to_string(size) +
-            " bytes, shorter than the " + std::to_string(minimum) +
-            "-byte minimum";
+    error = "truncated: " + std::to_string(size) + " bytes, shorter than the " +
+            std::to_string(minimum) + "-byte minimum";
     return false;
   }
   uint32_t version = uint32_t(readLe(data + HeaderVersion, 4));
@@ -297,9 +296,8 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
     return false;
   }
   if (size < minimum) {
-    error = "truncated: " + std::to_string(size) +
-            " bytes, shorter than the " + std::to_string(minimum) +
-            "-byte minimum";
+    error = "truncated: " + std::to_string(size) + " bytes, shorter than the " +
+            std::to_string(minimum) + "-byte minimum";
     return false;
   }
   if (readLe(data + HeaderHeaderBytes, 4) != kHeaderBytes) {
@@ -327,8 +325,8 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
     return false;
   }
   if (readLe(data + HeaderFlags, 8) != 0) {
-    error = "header flags " + hex(readLe(data + HeaderFlags, 8)) +
-            " are not zero";
+    error =
+        "header flags " + hex(readLe(data + HeaderFlags, 8)) + " are not zero";
     return false;
   }
 
@@ -368,8 +366,8 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
     DmaKind kind;
     if (entry.type >= SectionTensors && entry.type <= SectionInstructions) {
       if (seen[entry.type - 1]++) {
-        error = where + ": a second section of type " +
-                std::to_string(entry.type);
+        error =
+            where + ": a second section of type " + std::to_string(entry.type);
         return false;
       }
     } else if (!sectionSegment(entry.type, kind)) {
@@ -409,9 +407,9 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
             !r.u32(reserved) || !r.u64(t.dramAddr))
           return truncated("tensor record");
         if (role > uint8_t(TensorRole::Internal) || rank < 1 || rank > 4) {
-          error = where + "tensor " + std::to_string(i) +
-                  " has role " + std::to_string(role) + " and rank " +
-                  std::to_string(rank) + " (roles 0-2, ranks 1-4)";
+          error = where + "tensor " + std::to_string(i) + " has role " +
+                  std::to_string(role) + " and rank " + std::to_string(rank) +
+                  " (roles 0-2, ranks 1-4)";
           return false;
         }
         t.role = TensorRole(role);
@@ -741,8 +739,8 @@ bool readProgramText(const std::string &text, Program &program,
         else if (desc->member == &LayerDecl::format && f.second == "dense")
           v = int64_t(WeightFormat::Dense);
         else if (!parseInt(f.second, v))
-          return fail("layerdef: bad value '" + f.second + "' for '" +
-                      f.first + "'");
+          return fail("layerdef: bad value '" + f.second + "' for '" + f.first +
+                      "'");
         l.*desc->member = v;
       }
       if (rec.fields.size() != layerFieldTable().size() + 1)
@@ -839,8 +837,15 @@ bool readProgramFile(const std::string &path, Program &program,
     error = "cannot open '" + path + "'";
     return false;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  std::vector<uint8_t> bytes(size > 0 ? size_t(size) : 0);
+  if (size > 0 &&
+      !in.read(reinterpret_cast<char *>(bytes.data()), std::streamsize(size))) {
+    error = "cannot read '" + path + "'";
+    return false;
+  }
   std::string magic = kProgramTextMagic;
   bool text = bytes.size() >= magic.size() &&
               std::memcmp(bytes.data(), magic.data(), magic.size()) == 0;

@@ -1,4 +1,4 @@
-//===- HardwareConfig.h - The accelerator's configuration file ----*- C++ -*-===//
+//===- HardwareConfig.h - The accelerator's configuration file --*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -57,7 +57,7 @@ struct HardwareConfig {
   // Timing (not part of the fingerprint).
   double clockMhz = 1000.0;
   /// Instructions each execution unit may have queued before dispatch stalls.
-  int64_t queueDepth = 8;
+  int64_t queueDepth = 64;
 
   // PE array: dim_m slices (output channels, sharing inputs) x dim_c lines
   // (reduction, adder tree) x dim_f MACs (output positions).
@@ -77,7 +77,7 @@ struct HardwareConfig {
   int64_t basisBits = 8;
   int64_t ceBits = 4;
   int64_t denseWeightBits = 8;
-  int64_t rebuiltWeightBits = 24;
+  int64_t rebuiltWeightBits = 16;
   int64_t accumulatorBits = 48;
 
   BufferConfig input, output, weight, index;
@@ -114,6 +114,15 @@ struct HardwareConfig {
   /// The configuration as JSON in the file's schema.
   JsonValue toJson() const;
 
+  /// Most exponent levels whose rebuilt weights fit rebuilt_weight_bits:
+  /// the largest L with 3 * 128 * 2^(L-1) < 2^(rebuilt_weight_bits - 1).
+  int64_t maxExponentLevels() const {
+    int64_t levels = 0;
+    while (3 * 128 * (int64_t(1) << levels) <=
+           (int64_t(1) << (rebuiltWeightBits - 1)) - 1)
+      ++levels;
+    return levels;
+  }
   /// Bytes of one rebuilt weight in a weight register file.
   int64_t rebuiltWeightBytes() const { return (rebuiltWeightBits + 7) / 8; }
   /// Bytes of one accumulator entry.

@@ -1,4 +1,4 @@
-//===- ISA.h - SmartDeal accelerator instructions -----------------*- C++ -*-===//
+//===- ISA.h - SmartDeal accelerator instructions ---------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -82,14 +82,14 @@ enum class Opcode : uint8_t {
 
 /// Field indices, one enum per instruction: field::DmaLoad::Length etc.
 namespace field {
-#define SDACC_INSTR_BEGIN(Name, mnemonic, opcode, Unit, summary)              \
-  namespace Name {                                                            \
+#define SDACC_INSTR_BEGIN(Name, mnemonic, opcode, Unit, summary)               \
+  namespace Name {                                                             \
   enum : unsigned {
 #define SDACC_FIELD(Instr, Name, name, bits, Type, Check, meaning) Name,
-#define SDACC_INSTR_END(Name)                                                 \
-  NumFields                                                                   \
-  }                                                                           \
-  ;                                                                           \
+#define SDACC_INSTR_END(Name)                                                  \
+  NumFields                                                                    \
+  }                                                                            \
+  ;                                                                            \
   }
 #include "SD/Target/SDAcc/Instructions.def"
 } // namespace field
@@ -101,7 +101,13 @@ constexpr unsigned kMaxFields = std::max({0u
 });
 
 /// How a field's bits are read.
-enum class FieldType : uint8_t { Unsigned, Signed, Bool, DmaKind, WeightFormat };
+enum class FieldType : uint8_t {
+  Unsigned,
+  Signed,
+  Bool,
+  DmaKind,
+  WeightFormat
+};
 
 /// Configuration-dependent range class of a field (see Instructions.def).
 enum class FieldCheck : uint8_t {

@@ -1,4 +1,4 @@
-//===- Json.h - Minimal JSON values, parser and writer ------------*- C++ -*-===//
+//===- Json.h - Minimal JSON values, parser and writer ----------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

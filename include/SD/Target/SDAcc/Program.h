@@ -1,4 +1,4 @@
-//===- Program.h - An accelerator program in memory ---------------*- C++ -*-===//
+//===- Program.h - An accelerator program in memory -------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -120,6 +120,10 @@ inline int64_t codeSegmentBytes(int64_t rows, int64_t codeBits) {
 
 /// Reads code `i` (0-based) of a packed segment of `codeBits`-bit codes.
 int readPackedCode(const uint8_t *segment, int64_t i, int64_t codeBits);
+/// Unpacks the first `count` codes of a packed segment into `out` (the
+/// segment must hold codeSegmentBytes of them: nothing past it is read).
+void unpackCodes(const uint8_t *segment, int64_t count, int64_t codeBits,
+                 int8_t *out);
 /// Writes code `i` of a packed segment (which must start zeroed).
 void writePackedCode(uint8_t *segment, int64_t i, int64_t codeBits, int code);
 

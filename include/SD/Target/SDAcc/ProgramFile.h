@@ -1,4 +1,4 @@
-//===- ProgramFile.h - Program files, binary and text -------------*- C++ -*-===//
+//===- ProgramFile.h - Program files, binary and text -----------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

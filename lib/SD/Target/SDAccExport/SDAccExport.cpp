@@ -1,0 +1,277 @@
+//===- SDAccExport.cpp - sd programs to accelerator program files ---------===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// A thin adapter from IR to the plain C++ program builder: each quantized sd
+// layer becomes a LayerSpec (codes, int8 bases, int64 bias, requantization),
+// tensors are named by the value that carries them, zero padding folds into
+// the convolution, and the builder tiles and emits the instructions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Target/SDAccExport/SDAccExport.h"
+#include "SD/Compression/Quantize.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
+#include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Target/SDAcc/HardwareConfig.h"
+#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Target/SDAcc/ProgramFile.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/CommandLine.h"
+
+
+using namespace mlir;
+using namespace mlir::sd;
+namespace sdacc = ::sd::sdacc;
+namespace comp = ::sd::compression;
+
+namespace {
+/// Walks @main and feeds the program builder.
+class Exporter {
+public:
+  Exporter(const sdacc::HardwareConfig &config) : builder(config) {}
+
+  LogicalResult run(func::FuncOp func, sdacc::Program &program);
+
+private:
+  LogicalResult addLayer(Operation *op, Value input, Value weight, Value bias,
+                         double inputScale, double outputScale, bool relu,
+                         ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                         Value result);
+  std::string nameOf(Value v) {
+    auto it = names.find(v);
+    return it == names.end() ? std::string() : it->second;
+  }
+
+  sdacc::ProgramBuilder builder;
+  llvm::DenseMap<Value, std::string> names;
+  /// Zero padding [top, left, bottom, right] of a tensor.pad result.
+  llvm::DenseMap<Value, std::pair<Value, SmallVector<int64_t>>> pads;
+  int64_t counter = 0;
+};
+} // namespace
+
+LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
+                                 Value bias, double inputScale,
+                                 double outputScale, bool relu,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations, Value result) {
+  auto constant = weight.getDefiningOp<SEConstantOp>();
+  if (!constant)
+    return op->emitError("the weight must be defined by sd.se_constant");
+  SEWeightType type = constant.getResult().getType();
+  FailureOr<SmallVector<int64_t>> codes = readIntegers(constant.getCodes());
+  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
+  if (failed(codes) || failed(basis))
+    return op->emitError("the weight's data cannot be read: ")
+           << unreadableReason(constant.getCodes());
+  std::vector<float> biasValues;
+  if (bias) {
+    auto c = bias.getDefiningOp<arith::ConstantOp>();
+    FailureOr<SmallVector<float>> values =
+        c ? readFloats(cast<ElementsAttr>(c.getValue()))
+          : FailureOr<SmallVector<float>>(failure());
+    if (failed(values))
+      return op->emitError("the bias of a quantized layer must be a constant");
+    biasValues.assign(values->begin(), values->end());
+  }
+  for (int64_t d : dilations)
+    if (d != 1)
+      return op->emitError("the accelerator has no dilated convolutions");
+
+  sdacc::LayerSpec spec;
+  spec.name = "layer" + std::to_string(counter);
+  spec.format = sdacc::WeightFormat::SmartExchange;
+  spec.outChannels = type.getShape()[0];
+  spec.layout = type.getLayout();
+  spec.range = type.getExponentRange();
+  spec.codes.assign(codes->begin(), codes->end());
+  comp::QuantizedLayer q = comp::quantizeLayer(
+      std::vector<float>(basis->begin(), basis->end()), biasValues,
+      spec.outChannels, spec.range, inputScale, outputScale, relu);
+  if (!q.error.empty())
+    return op->emitError("cannot quantize this layer: ") << q.error;
+  spec.basis = q.basis;
+  spec.fracBitsB = q.fracBitsB;
+  spec.bias = q.bias;
+  spec.multiplier = q.requant.multiplier;
+  spec.shift = q.requant.shift;
+  spec.relu = relu;
+
+  Value source = input;
+  if (auto it = pads.find(input); it != pads.end()) {
+    source = it->second.first;
+    ArrayRef<int64_t> p = it->second.second;
+    spec.padTop = p[0];
+    spec.padLeft = p[1];
+    spec.padBottom = p[2];
+    spec.padRight = p[3];
+  }
+  spec.input = nameOf(source);
+  if (spec.input.empty())
+    return op->emitError("the input does not come from the function's "
+                         "arguments or an earlier layer");
+  if (type.getShape().size() == 4) {
+    spec.kind = sdacc::LayerKind::Conv;
+    spec.kernelH = type.getShape()[2];
+    spec.kernelW = type.getShape()[3];
+    spec.strideH = strides[0];
+    spec.strideW = strides[1];
+  } else {
+    spec.kind = sdacc::LayerKind::FullyConnected;
+  }
+  spec.output = "t" + std::to_string(counter++);
+  names[result] = spec.output;
+  std::string error;
+  if (!builder.addLayer(spec, error))
+    return op->emitError("the accelerator cannot run this layer: ") << error;
+  return success();
+}
+
+LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
+  std::string error;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || !type.getElementType().isSignlessInteger(8) ||
+        !type.hasStaticShape())
+      return func.emitError("argument ")
+             << arg.getArgNumber() << " must be a static i8 tensor, got "
+             << arg.getType();
+    std::string name = "arg" + std::to_string(arg.getArgNumber());
+    names[arg] = name;
+    if (!builder.addInput(name, std::vector<int64_t>(type.getShape().begin(),
+                                                     type.getShape().end()),
+                          error))
+      return func.emitError("cannot declare input: ") << error;
+  }
+  for (Operation &op : func.getBody().front()) {
+    if (isa<SEConstantOp, arith::ConstantOp>(op))
+      continue;
+    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+      auto type = cast<RankedTensorType>(pad.getSource().getType());
+      Value padValue = pad.getConstantPaddingValue();
+      APInt zero;
+      if (type.getRank() != 4 || !padValue ||
+          !matchPattern(padValue, m_ConstantInt(&zero)) || !zero.isZero() ||
+          pad.getStaticLow()[0] != 0 || pad.getStaticLow()[1] != 0 ||
+          pad.getStaticHigh()[0] != 0 || pad.getStaticHigh()[1] != 0 ||
+          ShapedType::isDynamicShape(pad.getStaticLow()) ||
+          ShapedType::isDynamicShape(pad.getStaticHigh()))
+        return pad.emitError("only static zero padding of H and W maps to "
+                             "the accelerator");
+      pads[pad.getResult()] = {
+          pad.getSource(),
+          {pad.getStaticLow()[2], pad.getStaticLow()[3],
+           pad.getStaticHigh()[2], pad.getStaticHigh()[3]}};
+      continue;
+    }
+    if (auto conv = dyn_cast<QuantizedConv2DOp>(op)) {
+      if (failed(addLayer(conv, conv.getInput(), conv.getWeight(),
+                          conv.getBias(),
+                          conv.getInputScale().convertToDouble(),
+                          conv.getOutputScale().convertToDouble(),
+                          conv.getRelu(), conv.getStrides(),
+                          conv.getDilations(), conv.getResult())))
+        return failure();
+      continue;
+    }
+    if (auto fc = dyn_cast<QuantizedMatmulOp>(op)) {
+      if (cast<ShapedType>(fc.getInput().getType()).getRank() != 2)
+        return fc.emitError("the accelerator's fully connected layers take "
+                            "[N, K] inputs");
+      int64_t ones[2] = {1, 1};
+      if (failed(addLayer(fc, fc.getInput(), fc.getWeight(), fc.getBias(),
+                          fc.getInputScale().convertToDouble(),
+                          fc.getOutputScale().convertToDouble(), fc.getRelu(),
+                          ones, ones, fc.getResult())))
+        return failure();
+      continue;
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (Value v : ret.getOperands()) {
+        std::string name = nameOf(v);
+        if (name.empty() || !builder.markOutput(name, error))
+          return ret.emitError("cannot return this value from the "
+                               "accelerator: ")
+                 << (name.empty() ? "it is not a layer output" : error);
+      }
+      continue;
+    }
+    return op.emitError("'") << op.getName()
+                             << "' has no accelerator instruction; only "
+                                "sd.quantized_conv2d, sd.quantized_matmul and "
+                                "zero tensor.pad map to the accelerator";
+  }
+  if (!builder.build(program, error))
+    return func.emitError("cannot build the accelerator program: ") << error;
+  return success();
+}
+
+LogicalResult mlir::sd::exportSDAccProgram(ModuleOp module,
+                                           llvm::raw_ostream &os,
+                                           const SDAccExportOptions &options) {
+  auto func = module.lookupSymbol<func::FuncOp>(options.function);
+  if (!func || func.isExternal())
+    return module.emitError("no function @") << options.function
+                                             << " to translate";
+  sdacc::HardwareConfig config = sdacc::HardwareConfig::defaults();
+  if (!options.configPath.empty()) {
+    std::string error;
+    if (!sdacc::HardwareConfig::load(options.configPath, config, error))
+      return module.emitError("cannot read hardware configuration '")
+             << options.configPath << "': " << error;
+  }
+  Exporter exporter(config);
+  sdacc::Program program;
+  if (failed(exporter.run(func, program)))
+    return failure();
+  std::string error;
+  if (options.text) {
+    os << sdacc::writeProgramText(program);
+    return success();
+  }
+  std::vector<uint8_t> bytes;
+  if (!sdacc::writeProgramBinary(program, bytes, error))
+    return module.emitError("cannot encode the program: ") << error;
+  os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  return success();
+}
+
+void mlir::sd::registerSDAccExportTranslations() {
+  // The hardware the program is built for; the simulator must be given the
+  // same file (the program records its fingerprint).
+  static llvm::cl::opt<std::string> configPath(
+      "sdacc-config",
+      llvm::cl::desc("Hardware configuration JSON for --sd-to-sdacc "
+                     "(default: the built-in smartdeal-default)"),
+      llvm::cl::init(""));
+  auto registerDialects = [](DialectRegistry &registry) {
+    registry.insert<SDDialect, arith::ArithDialect, func::FuncDialect,
+                    tensor::TensorDialect>();
+  };
+  static TranslateFromMLIRRegistration binary(
+      "sd-to-sdacc", "Translate quantized sd layers to an accelerator program",
+      [](Operation *op, raw_ostream &os) {
+        SDAccExportOptions options;
+        options.configPath = configPath;
+        return exportSDAccProgram(cast<ModuleOp>(op), os, options);
+      },
+      registerDialects);
+  static TranslateFromMLIRRegistration text(
+      "sd-to-sdacc-text",
+      "Translate quantized sd layers to an accelerator program (text form)",
+      [](Operation *op, raw_ostream &os) {
+        SDAccExportOptions options;
+        options.text = true;
+        options.configPath = configPath;
+        return exportSDAccProgram(cast<ModuleOp>(op), os, options);
+      },
+      registerDialects);
+}
