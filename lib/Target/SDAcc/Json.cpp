@@ -142,13 +142,10 @@ std::string formatDouble(double value) {
     // Normalize "-0" so reports do not depend on the sign of zero.
     return std::strcmp(buf, "-0") == 0 ? "0" : buf;
   }
-  // The shortest of %.15g .. %.17g that reads back exactly.
+  // Twelve significant digits: reports stay readable (no 0.30000000000000004)
+  // and configuration values, short decimals, read back unchanged.
   char buf[40];
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, value);
-    if (std::strtod(buf, nullptr) == value)
-      break;
-  }
+  std::snprintf(buf, sizeof(buf), "%.12g", value);
   return buf;
 }
 

@@ -89,7 +89,8 @@ bool parseJson(const std::string &text, JsonValue &value, std::string &error);
 /// Escapes `text` as the contents of a JSON string (without quotes).
 std::string jsonEscape(const std::string &text);
 
-/// Formats a double the way reports write it: shortest round-trip form.
+/// Formats a double the way reports write it: integers in full, other
+/// values with twelve significant digits.
 std::string formatDouble(double value);
 
 } // namespace sd::sdacc
