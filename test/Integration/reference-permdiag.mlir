@@ -1,4 +1,5 @@
-// A permuted-diagonal weight through the reference lowering. W is 3x4 with
+// A permuted-diagonal weight through the reference lowering and through the
+// CPU backend's O(M*N/p) kernel. W is 3x4 with
 // p = 2 (padded to 4x4); by hand:
 //   block (0,0) k=0: W[0,0]=1 W[1,1]=2    block (0,1) k=1: W[0,3]=3 W[1,2]=4
 //   block (1,0) k=1: W[2,1]=5 (W[3,0]=6 is padding)
@@ -7,6 +8,10 @@
 // x*W^T + 1 = [14, 17, 32].
 //
 // RUN: sd-opt %s --sd-reference-to-llvm \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
+// RUN: | FileCheck %s
+// RUN: sd-opt %s --sd-cpu-to-llvm \
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
 // RUN: | FileCheck %s

@@ -72,8 +72,12 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
     weight rows (c, r, s), then the same kernel.
 
     The codes stay in memory as one byte each and B as f32, so a layer
-    reads about a quarter of the bytes of its dense fp32 weight. Permuted-
-    diagonal matmuls are lowered through the reference path for now.
+    reads about a quarter of the bytes of its dense fp32 weight.
+
+    `sd.permdiag_matmul` becomes one loop nest of O(M * N / p)
+    multiply-adds: output row `i*p + c` gathers, from each block column
+    `j`, the input `j*p + (c + k_ij) mod p`; the per-block offsets are the
+    only index data.
 
     Exponent ranges must lie within the normal f32 range ([-126, 127]).
   }];

@@ -515,6 +515,80 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
   int64_t tileRows;
 };
 
+/// Permuted-diagonal matmul in O(M * N / p): output row r = i*p + c reads,
+/// from each block column j, the single input j*p + (c + k_ij) mod p. The
+/// offsets are the only index data (one per block).
+struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
+  LowerPermDiagToCPU(MLIRContext *ctx)
+      : OpRewritePattern(ctx, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(PermDiagMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto constant = op.getWeight().getDefiningOp<PermDiagConstantOp>();
+    if (!constant)
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    MLIRContext *ctx = op.getContext();
+    PermDiagWeightType type = constant.getResult().getType();
+    int64_t p = type.getBlockSize(), nb = type.getColBlocks();
+    int64_t n = type.getShape()[1];
+    auto initType = cast<RankedTensorType>(op.getInit().getType());
+    Value x = to2D(b, op.getInput());
+    Value init = to2D(b, op.getInit());
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t m = xType.getDimSize(0);
+    Type f32 = b.getF32Type();
+    Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+    // Zero columns past N make every gathered index valid.
+    if (nb * p != n)
+      x = tensor::PadOp::create(
+          b, RankedTensorType::get({m, nb * p}, f32), x,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(nb * p - n)},
+          zero);
+    Value offsets = arith::ConstantOp::create(b, constant.getOffsets());
+    Value values = arith::ConstantOp::create(b, constant.getValues());
+    AffineExpr db, dr, dj;
+    bindDims(ctx, db, dr, dj);
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(3, 0, {dr.floorDiv(p), dj}, ctx),
+        AffineMap::get(3, 0, {dr.floorDiv(p), dj, dr % p}, ctx),
+        AffineMap::get(3, 0, {db, dr}, ctx)};
+    Value pIndex = arith::ConstantIndexOp::create(b, p);
+    Value y =
+        linalg::GenericOp::create(
+            b, init.getType(), ValueRange{offsets, values}, ValueRange{init},
+            maps,
+            SmallVector<IteratorType>{IteratorType::parallel,
+                                      IteratorType::parallel,
+                                      IteratorType::reduction},
+            [&](OpBuilder &nb0, Location loc, ValueRange args) {
+              ImplicitLocOpBuilder e(loc, nb0);
+              Value row = linalg::IndexOp::create(e, 0);
+              Value r = linalg::IndexOp::create(e, 1);
+              Value j = linalg::IndexOp::create(e, 2);
+              Value c = arith::RemUIOp::create(e, r, pIndex);
+              Value k =
+                  arith::IndexCastOp::create(e, e.getIndexType(), args[0]);
+              Value col = arith::AddIOp::create(
+                  e, arith::MulIOp::create(e, j, pIndex),
+                  arith::RemUIOp::create(e, arith::AddIOp::create(e, c, k),
+                                         pIndex));
+              Value xv = tensor::ExtractOp::create(e, x, ValueRange{row, col});
+              Value prod = arith::MulFOp::create(e, xv, args[1]);
+              linalg::YieldOp::create(
+                  e, arith::AddFOp::create(e, args[2], prod).getResult());
+            })
+            .getResult(0);
+    y = from2D(b, y, initType);
+    if (op.getBias())
+      y = addChannelBias(b, op.getLoc(), y, op.getBias(),
+                         initType.getRank() - 1);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct ConvertSDToCPUPass
     : mlir::sd::impl::ConvertSDToCPUPassBase<ConvertSDToCPUPass> {
   using Base::Base;
@@ -527,8 +601,8 @@ struct ConvertSDToCPUPass
     }
     RewritePatternSet patterns(&getContext());
     populateSDToCPUPatterns(patterns, tileRows);
-    // What has no kernel yet (permuted-diagonal matmuls, standalone
-    // rebuilds, weights the kernels reject) takes the reference path.
+    // What has no kernel (standalone rebuilds, quantized ops, weights the
+    // kernels reject) takes the reference path.
     populateSDToLinalgPatterns(patterns);
     if (failed(applyPatternsGreedily(root, std::move(patterns))))
       return signalPassFailure();
@@ -551,4 +625,5 @@ void mlir::sd::populateSDToCPUPatterns(RewritePatternSet &patterns,
                                        int64_t tileRows) {
   patterns.add<LowerMatmulToCPU, LowerConvToCPU>(patterns.getContext(),
                                                  tileRows);
+  patterns.add<LowerPermDiagToCPU>(patterns.getContext());
 }

@@ -99,6 +99,40 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
   ];
 }
 
+def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
+  let summary = "Project fully connected weights onto PermDNN permuted "
+                "diagonals";
+  let description = [{
+    Rewrites constant fully connected weights (the linalg.matmul and
+    linalg.batch_matmul forms `sd-decompose` recognizes) into
+    `sd.permdiag_constant` + `sd.permdiag_matmul`: the M x N weight is padded
+    to multiples of p and cut into p x p blocks, and each block keeps the
+    permuted diagonal (offset k, values at column (c + k) mod p of row c)
+    with the most energy. Storage drops by about p; no index memory.
+
+    `layers` limits the pass to layers named (by `loc`, resource name or
+    index, as in sd-decompose); a layer it converts is no longer a
+    candidate for sd-decompose, so running `--sd-permdiag="layers=fc3"`
+    before `--sd-decompose` gives a model with both forms. Convolutions are
+    left alone. `report` writes the per-layer JSON and Markdown report.
+  }];
+  let dependentDialects = ["mlir::sd::SDDialect"];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "4",
+           "p: the side of each permuted-diagonal block">,
+    ListOption<"layers", "layers", "std::string",
+               "Only these layers (names or indices); all when empty">,
+    Option<"minSize", "min-size", "int64_t", "1024",
+           "Leave weights with fewer values dense">,
+    Option<"report", "report", "std::string", "\"\"",
+           "Write a per-layer JSON report (and a .md table) to this file">
+  ];
+  let statistics = [
+    Statistic<"numProjected", "layers-projected",
+              "Layers rewritten into permuted-diagonal form">
+  ];
+}
+
 def SDEmitCInterfacePass : Pass<"sd-emit-c-interface", "mlir::ModuleOp"> {
   let summary = "Give every public function a plain C entry point";
   let description = [{
