@@ -11,12 +11,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" sd-opt
+"$root/scripts/build.sh" sd-opt sd-translate sd-sim
 cd "$root"
-# The default keeps the recognizer's CTC frames within 2 % of the original's
-# on calibration words (see docs/Driver.md); plain `ocr-rec` compresses every
-# eligible layer and shows what post-training SmartExchange does unchecked.
-if [[ $# -eq 0 ]]; then set -- ocr-rec --budget 0.02; fi
+# The default refits every decomposed layer's bases to its outputs on
+# calibration words (data-aware decomposition, docs/Driver.md); plain
+# `ocr-rec` shows what weight-only SmartExchange does to this model, and
+# `--budget 0.02` also leaves sensitive layers dense.
+if [[ $# -eq 0 ]]; then set -- ocr-rec --data-aware; fi
 PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
   SD_OPT="${BUILD_DIR:-$root/build}/bin/sd-opt" \
   /usr/bin/python3 -m smartdeal "$@"

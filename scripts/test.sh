@@ -7,7 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" sd-opt SDUnitTests
+# Everything the tests use: the tools, the unit test binaries and drivers.
+"$root/scripts/build.sh" sd-opt sd-translate sd-sim sd-isa-doc SDUnitTests
 
 # lit runs the FileCheck, verifier and execution tests and the GoogleTest
 # binaries. A second pass re-runs sd-opt with --verify-roundtrip, which checks

@@ -95,6 +95,22 @@ class DriverTest(unittest.TestCase):
             self.assertEqual(json.loads((out / "summary.json").read_text())
                              ["totals"]["compressed_layers"], 2)
 
+    def test_data_aware_bases_reduce_output_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--data-aware", "--no-accelerator")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            refits = json.loads((out / "summary.json").read_text())["data_aware"]
+            self.assertEqual([r["name"] for r in refits], ["fc1", "fc2"])
+            for r in refits:
+                self.assertLess(r["output_error_after"], r["output_error_before"])
+            # The compiled code still computes what the exported model does.
+            self.assertLess(json.loads((out / "summary.json").read_text())
+                            ["cpu"]["relative_error"], 1e-4)
+
     def test_missing_model_is_one_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"

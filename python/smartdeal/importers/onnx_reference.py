@@ -551,11 +551,32 @@ class OnnxReference:
             self._run_graph(self.model.graph, env)
         return [env[o.name].numpy() for o in self.model.graph.output]
 
-    def _run_graph(self, graph: onnx.GraphProto, env: Dict[str, Tensor]) -> None:
+    def run_capture(
+        self, inputs: Dict[str, np.ndarray], names: Sequence[str]
+    ) -> Dict[str, np.ndarray]:
+        """Runs the graph and returns the named intermediate values (for
+        calibration: the inputs each layer sees)."""
+        env: Dict[str, Tensor] = dict(self.initializers)
+        for k, v in inputs.items():
+            arr = np.asarray(v)
+            env[k] = _t(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
+        with torch.no_grad():
+            # Nothing after the last value asked for needs to run.
+            self._run_graph(self.model.graph, env, stop_when=set(names))
+        return {n: env[n].numpy() for n in names}
+
+    def _run_graph(
+        self,
+        graph: onnx.GraphProto,
+        env: Dict[str, Tensor],
+        stop_when: Optional[set] = None,
+    ) -> None:
         """Run the nodes of `graph` in `env`; If runs the branch its condition picks."""
         for t in graph.initializer:
             env.setdefault(t.name, _t(numpy_helper.to_array(t)))
         for node in graph.node:
+            if stop_when and all(n in env for n in stop_when):
+                return
             ins = [env[n] if n else None for n in node.input]
             if node.op_type == "If":
                 attrs = attributes(node)
