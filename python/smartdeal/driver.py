@@ -165,6 +165,24 @@ def evaluate_onnx(original: Path, exported: Path, real, samples: int,
     return result
 
 
+def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
+    """Output fidelity of a torchvision model with its compressed weights."""
+    import torch
+    import torchvision
+
+    original = getattr(torchvision.models, name)(weights=None).eval()
+    original.load_state_dict(torch.load(work / "model.pt"))
+    compressed = getattr(torchvision.models, name)(weights=None).eval()
+    compressed.load_state_dict(torch.load(exported))
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ya, yb = original(x).numpy(), compressed(x).numpy()
+    return {"metric": "output fidelity on a random input",
+            "output_relative_error": float(np.linalg.norm(yb - ya) /
+                                           max(np.linalg.norm(ya), 1e-30)),
+            "example_input": x.numpy(), "example_output": yb}
+
+
 def calibration_inputs(path: Path, real, args) -> List[dict]:
     """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
     import onnx
@@ -355,6 +373,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
 
     progress("measuring accuracy on real inputs")
     quality = {}
+    if kind == "torchvision":
+        quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
         input_shapes, _ = runner.main_signature(model_mlir.read_text())
         quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
