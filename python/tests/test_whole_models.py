@@ -4,11 +4,14 @@
 An MLP and torchvision's ResNet-18 (random weights, 32x32 input) are
 imported, decomposed by sd-decompose, and run twice through sd-opt and
 mlir-runner: with the CPU backend's compressed kernels (--sd-cpu-to-llvm)
-and with the dense-rebuild oracle (--sd-reference-to-llvm). Outputs must
-agree within 1e-5 relative (max |diff| / max |oracle|).
+and with the dense-rebuild oracle (--sd-reference-to-llvm), and once more
+compiled ahead of time to a shared library (scripts/sd-compile.sh) called
+through its C entry point. Outputs must agree within 1e-5 relative
+(max |diff| / max |oracle|).
 Run with /usr/bin/python3; exits non-zero on failure.
 """
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,7 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smartdeal import import_torch, runner  # noqa: E402
+from smartdeal import aot, import_torch, runner  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def decompose(text: str, tmp: Path) -> str:
@@ -42,9 +47,19 @@ class WholeModelTest(unittest.TestCase):
             ref = runner.run_mlir(compressed, [x.numpy()],
                                   pipeline="--sd-reference-to-llvm").outputs[0]
             err = runner.relative_error(cpu, ref)
+            # The same kernels as a shared library with a C entry point.
+            so = Path(tmp) / "libmodel.so"
+            (Path(tmp) / "c.mlir").write_text(compressed)
+            subprocess.run([str(REPO / "scripts" / "sd-compile.sh"),
+                            str(Path(tmp) / "c.mlir"), str(so)], check=True,
+                           env=dict(os.environ, SD_OPT=runner.find_sd_opt()))
+            lib = aot.call(str(so), "main", [x.numpy()], ref.ndim)
+            lib_err = runner.relative_error(lib, ref)
             print(f"  {type(module).__name__}: {layers} decomposed layers, "
-                  f"CPU vs oracle {err:.2e}")
+                  f"CPU (JIT) vs oracle {err:.2e}, shared library vs oracle "
+                  f"{lib_err:.2e}")
             self.assertLess(err, 1e-5)
+            self.assertLess(lib_err, 1e-5)
 
     def test_mlp(self):
         torch.manual_seed(0)
