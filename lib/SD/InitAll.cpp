@@ -7,6 +7,7 @@
 #include "SD/InitAll.h"
 #include "SD/Conversion/Passes.h"
 #include "SD/Dialect/SD/IR/SDDialect.h"
+#include "SD/Dialect/SDAcc/IR/SDAccOps.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Pipelines/Pipelines.h"
 
@@ -45,7 +46,7 @@
 using namespace mlir;
 
 void mlir::sd::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<mlir::sd::SDDialect, affine::AffineDialect, arith::ArithDialect,
+  registry.insert<mlir::sd::SDDialect, mlir::sdacc::SDAccDialect, affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,

@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // mlir-translate with the sd translations: `--sd-to-sdacc` writes an
-// accelerator program file (binary), `--sd-to-sdacc-text` its text form.
+// accelerator program file (binary), `--sd-to-sdacc-text` its text form;
+// `--import-sdacc` reads a program file into the sdacc dialect and
+// `--export-sdacc` / `--export-sdacc-text` write it back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +17,7 @@
 
 int main(int argc, char **argv) {
   mlir::sd::registerSDAccExportTranslations();
+  mlir::sd::registerSDAccIRTranslations();
   return mlir::failed(
       mlir::mlirTranslateMain(argc, argv, "SmartDeal-MLIR translation tool"));
 }

@@ -1,0 +1,32 @@
+// The sdacc ops are checked by the ISA's verifier against the default
+// hardware configuration, and only live inside an sdacc.program.
+// RUN: sd-opt %s -split-input-file -verify-diagnostics
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.load_b' op load_b: bank = 5 does not fit its 1-bit field}}
+  sdacc.load_b {bank = 5 : i64, block = 0 : i64}
+}
+
+// -----
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.layer' op requires attribute 'layer'}}
+  "sdacc.layer"() : () -> ()
+}
+
+// -----
+
+func.func @outside() {
+  // expected-error @+1 {{'sdacc.sync' op expects parent op 'sdacc.program'}}
+  sdacc.sync {}
+  return
+}
+
+// -----
+
+// Fields are range-checked against the hardware configuration (128 KiB
+// input buffer in the default one).
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.dma_load' op dma_load: destination [200000, 200040) overflows the input buffer of 131072 bytes}}
+  sdacc.dma_load {buf_addr = 200000 : i64, count = 1 : i64, dram_addr = 0 : i64, dram_stride = 0 : i64, kind = 0 : i64, length = 40 : i64}
+}
