@@ -98,9 +98,15 @@ def main():
                 consts = {n.output[0]: n for n in base.graph.node if n.op_type == "Constant"}
                 nodes = {n.name: n for n in base.graph.node}
                 for l in layers:
-                    wn = nodes[l.name].input[1]
-                    l.original = (inits[wn] if wn in inits else numpy_helper.to_array(
+                    node = nodes[l.name]
+                    wn = node.input[1]
+                    w = (inits[wn] if wn in inits else numpy_helper.to_array(
                         next(a.t for a in consts[wn].attribute if a.name == "value")))
+                    # Canonical layout (outputs first), as the exporter expects.
+                    trans_b = any(a.name == "transB" and a.i for a in node.attribute)
+                    if node.op_type == "MatMul" or (node.op_type == "Gemm" and not trans_b):
+                        w = w.T
+                    l.original = np.ascontiguousarray(w)
                 dense_bits = report["totals"]["dense_bits"]
                 se_layers = {l["name"]: l for l in report["layers"] if l["form"] == "se"}
                 other_bits = dense_bits - sum(l["dense_bits"] for l in se_layers.values())

@@ -32,6 +32,10 @@ LogicalResult exportSDAccProgram(ModuleOp module, llvm::raw_ostream &os,
 /// Registers the `sd-to-sdacc` and `sd-to-sdacc-text` translations.
 void registerSDAccExportTranslations();
 
+/// Registers `import-sdacc` (program file -> sdacc dialect) and
+/// `export-sdacc` / `export-sdacc-text` (sdacc dialect -> program file).
+void registerSDAccIRTranslations();
+
 } // namespace mlir::sd
 
 #endif // SD_TARGET_SDACCEXPORT_SDACCEXPORT_H
