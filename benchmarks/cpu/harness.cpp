@@ -45,16 +45,16 @@ std::vector<float> randomVector(size_t n, unsigned seed) {
 }
 } // namespace
 
-#define SD_SE(name, n, k, b) extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
+#define SD_SE(name, n, k, b)                                                   \
+  extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
 #define SD_DENSE(name, n, k, b)                                                \
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *, MemRef2D *);
 #include "models.inc"
 #undef SD_SE
 #undef SD_DENSE
 
-static void benchSE(benchmark::State &state,
-                    void (*fn)(MemRef2D *, MemRef2D *), int64_t n, int64_t k,
-                    int64_t b, int64_t weightBytes) {
+static void benchSE(benchmark::State &state, void (*fn)(MemRef2D *, MemRef2D *),
+                    int64_t n, int64_t k, int64_t b, int64_t weightBytes) {
   std::vector<float> x = randomVector(b * k, 1);
   MemRef2D xd = view(x, b, k);
   for (auto _ : state) {
@@ -127,7 +127,8 @@ int main(int argc, char **argv) {
                                b)                                              \
       ->Unit(benchmark::kMillisecond);
 #define SD_DENSE(name, n, k, b)                                                \
-  benchmark::RegisterBenchmark(#name, benchDense, _mlir_ciface_##name, n, k, b) \
+  benchmark::RegisterBenchmark(#name, benchDense, _mlir_ciface_##name, n, k,   \
+                               b)                                              \
       ->Unit(benchmark::kMillisecond);
 #include "models.inc"
   benchmark::Initialize(&argc, argv);

@@ -1,4 +1,4 @@
-//===- InitAll.h - Register what sd tools use ---------------------*- C++ -*-===//
+//===- InitAll.h - Register what sd tools use -------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -64,8 +64,8 @@ PermDiagWeight projectPermDiag(const float *weight, int64_t rows, int64_t cols,
       kept += bestEnergy;
     }
   w.keptEnergy = total > 0 ? kept / total : 1.0;
-  w.relativeError = total > 0 ? std::sqrt(std::max(0.0, total - kept) / total)
-                              : 0.0;
+  w.relativeError =
+      total > 0 ? std::sqrt(std::max(0.0, total - kept) / total) : 0.0;
   return w;
 }
 

@@ -22,8 +22,7 @@ int64_t fractionBitsFor(double maxAbs) {
   return f;
 }
 
-bool computeRequantization(double m, Requantization &out,
-                           std::string &error) {
+bool computeRequantization(double m, Requantization &out, std::string &error) {
   if (!(m > 0) || m >= 8192.0) {
     error = "requantization multiplier " + std::to_string(m) +
             " is outside (0, 2^13)";
@@ -54,8 +53,7 @@ bool computeRequantization(double m, Requantization &out,
 QuantizedLayer quantizeLayer(const std::vector<float> &basis,
                              const std::vector<float> &bias,
                              int64_t outChannels, ExponentRange range,
-                             double inputScale, double outputScale,
-                             bool relu) {
+                             double inputScale, double outputScale, bool relu) {
   QuantizedLayer q;
   q.relu = relu;
   if (!(inputScale > 0) || !(outputScale > 0)) {
@@ -72,13 +70,13 @@ QuantizedLayer quantizeLayer(const std::vector<float> &basis,
         roundHalfAway(std::ldexp(double(b), static_cast<int>(q.fracBitsB))),
         -127, 127)));
   // One unit of the accumulator is s_x * 2^(minExp - f_B) in real terms.
-  double unit =
-      inputScale * std::ldexp(1.0, static_cast<int>(range.minExp - q.fracBitsB));
+  double unit = inputScale *
+                std::ldexp(1.0, static_cast<int>(range.minExp - q.fracBitsB));
   q.bias.assign(outChannels, 0);
   if (!bias.empty()) {
     if (static_cast<int64_t>(bias.size()) != outChannels) {
-      q.error = "bias has " + std::to_string(bias.size()) +
-                " values for " + std::to_string(outChannels) + " outputs";
+      q.error = "bias has " + std::to_string(bias.size()) + " values for " +
+                std::to_string(outChannels) + " outputs";
       return q;
     }
     for (int64_t i = 0; i < outChannels; ++i)

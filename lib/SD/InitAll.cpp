@@ -7,8 +7,8 @@
 #include "SD/InitAll.h"
 #include "SD/Conversion/Passes.h"
 #include "SD/Dialect/SD/IR/SDDialect.h"
-#include "SD/Dialect/SDAcc/IR/SDAccOps.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
+#include "SD/Dialect/SDAcc/IR/SDAccOps.h"
 #include "SD/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -16,8 +16,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
@@ -46,7 +46,8 @@
 using namespace mlir;
 
 void mlir::sd::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<mlir::sd::SDDialect, mlir::sdacc::SDAccDialect, affine::AffineDialect, arith::ArithDialect,
+  registry.insert<mlir::sd::SDDialect, mlir::sdacc::SDAccDialect,
+                  affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,

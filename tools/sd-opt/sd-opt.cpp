@@ -18,13 +18,13 @@
 
 /// `--sd-report=FILE`: where sd-decompose writes its report unless its own
 /// `report` option says otherwise.
-static llvm::cl::opt<std::string> reportPath(
-    "sd-report", llvm::cl::desc("Write the sd-decompose report to this file"),
-    llvm::cl::value_desc("file"),
-    llvm::cl::cb<void, std::string>(
-        [](const std::string &path) {
-          mlir::sd::setDefaultDecomposeReport(path);
-        }));
+static llvm::cl::opt<std::string>
+    reportPath("sd-report",
+               llvm::cl::desc("Write the sd-decompose report to this file"),
+               llvm::cl::value_desc("file"),
+               llvm::cl::cb<void, std::string>([](const std::string &path) {
+                 mlir::sd::setDefaultDecomposeReport(path);
+               }));
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;

@@ -13,10 +13,10 @@ using namespace sd::compression;
 TEST(Codes, DecodeMatchesDefinition) {
   ExponentRange range{-8, 5};
   EXPECT_EQ(decodeCode(0, range), 0.0);
-  EXPECT_EQ(decodeCode(1, range), 1.0 / 256.0);  // 2^-8
+  EXPECT_EQ(decodeCode(1, range), 1.0 / 256.0); // 2^-8
   EXPECT_EQ(decodeCode(-1, range), -1.0 / 256.0);
-  EXPECT_EQ(decodeCode(9, range), 1.0);          // 2^0
-  EXPECT_EQ(decodeCode(14, range), 32.0);        // 2^5
+  EXPECT_EQ(decodeCode(9, range), 1.0);   // 2^0
+  EXPECT_EQ(decodeCode(14, range), 32.0); // 2^5
   EXPECT_EQ(decodeCode(-14, range), -32.0);
 }
 

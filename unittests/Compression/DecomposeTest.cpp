@@ -104,7 +104,7 @@ TEST(Pow2, LinearNotLogarithmicDistance) {
   EXPECT_EQ(roundToPowerOfTwo(std::ldexp(1.6, -1070)), std::ldexp(1.0, -1069));
 }
 
-TEST(Quantize, RangeClipsTopAndFlushesBottom) {
+TEST(QuantizeCoefficient, RangeClipsTopAndFlushesBottom) {
   ExponentRange range; // [-8, 5]
   EXPECT_EQ(quantizeCoefficient(0.0, range), 0.0);
   EXPECT_EQ(quantizeCoefficient(40.0, range), 32.0);
@@ -125,7 +125,7 @@ TEST(Quantize, RangeClipsTopAndFlushesBottom) {
   EXPECT_EQ(quantizeCoefficient(0.18, narrow), 0.0); // -> 0.125 < 0.25
 }
 
-TEST(Quantize, CodesRoundTrip) {
+TEST(QuantizeCoefficient, CodesRoundTrip) {
   ExponentRange range;
   for (double v : {1.0, -1.0, 32.0, -std::ldexp(1.0, -8), 0.25, 0.0}) {
     int code = coefficientCode(v, range);

@@ -27,10 +27,8 @@ TEST(Layout, ReferenceSplitsForCommonSizes) {
 
 TEST(Layout, ConvBlocksPerInputChannels) {
   // Cin = 64 -> one block per filter, 128 -> 2, 256 -> 4, 512 -> 8.
-  for (auto [cin, blocks] : {std::pair<int64_t, int64_t>{64, 1},
-                             {128, 2},
-                             {256, 4},
-                             {512, 8}}) {
+  for (auto [cin, blocks] :
+       {std::pair<int64_t, int64_t>{64, 1}, {128, 2}, {256, 4}, {512, 8}}) {
     BlockLayout conv = BlockLayout::canonical({32, cin, 3, 3});
     EXPECT_EQ(conv.numBlocks, blocks) << "cin " << cin;
     EXPECT_EQ(conv.blockRows, 192) << "cin " << cin;
@@ -45,8 +43,7 @@ TEST(Layout, KernelRowsMapToDenseOffsets) {
   EXPECT_EQ(conv.rowLength(), 36);
   int64_t o = 1, cin = 2, kh = 1, kw = 2;
   int64_t row = cin * 3 + kh;
-  EXPECT_EQ(conv.denseOffset(o, row / conv.blockRows, row % conv.blockRows,
-                             kw),
+  EXPECT_EQ(conv.denseOffset(o, row / conv.blockRows, row % conv.blockRows, kw),
             ((o * 4 + cin) * 3 + kh) * 3 + kw);
 }
 

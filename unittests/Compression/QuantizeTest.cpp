@@ -19,8 +19,8 @@ TEST(Quantize, RoundHalfAway) {
 }
 
 TEST(Quantize, FractionBits) {
-  EXPECT_EQ(fractionBitsFor(1.0), 6);    // 64 <= 127 < 128
-  EXPECT_EQ(fractionBitsFor(0.99), 7);   // 126.7
+  EXPECT_EQ(fractionBitsFor(1.0), 6);  // 64 <= 127 < 128
+  EXPECT_EQ(fractionBitsFor(0.99), 7); // 126.7
   EXPECT_EQ(fractionBitsFor(127.0), 0);
   EXPECT_EQ(fractionBitsFor(200.0), -1); // 100
 }
@@ -43,7 +43,7 @@ TEST(Quantize, RequantizationRange) {
 }
 
 TEST(Quantize, RequantizeRoundsHalfUpAndSaturates) {
-  Requantization r{1 << 14, 15}; // m = 0.5
+  Requantization r{1 << 14, 15};           // m = 0.5
   EXPECT_EQ(requantize(3, r, false), 2);   // 1.5 -> 2
   EXPECT_EQ(requantize(-3, r, false), -1); // -1.5 -> -1 (half up)
   EXPECT_EQ(requantize(1000, r, false), 127);

@@ -1,4 +1,4 @@
-//===- Codes.h - Power-of-two coefficient codes -------------------*- C++ -*-===//
+//===- Codes.h - Power-of-two coefficient codes -----------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,5 +1,4 @@
-//===- Decompose.h - SmartExchange Ce*B decomposition -------------*- C++
-//-*-===//
+//===- Decompose.h - SmartExchange Ce*B decomposition -----------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

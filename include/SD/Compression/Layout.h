@@ -1,4 +1,4 @@
-//===- Layout.h - How Ce*B blocks map back to a dense weight ------*- C++ -*-===//
+//===- Layout.h - How Ce*B blocks map back to a dense weight ----*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -54,15 +54,15 @@ struct BlockLayout {
   /// L: dense values per output.
   int64_t rowLength() const;
   /// m0: Ce rows per output that hold real weights (ceil(L / 3)).
-  int64_t usedRows() const { return (rowLength() + kBasisSize - 1) / kBasisSize; }
+  int64_t usedRows() const {
+    return (rowLength() + kBasisSize - 1) / kBasisSize;
+  }
   /// Ce rows per output including padding rows.
   int64_t paddedRows() const { return numBlocks * blockRows; }
   /// Number of dense weight values.
   int64_t numWeights() const { return numOutputs() * rowLength(); }
   /// Number of Ce entries ([O, nb, blockRows, 3]).
-  int64_t numCodes() const {
-    return numOutputs() * paddedRows() * kBasisSize;
-  }
+  int64_t numCodes() const { return numOutputs() * paddedRows() * kBasisSize; }
   /// Number of basis entries ([O, nb, 3, 3]).
   int64_t numBasis() const {
     return numOutputs() * numBlocks * kBasisSize * kBasisSize;

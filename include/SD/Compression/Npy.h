@@ -1,5 +1,4 @@
-//===- Npy.h - Minimal NumPy .npy reader and writer ---------------*- C++
-//-*-===//
+//===- Npy.h - Minimal NumPy .npy reader and writer -------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

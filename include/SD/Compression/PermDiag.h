@@ -1,4 +1,4 @@
-//===- PermDiag.h - PermDNN projection onto permuted diagonals ----*- C++ -*-===//
+//===- PermDiag.h - PermDNN projection onto permuted diagonals --*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,4 +1,4 @@
-//===- Quantize.h - The accelerator's integer number format --------*- C++ -*-===//
+//===- Quantize.h - The accelerator's integer number format -----*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

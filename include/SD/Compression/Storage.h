@@ -1,5 +1,4 @@
-//===- Storage.h - Storage accounting of a Ce*B weight ------------*- C++
-//-*-===//
+//===- Storage.h - Storage accounting of a Ce*B weight ----------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

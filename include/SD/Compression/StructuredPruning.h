@@ -1,5 +1,4 @@
-//===- StructuredPruning.h - SmartDeal vector-wise row pruning ----*- C++
-//-*-===//
+//===- StructuredPruning.h - SmartDeal vector-wise row pruning --*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

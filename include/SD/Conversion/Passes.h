@@ -1,4 +1,4 @@
-//===- Passes.h - sd conversion passes ----------------------------*- C++ -*-===//
+//===- Passes.h - sd conversion passes --------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

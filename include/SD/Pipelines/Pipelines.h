@@ -1,4 +1,4 @@
-//===- Pipelines.h - Named sd pass pipelines ----------------------*- C++ -*-===//
+//===- Pipelines.h - Named sd pass pipelines --------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,4 +1,4 @@
-//===- MemRefCopyToLinalg.h - memref.copy as linalg.copy ----------*- C++ -*-===//
+//===- MemRefCopyToLinalg.h - memref.copy as linalg.copy --------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

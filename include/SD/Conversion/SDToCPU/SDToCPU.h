@@ -1,4 +1,4 @@
-//===- SDToCPU.h - Lower sd ops to vectorized CPU kernels ---------*- C++ -*-===//
+//===- SDToCPU.h - Lower sd ops to vectorized CPU kernels -------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

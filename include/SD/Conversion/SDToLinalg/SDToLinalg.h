@@ -1,4 +1,4 @@
-//===- SDToLinalg.h - Reference lowering of sd to linalg ----------*- C++ -*-===//
+//===- SDToLinalg.h - Reference lowering of sd to linalg --------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

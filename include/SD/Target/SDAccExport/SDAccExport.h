@@ -1,4 +1,4 @@
-//===- SDAccExport.h - sd programs to accelerator program files ---*- C++ -*-===//
+//===- SDAccExport.h - sd programs to accelerator program file --*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -16,8 +16,8 @@ namespace mlir::sd {
 
 /// Options of the export.
 struct SDAccExportOptions {
-  bool text = false;       ///< Readable text form instead of binary.
-  std::string configPath;  ///< Hardware configuration; empty: the default.
+  bool text = false;      ///< Readable text form instead of binary.
+  std::string configPath; ///< Hardware configuration; empty: the default.
   std::string function = "main";
 };
 

@@ -93,9 +93,9 @@ struct Emitter {
     auto map = AffineMap::getMinorIdentityMap(
         cast<ShapedType>(dest.getType()).getRank(), type.getRank(),
         b.getContext());
-    return vector::TransferWriteOp::create(
-               b, vec, dest, indices, AffineMapAttr::get(map),
-               b.getBoolArrayAttr(bounds))
+    return vector::TransferWriteOp::create(b, vec, dest, indices,
+                                           AffineMapAttr::get(map),
+                                           b.getBoolArrayAttr(bounds))
         .getResult();
   }
 
@@ -129,8 +129,8 @@ struct Emitter {
     Value biased = arith::AddIOp::create(
         b, magnitude, splatI32(lanes, int32_t(minExp - 1 + 127)));
     Value bits = arith::ShLIOp::create(b, biased, splatI32(lanes, 23));
-    Value sign = arith::SelectOp::create(b, neg, splatI32(lanes, INT32_MIN),
-                                         zero);
+    Value sign =
+        arith::SelectOp::create(b, neg, splatI32(lanes, INT32_MIN), zero);
     bits = arith::OrIOp::create(b, bits, sign);
     Value isZero = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c, zero);
     bits = arith::SelectOp::create(b, isZero, zero, bits);
@@ -141,10 +141,10 @@ struct Emitter {
 /// The compressed weight behind a compute op, in the kernels' layout.
 struct SEWeight {
   SEWeightType type;
-  Value codes;         ///< [O, nb, 3, Rp] i8 code planes.
-  Value basis;         ///< [O, nb, 3, 3] f32.
-  int64_t paddedRows;  ///< Rp: block rows rounded up to the vector width.
-  bool halfBytes;      ///< Codes hold half-precision top bytes.
+  Value codes;        ///< [O, nb, 3, Rp] i8 code planes.
+  Value basis;        ///< [O, nb, 3, 3] f32.
+  int64_t paddedRows; ///< Rp: block rows rounded up to the vector width.
+  bool halfBytes;     ///< Codes hold half-precision top bytes.
 };
 
 } // namespace
@@ -220,9 +220,9 @@ static Value toPlanes(ImplicitLocOpBuilder &b, Value x, const SEWeight &w) {
         ArrayRef<OpFoldResult>{idx(0), idx(0), idx(rp - rows), idx(0)}, zero);
   Value empty =
       tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, nb, 3, rp}, f32);
-  Value planes = linalg::TransposeOp::create(b, x4, empty,
-                                             ArrayRef<int64_t>{0, 1, 3, 2})
-                     .getResult()[0];
+  Value planes =
+      linalg::TransposeOp::create(b, x4, empty, ArrayRef<int64_t>{0, 1, 3, 2})
+          .getResult()[0];
   return tensor::CollapseShapeOp::create(
       b, planes, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
 }
@@ -272,9 +272,8 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
                       Value bytes =
                           e3.read(codeVec, w.codes, {o, blk, e3.index(k), r0},
                                   zeroI8, /*inBounds=*/true);
-                      c[k] = w.halfBytes
-                                 ? e3.decodeHalfBytes(bytes)
-                                 : e3.decode(bytes, w.type.getMinExp());
+                      c[k] = w.halfBytes ? e3.decodeHalfBytes(bytes)
+                                         : e3.decode(bytes, w.type.getMinExp());
                     }
                     Value out = rArgs[0];
                     for (int64_t j = 0; j < 3; ++j) {
@@ -295,8 +294,8 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
 
 /// acc[m, o0 + t] += sum_{l < k} x[m, l] * wt[t, l] for every m and t < T,
 /// with k a multiple of the vector width.
-static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt,
-                         Value acc, Value o0, int64_t tileRows, int64_t k) {
+static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt, Value acc,
+                         Value o0, int64_t tileRows, int64_t k) {
   Emitter e{b};
   auto xType = cast<RankedTensorType>(x.getType());
   int64_t m = xType.getDimSize(0);
@@ -331,8 +330,8 @@ static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt,
           Value col = e1.add(o0, e1.index(t));
           Value old = tensor::ExtractOp::create(b1, out, ValueRange{row, col});
           Value updated = arith::AddFOp::create(b1, old, sum);
-          out = tensor::InsertOp::create(b1, updated, out,
-                                         ValueRange{row, col});
+          out =
+              tensor::InsertOp::create(b1, updated, out, ValueRange{row, col});
         }
         scf::YieldOp::create(b1, out);
       });
@@ -375,8 +374,8 @@ static Value to2D(ImplicitLocOpBuilder &b, Value v) {
     return v;
   if (type.getRank() == 1)
     return tensor::ExpandShapeOp::create(
-        b, RankedTensorType::get({1, type.getDimSize(0)},
-                                 type.getElementType()),
+        b,
+        RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
         v, SmallVector<ReassociationIndices>{{0, 1}});
   ReassociationIndices lead;
   for (int64_t d = 0; d + 1 < type.getRank(); ++d)
@@ -413,7 +412,8 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
     FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
     if (failed(w))
-      return rewriter.notifyMatchFailure(op, "weight is not a readable constant");
+      return rewriter.notifyMatchFailure(op,
+                                         "weight is not a readable constant");
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     Value y = emitCompressedMatmul(b, *w, to2D(b, op.getInput()),
                                    to2D(b, op.getInit()), tileRows);
@@ -441,7 +441,8 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
     FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
     if (failed(w))
-      return rewriter.notifyMatchFailure(op, "weight is not a readable constant");
+      return rewriter.notifyMatchFailure(op,
+                                         "weight is not a readable constant");
     auto xType = cast<RankedTensorType>(op.getInput().getType());
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     if (!xType.hasStaticShape() || !initType.hasStaticShape())
@@ -463,26 +464,26 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
                           : AffineMap::get(6, 0, {dn, h, wcol, dc}, ctx);
     Value colsInit =
         tensor::EmptyOp::create(b, ArrayRef<int64_t>{n, ho, wo, c, r, s}, f32);
-    Value cols =
-        linalg::GenericOp::create(
-            b, colsInit.getType(), ValueRange{op.getInput()},
-            ValueRange{colsInit},
-            ArrayRef<AffineMap>{xMap,
-                                AffineMap::getMultiDimIdentityMap(6, ctx)},
-            SmallVector<IteratorType>(6, IteratorType::parallel),
-            [](OpBuilder &nb, Location loc, ValueRange args) {
-              linalg::YieldOp::create(nb, loc, args[0]);
-            })
-            .getResult(0);
+    Value cols = linalg::GenericOp::create(
+                     b, colsInit.getType(), ValueRange{op.getInput()},
+                     ValueRange{colsInit},
+                     ArrayRef<AffineMap>{
+                         xMap, AffineMap::getMultiDimIdentityMap(6, ctx)},
+                     SmallVector<IteratorType>(6, IteratorType::parallel),
+                     [](OpBuilder &nb, Location loc, ValueRange args) {
+                       linalg::YieldOp::create(nb, loc, args[0]);
+                     })
+                     .getResult(0);
     Value cols2 = tensor::CollapseShapeOp::create(
         b, cols, SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
 
     auto zType = RankedTensorType::get({n * ho * wo, f}, f32);
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-    Value zInit = linalg::FillOp::create(
-                      b, zero, tensor::EmptyOp::create(b, zType.getShape(), f32)
-                                   .getResult())
-                      .getResult(0);
+    Value zInit =
+        linalg::FillOp::create(
+            b, zero,
+            tensor::EmptyOp::create(b, zType.getShape(), f32).getResult())
+            .getResult(0);
     Value z = emitCompressedMatmul(b, *w, cols2, zInit, tileRows);
     Value z4 = tensor::ExpandShapeOp::create(
         b, RankedTensorType::get({n, ho, wo, f}, f32), z,
@@ -502,8 +503,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
             [](OpBuilder &nb, Location loc, ValueRange args) {
               linalg::YieldOp::create(
                   nb, loc,
-                  arith::AddFOp::create(nb, loc, args[1], args[0])
-                      .getResult());
+                  arith::AddFOp::create(nb, loc, args[1], args[0]).getResult());
             })
             .getResult(0);
     if (op.getBias())
@@ -519,8 +519,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
 /// from each block column j, the single input j*p + (c + k_ij) mod p. The
 /// offsets are the only index data (one per block).
 struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
-  LowerPermDiagToCPU(MLIRContext *ctx)
-      : OpRewritePattern(ctx, /*benefit=*/2) {}
+  LowerPermDiagToCPU(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(PermDiagMatmulOp op,
                                 PatternRewriter &rewriter) const override {

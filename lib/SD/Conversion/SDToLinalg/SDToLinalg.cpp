@@ -34,10 +34,10 @@ using namespace mlir::sd;
 using utils::IteratorType;
 
 static Value zeroFilled(OpBuilder &b, Location loc, RankedTensorType type) {
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType());
-  Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(type.getElementType()));
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
 
@@ -87,8 +87,7 @@ static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
   for (int code = -range.levels(); code <= range.levels(); ++code)
     table.push_back(
         b.getFloatAttr(elemType, ::sd::compression::decodeCode(code, range)));
-  auto tableType =
-      RankedTensorType::get({int64_t(table.size())}, elemType);
+  auto tableType = RankedTensorType::get({int64_t(table.size())}, elemType);
   Value tableValue = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(tableType, table));
   Value levels = arith::ConstantIndexOp::create(b, loc, range.levels());
@@ -96,26 +95,25 @@ static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
   auto rowsType = RankedTensorType::get(type.getCodesShape(), elemType);
   AffineExpr o, blk, r, j, k;
   bindDims(ctx, o, blk, r, j, k);
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(5, 0, {o, blk, r, k}, ctx),
-      AffineMap::get(5, 0, {o, blk, k, j}, ctx),
-      AffineMap::get(5, 0, {o, blk, r, j}, ctx)};
+  SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {o, blk, r, k}, ctx),
+                                 AffineMap::get(5, 0, {o, blk, k, j}, ctx),
+                                 AffineMap::get(5, 0, {o, blk, r, j}, ctx)};
   SmallVector<IteratorType> iterators(4, IteratorType::parallel);
   iterators.push_back(IteratorType::reduction);
-  Value rows =
-      linalg::GenericOp::create(
-          b, loc, rowsType, ValueRange{codes, basis},
-          ValueRange{zeroFilled(b, loc, rowsType)}, maps, iterators,
-          [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Value index = arith::IndexCastOp::create(
-                nb, nloc, nb.getIndexType(), args[0]);
-            index = arith::AddIOp::create(nb, nloc, index, levels);
-            Value ce = tensor::ExtractOp::create(nb, nloc, tableValue, index);
-            Value prod = arith::MulFOp::create(nb, nloc, ce, args[1]);
-            Value sum = arith::AddFOp::create(nb, nloc, args[2], prod);
-            linalg::YieldOp::create(nb, nloc, sum);
-          })
-          .getResult(0);
+  Value rows = linalg::GenericOp::create(
+                   b, loc, rowsType, ValueRange{codes, basis},
+                   ValueRange{zeroFilled(b, loc, rowsType)}, maps, iterators,
+                   [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                     Value index = arith::IndexCastOp::create(
+                         nb, nloc, nb.getIndexType(), args[0]);
+                     index = arith::AddIOp::create(nb, nloc, index, levels);
+                     Value ce =
+                         tensor::ExtractOp::create(nb, nloc, tableValue, index);
+                     Value prod = arith::MulFOp::create(nb, nloc, ce, args[1]);
+                     Value sum = arith::AddFOp::create(nb, nloc, args[2], prod);
+                     linalg::YieldOp::create(nb, nloc, sum);
+                   })
+                   .getResult(0);
 
   return rowsToDense(b, loc, rows, type);
 }
@@ -130,8 +128,8 @@ static Value rebuildPermDiag(OpBuilder &b, Location loc,
   Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
   Value values = arith::ConstantOp::create(b, loc, constant.getValues());
   Value p = arith::ConstantIndexOp::create(b, loc, type.getBlockSize());
-  Value empty = tensor::EmptyOp::create(b, loc, dense.getShape(),
-                                        dense.getElementType());
+  Value empty =
+      tensor::EmptyOp::create(b, loc, dense.getShape(), dense.getElementType());
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx)};
   SmallVector<IteratorType> iterators(2, IteratorType::parallel);
   return linalg::GenericOp::create(
@@ -161,7 +159,7 @@ static Value rebuildPermDiag(OpBuilder &b, Location loc,
 }
 
 FailureOr<Value> mlir::sd::buildDenseWeight(OpBuilder &builder, Location loc,
-                                      Value weight) {
+                                            Value weight) {
   Operation *def = weight.getDefiningOp();
   if (auto se = dyn_cast_or_null<SEConstantOp>(def))
     return rebuildSE(builder, loc, se);
@@ -197,13 +195,12 @@ static Value buildMatmul(OpBuilder &b, Location loc, Value x, Value w,
   iterators.push_back(IteratorType::reduction);
   Value out =
       linalg::GenericOp::create(
-          b, loc, initType, ValueRange{x, w}, ValueRange{init}, maps,
-          iterators,
+          b, loc, initType, ValueRange{x, w}, ValueRange{init}, maps, iterators,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             Value prod = arith::MulFOp::create(nb, nloc, args[0], args[1]);
             linalg::YieldOp::create(
-                nb, nloc, arith::AddFOp::create(nb, nloc, args[2], prod)
-                              .getResult());
+                nb, nloc,
+                arith::AddFOp::create(nb, nloc, args[2], prod).getResult());
           })
           .getResult(0);
   if (!bias)
@@ -212,7 +209,7 @@ static Value buildMatmul(OpBuilder &b, Location loc, Value x, Value w,
 }
 
 Value mlir::sd::addChannelBias(OpBuilder &b, Location loc, Value value,
-                              Value bias, unsigned channelDim) {
+                               Value bias, unsigned channelDim) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(value.getType());
   unsigned rank = type.getRank();
@@ -225,8 +222,9 @@ Value mlir::sd::addChannelBias(OpBuilder &b, Location loc, Value value,
              SmallVector<IteratorType>(rank, IteratorType::parallel),
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
                linalg::YieldOp::create(
-                   nb, nloc, arith::AddFOp::create(nb, nloc, args[1], args[0])
-                                 .getResult());
+                   nb, nloc,
+                   arith::AddFOp::create(nb, nloc, args[1], args[0])
+                       .getResult());
              })
       .getResult(0);
 }
@@ -251,11 +249,9 @@ static Value splatConstant(OpBuilder &b, Location loc, Type type, int64_t v) {
 
 /// Quantizes the layer (the shared plain C++ rule) and rebuilds its integer
 /// weight by shifts and adds: W[j] = sum_k sign(c_k) * (bq[k, j] << (|c_k|-1)).
-static FailureOr<IntegerLayer> buildIntegerLayer(OpBuilder &b, Operation *op,
-                                                 Value weight, Value bias,
-                                                 double inputScale,
-                                                 double outputScale,
-                                                 bool relu) {
+static FailureOr<IntegerLayer>
+buildIntegerLayer(OpBuilder &b, Operation *op, Value weight, Value bias,
+                  double inputScale, double outputScale, bool relu) {
   Location loc = op->getLoc();
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
@@ -290,11 +286,11 @@ static FailureOr<IntegerLayer> buildIntegerLayer(OpBuilder &b, Operation *op,
       b, loc, DenseElementsAttr::get(bqType, ArrayRef<int8_t>(q.basis)));
   auto rowsType = RankedTensorType::get(type.getCodesShape(), i32);
   Value zero32 = splatConstant(b, loc, i32, 0);
-  Value rowsInit = linalg::FillOp::create(
-                       b, loc, zero32,
-                       tensor::EmptyOp::create(b, loc, rowsType.getShape(), i32)
-                           .getResult())
-                       .getResult(0);
+  Value rowsInit =
+      linalg::FillOp::create(
+          b, loc, zero32,
+          tensor::EmptyOp::create(b, loc, rowsType.getShape(), i32).getResult())
+          .getResult(0);
   AffineExpr o, blk, r, j, k;
   bindDims(ctx, o, blk, r, j, k);
   SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {o, blk, r, k}, ctx),
@@ -310,8 +306,8 @@ static FailureOr<IntegerLayer> buildIntegerLayer(OpBuilder &b, Operation *op,
             Value c = arith::ExtSIOp::create(nb, nloc, i32, args[0]);
             Value zero = splatConstant(nb, nloc, i32, 0);
             Value one = splatConstant(nb, nloc, i32, 1);
-            Value neg = arith::CmpIOp::create(nb, nloc,
-                                              arith::CmpIPredicate::slt, c, zero);
+            Value neg = arith::CmpIOp::create(
+                nb, nloc, arith::CmpIPredicate::slt, c, zero);
             Value mag = arith::SelectOp::create(
                 nb, nloc, neg, arith::SubIOp::create(nb, nloc, zero, c), c);
             Value shift = arith::MaxSIOp::create(
@@ -325,8 +321,8 @@ static FailureOr<IntegerLayer> buildIntegerLayer(OpBuilder &b, Operation *op,
                 nb, nloc, arith::CmpIPredicate::eq, c, zero);
             term = arith::SelectOp::create(nb, nloc, isZero, zero, term);
             linalg::YieldOp::create(
-                nb, nloc, arith::AddIOp::create(nb, nloc, args[2], term)
-                              .getResult());
+                nb, nloc,
+                arith::AddIOp::create(nb, nloc, args[2], term).getResult());
           })
           .getResult(0);
   IntegerLayer layer;
@@ -394,8 +390,8 @@ static Value requantize(OpBuilder &b, Location loc, Value acc,
                t = arith::MinSIOp::create(nb, nloc, t,
                                           splatConstant(nb, nloc, i64, 127));
                linalg::YieldOp::create(
-                   nb, nloc, arith::TruncIOp::create(nb, nloc, i8, t)
-                                 .getResult());
+                   nb, nloc,
+                   arith::TruncIOp::create(nb, nloc, i8, t).getResult());
              })
       .getResult(0);
 }
@@ -407,17 +403,17 @@ struct LowerQuantizedMatmul : OpRewritePattern<QuantizedMatmulOp> {
   LogicalResult matchAndRewrite(QuantizedMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    FailureOr<IntegerLayer> layer = buildIntegerLayer(
-        rewriter, op, op.getWeight(), op.getBias(),
-        op.getInputScale().convertToDouble(),
-        op.getOutputScale().convertToDouble(), op.getRelu());
+    FailureOr<IntegerLayer> layer =
+        buildIntegerLayer(rewriter, op, op.getWeight(), op.getBias(),
+                          op.getInputScale().convertToDouble(),
+                          op.getOutputScale().convertToDouble(), op.getRelu());
     if (failed(layer))
       return rewriter.notifyMatchFailure(op, "weight is not quantizable");
     MLIRContext *ctx = op.getContext();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     unsigned rank = resultType.getRank();
-    Value acc = broadcastBias(rewriter, loc, layer->bias,
-                              resultType.getShape(), rank - 1);
+    Value acc = broadcastBias(rewriter, loc, layer->bias, resultType.getShape(),
+                              rank - 1);
     SmallVector<AffineExpr> lead, xExprs, outExprs;
     for (unsigned d = 0; d + 1 < rank; ++d)
       lead.push_back(getAffineDimExpr(d, ctx));
@@ -456,15 +452,15 @@ struct LowerQuantizedConv : OpRewritePattern<QuantizedConv2DOp> {
   LogicalResult matchAndRewrite(QuantizedConv2DOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    FailureOr<IntegerLayer> layer = buildIntegerLayer(
-        rewriter, op, op.getWeight(), op.getBias(),
-        op.getInputScale().convertToDouble(),
-        op.getOutputScale().convertToDouble(), op.getRelu());
+    FailureOr<IntegerLayer> layer =
+        buildIntegerLayer(rewriter, op, op.getWeight(), op.getBias(),
+                          op.getInputScale().convertToDouble(),
+                          op.getOutputScale().convertToDouble(), op.getRelu());
     if (failed(layer))
       return rewriter.notifyMatchFailure(op, "weight is not quantizable");
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    Value acc = broadcastBias(rewriter, loc, layer->bias,
-                              resultType.getShape(), 1);
+    Value acc =
+        broadcastBias(rewriter, loc, layer->bias, resultType.getShape(), 1);
     auto i64Vector = [&](ArrayRef<int64_t> values) {
       return DenseIntElementsAttr::get(
           RankedTensorType::get({int64_t(values.size())},
@@ -483,8 +479,7 @@ struct LowerQuantizedConv : OpRewritePattern<QuantizedConv2DOp> {
 };
 
 /// Rewrites a weight-consuming op through a dense rebuild of its weight.
-template <typename OpTy>
-struct LowerMatmulLike : OpRewritePattern<OpTy> {
+template <typename OpTy> struct LowerMatmulLike : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -492,8 +487,8 @@ struct LowerMatmulLike : OpRewritePattern<OpTy> {
         buildDenseWeight(rewriter, op.getLoc(), op.getWeight());
     if (failed(w))
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
-    rewriter.replaceOp(op, buildMatmul(rewriter, op.getLoc(), op.getInput(),
-                                       *w, op.getBias(), op.getInit()));
+    rewriter.replaceOp(op, buildMatmul(rewriter, op.getLoc(), op.getInput(), *w,
+                                       op.getBias(), op.getInit()));
     return success();
   }
 };
@@ -533,9 +528,8 @@ struct LowerConv2D : OpRewritePattern<ShiftAddConv2DOp> {
         shape.push_back(denseType.getDimSize(d));
       Value empty = tensor::EmptyOp::create(rewriter, loc, shape,
                                             denseType.getElementType());
-      Value fhwc =
-          linalg::TransposeOp::create(rewriter, loc, *w, empty, perm)
-              .getResult()[0];
+      Value fhwc = linalg::TransposeOp::create(rewriter, loc, *w, empty, perm)
+                       .getResult()[0];
       out = linalg::Conv2DNhwcFhwcOp::create(
                 rewriter, loc, TypeRange{resultType},
                 ValueRange{op.getInput(), fhwc}, ValueRange{op.getInit()},
@@ -568,8 +562,8 @@ struct ConvertSDToLinalgPass
   void runOnOperation() override {
     Operation *root = getOperation();
     root->walk([&](Operation *op) {
-      if (isa<RebuildOp, ShiftAddMatmulOp, ShiftAddConv2DOp,
-              PermDiagMatmulOp, QuantizedMatmulOp, QuantizedConv2DOp>(op))
+      if (isa<RebuildOp, ShiftAddMatmulOp, ShiftAddConv2DOp, PermDiagMatmulOp,
+              QuantizedMatmulOp, QuantizedConv2DOp>(op))
         ++numRebuilt;
     });
     RewritePatternSet patterns(&getContext());
@@ -614,8 +608,8 @@ struct ConvertSDToLinalgPass
 } // namespace
 
 void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerMatmulLike<ShiftAddMatmulOp>,
-               LowerMatmulLike<PermDiagMatmulOp>, LowerConv2D, LowerRebuild,
-               LowerQuantizedMatmul, LowerQuantizedConv>(
-      patterns.getContext());
+  patterns
+      .add<LowerMatmulLike<ShiftAddMatmulOp>, LowerMatmulLike<PermDiagMatmulOp>,
+           LowerConv2D, LowerRebuild, LowerQuantizedMatmul, LowerQuantizedConv>(
+          patterns.getContext());
 }

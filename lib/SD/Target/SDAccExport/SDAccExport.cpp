@@ -26,7 +26,6 @@
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
 
-
 using namespace mlir;
 using namespace mlir::sd;
 namespace sdacc = ::sd::sdacc;
@@ -146,8 +145,9 @@ LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
              << arg.getType();
     std::string name = "arg" + std::to_string(arg.getArgNumber());
     names[arg] = name;
-    if (!builder.addInput(name, std::vector<int64_t>(type.getShape().begin(),
-                                                     type.getShape().end()),
+    if (!builder.addInput(name,
+                          std::vector<int64_t>(type.getShape().begin(),
+                                               type.getShape().end()),
                           error))
       return func.emitError("cannot declare input: ") << error;
   }
@@ -166,19 +166,18 @@ LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
           ShapedType::isDynamicShape(pad.getStaticHigh()))
         return pad.emitError("only static zero padding of H and W maps to "
                              "the accelerator");
-      pads[pad.getResult()] = {
-          pad.getSource(),
-          {pad.getStaticLow()[2], pad.getStaticLow()[3],
-           pad.getStaticHigh()[2], pad.getStaticHigh()[3]}};
+      pads[pad.getResult()] = {pad.getSource(),
+                               {pad.getStaticLow()[2], pad.getStaticLow()[3],
+                                pad.getStaticHigh()[2],
+                                pad.getStaticHigh()[3]}};
       continue;
     }
     if (auto conv = dyn_cast<QuantizedConv2DOp>(op)) {
-      if (failed(addLayer(conv, conv.getInput(), conv.getWeight(),
-                          conv.getBias(),
-                          conv.getInputScale().convertToDouble(),
-                          conv.getOutputScale().convertToDouble(),
-                          conv.getRelu(), conv.getStrides(),
-                          conv.getDilations(), conv.getResult())))
+      if (failed(addLayer(
+              conv, conv.getInput(), conv.getWeight(), conv.getBias(),
+              conv.getInputScale().convertToDouble(),
+              conv.getOutputScale().convertToDouble(), conv.getRelu(),
+              conv.getStrides(), conv.getDilations(), conv.getResult())))
         return failure();
       continue;
     }
@@ -219,8 +218,8 @@ LogicalResult mlir::sd::exportSDAccProgram(ModuleOp module,
                                            const SDAccExportOptions &options) {
   auto func = module.lookupSymbol<func::FuncOp>(options.function);
   if (!func || func.isExternal())
-    return module.emitError("no function @") << options.function
-                                             << " to translate";
+    return module.emitError("no function @")
+           << options.function << " to translate";
   sdacc::HardwareConfig config = sdacc::HardwareConfig::defaults();
   if (!options.configPath.empty()) {
     std::string error;

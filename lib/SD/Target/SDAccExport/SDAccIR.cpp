@@ -25,7 +25,8 @@
 using namespace mlir;
 namespace isa = ::sd::sdacc;
 
-static constexpr llvm::StringLiteral kInstructionsRecord = "instructions count=";
+static constexpr llvm::StringLiteral kInstructionsRecord =
+    "instructions count=";
 
 static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
                                               MLIRContext *ctx) {
@@ -33,12 +34,12 @@ static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
   Location loc = FileLineColLoc::get(ctx, "<program>", 0, 0);
   std::string error;
   isa::Program program;
-  bool ok = input.starts_with("sdacc-program")
-                ? isa::readProgramText(input.str(), program, error)
-                : isa::readProgramBinary(
-                      std::vector<uint8_t>(input.bytes_begin(),
-                                           input.bytes_end()),
-                      program, error);
+  bool ok =
+      input.starts_with("sdacc-program")
+          ? isa::readProgramText(input.str(), program, error)
+          : isa::readProgramBinary(
+                std::vector<uint8_t>(input.bytes_begin(), input.bytes_end()),
+                program, error);
   if (!ok) {
     emitError(loc) << "cannot read the program: " << error;
     return {};

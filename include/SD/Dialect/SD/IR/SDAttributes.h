@@ -1,4 +1,4 @@
-//===- SDAttributes.h - sd dialect attributes ---------------------*- C++ -*-===//
+//===- SDAttributes.h - sd dialect attributes -------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,4 +1,4 @@
-//===- SDDialect.h - The sd dialect -------------------------------*- C++ -*-===//
+//===- SDDialect.h - The sd dialect -----------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

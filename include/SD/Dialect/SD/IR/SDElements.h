@@ -1,4 +1,4 @@
-//===- SDElements.h - Read constant tensors, inline or resource ---*- C++ -*-===//
+//===- SDElements.h - Read constant tensors, inline or resourc --*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

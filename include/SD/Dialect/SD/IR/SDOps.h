@@ -1,4 +1,4 @@
-//===- SDOps.h - sd dialect operations ----------------------------*- C++ -*-===//
+//===- SDOps.h - sd dialect operations --------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

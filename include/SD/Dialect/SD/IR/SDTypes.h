@@ -1,4 +1,4 @@
-//===- SDTypes.h - sd dialect types -------------------------------*- C++ -*-===//
+//===- SDTypes.h - sd dialect types -----------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

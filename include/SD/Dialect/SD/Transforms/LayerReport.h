@@ -1,4 +1,4 @@
-//===- LayerReport.h - Per-layer compression report ---------------*- C++ -*-===//
+//===- LayerReport.h - Per-layer compression report -------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
@@ -47,8 +47,7 @@ struct LayerRecord {
 /// Writes `records` to `path` as JSON and a Markdown table to `path` with
 /// its extension replaced by `.md`. Each file is written to a temporary name
 /// and renamed, so a failure leaves no half-written report.
-LogicalResult writeLayerReport(StringRef path,
-                               ArrayRef<LayerRecord> records,
+LogicalResult writeLayerReport(StringRef path, ArrayRef<LayerRecord> records,
                                std::string &error);
 
 /// The Markdown table alone.

@@ -1,4 +1,4 @@
-//===- Passes.h - sd dialect passes -------------------------------*- C++ -*-===//
+//===- Passes.h - sd dialect passes -----------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

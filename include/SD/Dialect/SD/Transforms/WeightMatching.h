@@ -1,4 +1,4 @@
-//===- WeightMatching.h - Find constant layer weights -------------*- C++ -*-===//
+//===- WeightMatching.h - Find constant layer weights -----------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -1,4 +1,4 @@
-//===- SDAccOps.h - The sdacc dialect ------------------------------*- C++ -*-===//
+//===- SDAccOps.h - The sdacc dialect ---------------------------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //

@@ -15,7 +15,8 @@ using namespace mlir;
 
 /// Raw bytes of a resource-backed attribute, or nullopt when the data is not
 /// present (elided on print, or the resource section is missing).
-static std::optional<ArrayRef<char>> resourceBytes(DenseResourceElementsAttr r) {
+static std::optional<ArrayRef<char>>
+resourceBytes(DenseResourceElementsAttr r) {
   const AsmResourceBlob *blob = r.getRawHandle().getBlob();
   if (!blob)
     return std::nullopt;
@@ -69,8 +70,7 @@ FailureOr<SmallVector<int64_t>> mlir::sd::readIntegers(ElementsAttr attr) {
                                             : v.getSExtValue());
     return values;
   }
-  ArrayRef<char> bytes =
-      *resourceBytes(cast<DenseResourceElementsAttr>(attr));
+  ArrayRef<char> bytes = *resourceBytes(cast<DenseResourceElementsAttr>(attr));
   int64_t stride = storageBytes(intType);
   for (int64_t i = 0, e = attr.getNumElements(); i < e; ++i) {
     uint64_t raw = 0;
@@ -97,8 +97,7 @@ FailureOr<SmallVector<float>> mlir::sd::readFloats(ElementsAttr attr) {
     }
     return values;
   }
-  ArrayRef<char> bytes =
-      *resourceBytes(cast<DenseResourceElementsAttr>(attr));
+  ArrayRef<char> bytes = *resourceBytes(cast<DenseResourceElementsAttr>(attr));
   unsigned width = floatType.getWidth();
   for (int64_t i = 0, e = attr.getNumElements(); i < e; ++i) {
     uint64_t raw = 0;
@@ -112,28 +111,28 @@ FailureOr<SmallVector<float>> mlir::sd::readFloats(ElementsAttr attr) {
 }
 
 ElementsAttr mlir::sd::makeIntegerConstant(RankedTensorType type,
-                                     ArrayRef<int8_t> values,
-                                     StringRef nameHint,
-                                     int64_t resourceThreshold) {
+                                           ArrayRef<int8_t> values,
+                                           StringRef nameHint,
+                                           int64_t resourceThreshold) {
   if (type.getNumElements() < resourceThreshold) {
     unsigned width = type.getElementType().getIntOrFloatBitWidth();
     SmallVector<APInt> ints;
     for (int8_t v : values)
-      ints.push_back(APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true));
+      ints.push_back(
+          APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true));
     return DenseElementsAttr::get(type, ints);
   }
   return DenseResourceElementsAttr::get(
-      type, nameHint,
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+      type, nameHint, HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
 }
 
 ElementsAttr mlir::sd::makeFloatConstant(RankedTensorType type,
-                                   ArrayRef<float> values, StringRef nameHint,
-                                   int64_t resourceThreshold) {
+                                         ArrayRef<float> values,
+                                         StringRef nameHint,
+                                         int64_t resourceThreshold) {
   assert(type.getElementType().isF32() && "only f32 constants are built");
   if (type.getNumElements() < resourceThreshold)
     return DenseElementsAttr::get(type, values);
   return DenseResourceElementsAttr::get(
-      type, nameHint,
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
+      type, nameHint, HeapAsmResourceBlob::allocateAndCopyInferAlign(values));
 }

@@ -90,8 +90,7 @@ LogicalResult SEConstantOp::verify() {
            << shapeStr(type.getBasisShape());
 
   FailureOr<bool> readable = checkable(*this, "codes", getCodes());
-  if (failed(readable) ||
-      failed(checkable(*this, "basis", getBasis())))
+  if (failed(readable) || failed(checkable(*this, "basis", getBasis())))
     return failure();
   if (*readable) {
     SmallVector<int64_t> codes = *readIntegers(getCodes());
@@ -122,9 +121,8 @@ LogicalResult PermDiagConstantOp::verify() {
            << offsetsType.getElementType();
   if (offsetsType.getShape() != ArrayRef<int64_t>(offsetsShape))
     return emitOpError("offsets of shape ")
-           << shapeStr(offsetsType.getShape())
-           << " do not hold one offset per " << p << "x" << p
-           << " block: expected " << shapeStr(offsetsShape);
+           << shapeStr(offsetsType.getShape()) << " do not hold one offset per "
+           << p << "x" << p << " block: expected " << shapeStr(offsetsShape);
 
   auto valuesType = cast<ShapedType>(getValues().getType());
   if (valuesType.getElementType() != type.getElementType())
@@ -139,8 +137,7 @@ LogicalResult PermDiagConstantOp::verify() {
            << " values per block: expected " << shapeStr(valuesShape);
 
   FailureOr<bool> readable = checkable(*this, "offsets", getOffsets());
-  if (failed(readable) ||
-      failed(checkable(*this, "values", getValues())))
+  if (failed(readable) || failed(checkable(*this, "values", getValues())))
     return failure();
   if (*readable) {
     SmallVector<int64_t> offsets = *readIntegers(getOffsets());
@@ -183,16 +180,16 @@ static LogicalResult verifyComputeCommon(Operation *op, Value input,
                                          Value init, Value result,
                                          int64_t outChannels) {
   Type elem = dense.getElementType();
-  for (auto [name, value] :
-       {std::pair<StringRef, Value>{"input", input}, {"init", init},
-        {"bias", bias}}) {
+  for (auto [name, value] : {std::pair<StringRef, Value>{"input", input},
+                             {"init", init},
+                             {"bias", bias}}) {
     if (!value)
       continue;
     Type got = cast<ShapedType>(value.getType()).getElementType();
     if (got != elem)
-      return op->emitOpError() << name << " element type " << got
-                               << " does not match the weight element type "
-                               << elem;
+      return op->emitOpError()
+             << name << " element type " << got
+             << " does not match the weight element type " << elem;
   }
   if (result.getType() != init.getType())
     return op->emitOpError("result type ")
@@ -217,25 +214,23 @@ static LogicalResult verifyMatmul(Operation *op, Value input,
     return op->emitOpError("expects a rank-2 (N x K) weight, got ") << dense;
   int64_t n = dense.getDimSize(0), k = dense.getDimSize(1);
   if (inputType.getRank() < 1 || inputType.getRank() != initType.getRank())
-    return op->emitOpError("input ")
-           << inputType << " and init " << initType
-           << " must have the same rank, at least 1";
+    return op->emitOpError("input ") << inputType << " and init " << initType
+                                     << " must have the same rank, at least 1";
   if (!ShapedType::isDynamic(inputType.getShape().back()) &&
       inputType.getShape().back() != k)
     return op->emitOpError("input reduction size ")
-           << inputType.getShape().back() << " does not match the weight's K = "
-           << k;
+           << inputType.getShape().back()
+           << " does not match the weight's K = " << k;
   if (!ShapedType::isDynamic(initType.getShape().back()) &&
       initType.getShape().back() != n)
     return op->emitOpError("init last dimension ")
-           << initType.getShape().back() << " does not match the weight's N = "
-           << n;
+           << initType.getShape().back()
+           << " does not match the weight's N = " << n;
   for (int64_t d = 0; d + 1 < inputType.getRank(); ++d)
     if (!ShapedType::isDynamic(inputType.getDimSize(d)) &&
         !ShapedType::isDynamic(initType.getDimSize(d)) &&
         inputType.getDimSize(d) != initType.getDimSize(d))
-      return op->emitOpError("input and init differ in batch dimension ")
-             << d;
+      return op->emitOpError("input and init differ in batch dimension ") << d;
   return verifyComputeCommon(op, input, dense, bias, init, result, n);
 }
 
@@ -308,12 +303,11 @@ static LogicalResult verifyQuantizedCommon(Operation *op, Value input,
                                            double inputScale,
                                            double outputScale,
                                            int64_t outChannels) {
-  for (auto [name, value] : {std::pair<StringRef, Value>{"input", input},
-                             {"result", result}}) {
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"input", input}, {"result", result}}) {
     Type elem = cast<ShapedType>(value.getType()).getElementType();
     if (!elem.isSignlessInteger(8))
-      return op->emitOpError() << name << " must hold i8 values, got "
-                               << elem;
+      return op->emitOpError() << name << " must hold i8 values, got " << elem;
   }
   if (!(inputScale > 0) || !(outputScale > 0))
     return op->emitOpError("input_scale and output_scale must be positive");
@@ -337,8 +331,8 @@ LogicalResult QuantizedMatmulOp::verify() {
     return emitOpError("input and result must have the same rank, at least 1");
   if (inputType.getShape().back() != dense.getDimSize(1))
     return emitOpError("input reduction size ")
-           << inputType.getShape().back() << " does not match the weight's K = "
-           << dense.getDimSize(1);
+           << inputType.getShape().back()
+           << " does not match the weight's K = " << dense.getDimSize(1);
   if (resultType.getShape().back() != dense.getDimSize(0))
     return emitOpError("result last dimension ")
            << resultType.getShape().back()
@@ -367,11 +361,11 @@ LogicalResult QuantizedConv2DOp::verify() {
   if (inputType.getDimSize(1) != dense.getDimSize(1) ||
       resultType.getDimSize(1) != dense.getDimSize(0) ||
       inputType.getDimSize(0) != resultType.getDimSize(0))
-    return emitOpError("input ")
-           << inputType << " and result " << resultType
-           << " do not match the weight " << dense;
+    return emitOpError("input ") << inputType << " and result " << resultType
+                                 << " do not match the weight " << dense;
   for (int d = 0; d < 2; ++d) {
-    int64_t in = inputType.getDimSize(2 + d), out = resultType.getDimSize(2 + d);
+    int64_t in = inputType.getDimSize(2 + d),
+            out = resultType.getDimSize(2 + d);
     int64_t span = getDilations()[d] * (dense.getDimSize(2 + d) - 1) + 1;
     int64_t expected = in < span ? 0 : (in - span) / getStrides()[d] + 1;
     if (out != expected)

@@ -91,11 +91,10 @@ void SEWeightType::print(AsmPrinter &printer) const {
           << ", exponents = [" << getMinExp() << ", " << getMaxExp() << "]>";
 }
 
-LogicalResult
-SEWeightType::verify(function_ref<InFlightDiagnostic()> emitError,
-                     ArrayRef<int64_t> shape, Type elementType,
-                     int64_t numBlocks, int64_t blockRows, int64_t minExp,
-                     int64_t maxExp) {
+LogicalResult SEWeightType::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   ArrayRef<int64_t> shape, Type elementType,
+                                   int64_t numBlocks, int64_t blockRows,
+                                   int64_t minExp, int64_t maxExp) {
   if (failed(verifyDenseShape(emitError, shape, elementType)))
     return failure();
   ::sd::compression::BlockLayout layout{

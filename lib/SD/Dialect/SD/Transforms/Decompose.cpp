@@ -67,8 +67,7 @@ struct Override {
   bool used = false;
 };
 
-struct SDDecomposePass
-    : mlir::sd::impl::SDDecomposePassBase<SDDecomposePass> {
+struct SDDecomposePass : mlir::sd::impl::SDDecomposePassBase<SDDecomposePass> {
   using Base::Base;
 
   void runOnOperation() override;
@@ -123,8 +122,7 @@ LogicalResult SDDecomposePass::applyOverride(const Override &o,
     bool isDouble = llvm::to_float(value, d);
     bool isInt = llvm::to_integer(value, i, 10);
     auto boolValue = [&](bool &target) {
-      if (value != "true" && value != "false" && value != "1" &&
-          value != "0")
+      if (value != "true" && value != "false" && value != "1" && value != "0")
         return false;
       target = value == "true" || value == "1";
       return true;
@@ -193,12 +191,11 @@ LogicalResult SDDecomposePass::decomposeLayer(WeightUse &use,
   OpBuilder b(op);
   Location loc = op->getLoc();
   auto weightType = SEWeightType::get(ctx, use.shape, b.getF32Type(),
-                                      dw.layout.numBlocks,
-                                      dw.layout.blockRows, opts.range.minExp,
-                                      opts.range.maxExp);
+                                      dw.layout.numBlocks, dw.layout.blockRows,
+                                      opts.range.minExp, opts.range.maxExp);
   std::string key = sanitize(record.name);
-  auto codesType = RankedTensorType::get(weightType.getCodesShape(),
-                                         b.getIntegerType(8));
+  auto codesType =
+      RankedTensorType::get(weightType.getCodesShape(), b.getIntegerType(8));
   auto basisType =
       RankedTensorType::get(weightType.getBasisShape(), b.getF32Type());
   Value weight = SEConstantOp::create(
@@ -210,11 +207,11 @@ LogicalResult SDDecomposePass::decomposeLayer(WeightUse &use,
     result = ShiftAddMatmulOp::create(b, loc, resultType, use.input, weight,
                                       /*bias=*/Value(), use.init);
   } else {
-    result = ShiftAddConv2DOp::create(
-        b, loc, resultType, use.input, weight, /*bias=*/Value(), use.init,
-        ConvLayoutAttr::get(ctx, use.layout),
-        b.getDenseI64ArrayAttr(use.strides),
-        b.getDenseI64ArrayAttr(use.dilations));
+    result = ShiftAddConv2DOp::create(b, loc, resultType, use.input, weight,
+                                      /*bias=*/Value(), use.init,
+                                      ConvLayoutAttr::get(ctx, use.layout),
+                                      b.getDenseI64ArrayAttr(use.strides),
+                                      b.getDenseI64ArrayAttr(use.dilations));
   }
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
@@ -344,7 +341,7 @@ void SDDecomposePass::runOnOperation() {
   for (const Override &o : overrides)
     if (!o.used)
       emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
-                           << "' matches no candidate layer";
+                                   << "' matches no candidate layer";
 
   std::string path = report.empty() ? defaultReportPath() : report.getValue();
   if (!path.empty()) {

@@ -46,9 +46,8 @@ static llvm::json::Value toJson(const LayerRecord &r) {
   o["exponent_histogram"] = std::move(hist);
   o["dense_bits"] = r.denseBits;
   o["bits"] = r.bits;
-  o["bits_breakdown"] = llvm::json::Object{{"values", r.valueBits},
-                                           {"index", r.indexBits},
-                                           {"basis", r.basisBits}};
+  o["bits_breakdown"] = llvm::json::Object{
+      {"values", r.valueBits}, {"index", r.indexBits}, {"basis", r.basisBits}};
   o["compression_ratio"] = r.compressionRatio;
   o["relative_error"] = r.relativeError;
   o["mean_iterations"] = r.meanIterations;
@@ -95,22 +94,21 @@ std::string mlir::sd::formatLayerTable(ArrayRef<LayerRecord> records) {
     std::string shape;
     llvm::raw_string_ostream ss(shape);
     llvm::interleave(r.shape, ss, "x");
-    os << "| " << r.index << " | " << r.name << " | " << r.op << " | "
-       << shape << " | " << r.form << " | ";
+    os << "| " << r.index << " | " << r.name << " | " << r.op << " | " << shape
+       << " | " << r.form << " | ";
     if (r.form == "dense") {
       os << "- | - | 1.00 | - | - | " << r.reason << " |\n";
       continue;
     }
     os << r.numBlocks << "x" << r.blockRows << " | "
-       << llvm::formatv("{0:F3}", r.numCodes ? double(r.nnz) / r.numCodes
-                                              : 0.0)
+       << llvm::formatv("{0:F3}", r.numCodes ? double(r.nnz) / r.numCodes : 0.0)
        << " | " << llvm::formatv("{0:F2}", r.compressionRatio) << " | "
        << llvm::formatv("{0:F4}", r.relativeError) << " | "
        << llvm::formatv("{0:F1}", r.timeMs) << " | |\n";
   }
   Totals t = totalsOf(records);
-  os << "\n" << t.compressed << " of " << t.layers
-     << " candidate layers compressed; ";
+  os << "\n"
+     << t.compressed << " of " << t.layers << " candidate layers compressed; ";
   os << llvm::formatv("{0:F2}", t.compressedBits
                                     ? double(t.compressedDenseBits) /
                                           double(t.compressedBits)
@@ -118,8 +116,8 @@ std::string mlir::sd::formatLayerTable(ArrayRef<LayerRecord> records) {
      << "x on the compressed layers, "
      << llvm::formatv("{0:F2}",
                       t.bits ? double(t.denseBits) / double(t.bits) : 1.0)
-     << "x over all candidate layers ("
-     << llvm::formatv("{0:F1}", t.timeMs) << " ms).\n";
+     << "x over all candidate layers (" << llvm::formatv("{0:F1}", t.timeMs)
+     << " ms).\n";
   return s;
 }
 

@@ -98,15 +98,15 @@ void SDPermDiagPass::runOnOperation() {
     comp::PermDiagWeight pd =
         comp::projectPermDiag(values->data(), m, n, blockSize);
     if (!pd.error.empty()) {
-      op->emitError("cannot project layer '") << record.name << "': "
-                                              << pd.error;
+      op->emitError("cannot project layer '")
+          << record.name << "': " << pd.error;
       return signalPassFailure();
     }
 
     OpBuilder b(op);
     MLIRContext *ctx = op->getContext();
-    auto type = PermDiagWeightType::get(ctx, use.shape, b.getF32Type(),
-                                        blockSize);
+    auto type =
+        PermDiagWeightType::get(ctx, use.shape, b.getF32Type(), blockSize);
     auto offsetsType =
         RankedTensorType::get({pd.rowBlocks, pd.colBlocks}, b.getI32Type());
     auto valuesType = RankedTensorType::get(

@@ -86,10 +86,10 @@ static bool isLeadingBroadcast(linalg::GenericOp generic) {
   SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
   MLIRContext *ctx = generic.getContext();
   return maps[1].isIdentity() && maps[1].getNumDims() == 3 &&
-         maps[0] == AffineMap::get(3, 0,
-                                   {getAffineDimExpr(1, ctx),
-                                    getAffineDimExpr(2, ctx)},
-                                   ctx);
+         maps[0] == AffineMap::get(
+                        3, 0,
+                        {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)},
+                        ctx);
 }
 
 namespace {
@@ -322,8 +322,7 @@ static WeightMatch matchLayerWeightImpl(Operation *op) {
   return match;
 }
 
-std::string mlir::sd::layerName(Operation *op,
-                                const std::string &resourceName,
+std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
                                 int64_t index) {
   Location loc = op->getLoc();
   if (auto fused = dyn_cast<FusedLoc>(loc))

@@ -1,4 +1,5 @@
-//===- SDAccDialect.cpp - The sdacc dialect --------------------------------===//
+//===- SDAccDialect.cpp - The sdacc dialect
+//--------------------------------===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
