@@ -67,6 +67,17 @@ struct WeightMatch {
 /// Looks at `op`: a non-layer op gives an empty match.
 WeightMatch matchLayerWeight(Operation *op);
 
+/// Every layer op under `root`, in walk order. The passes collect first
+/// (rewriting while walking would disturb the walk) and match each layer
+/// again just before rewriting it, since rewriting one layer replaces values
+/// and erases constants another layer's match may point to.
+SmallVector<Operation *> collectLayers(Operation *root);
+
+/// Replaces the layer `use.op` with `replacement` and erases the ops that fed
+/// only its weight (transposes, broadcasts, their empty destinations, the
+/// dense constant).
+void replaceLayer(WeightUse &use, Value replacement);
+
 /// The layer's name: its `loc("name")`, else the weight resource name, else
 /// `layer<index>`.
 std::string layerName(Operation *op, const std::string &resourceName,

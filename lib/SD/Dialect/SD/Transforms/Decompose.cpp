@@ -18,7 +18,6 @@
 #include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Dialect/SD/Transforms/WeightMatching.h"
 
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -213,22 +212,7 @@ LogicalResult SDDecomposePass::decomposeLayer(WeightUse &use,
                                       b.getDenseI64ArrayAttr(use.strides),
                                       b.getDenseI64ArrayAttr(use.dilations));
   }
-  op->getResult(0).replaceAllUsesWith(result);
-  op->erase();
-  // The transposes and broadcasts that fed the weight, their destination
-  // tensors and the dense constant are dead now.
-  for (Operation *dead : use.chain) {
-    if (!dead->use_empty())
-      continue;
-    SmallVector<Operation *> inits;
-    for (Value operand : dead->getOperands())
-      if (Operation *def = operand.getDefiningOp())
-        inits.push_back(def);
-    dead->erase();
-    for (Operation *init : inits)
-      if (isa<tensor::EmptyOp>(init) && init->use_empty())
-        init->erase();
-  }
+  replaceLayer(use, result);
 
   // Record what happened.
   comp::StorageReport storage =
@@ -286,14 +270,7 @@ void SDDecomposePass::runOnOperation() {
   if (failed(parseOverrides(overrides)))
     return signalPassFailure();
 
-  // Collect the layers first (rewriting while walking would disturb the
-  // walk), and match each again just before rewriting it: rewriting one layer
-  // replaces values and erases constants another layer's match may point to.
-  SmallVector<Operation *> candidates;
-  module.walk([&](Operation *op) {
-    if (matchLayerWeight(op).isCandidate())
-      candidates.push_back(op);
-  });
+  SmallVector<Operation *> candidates = collectLayers(module);
 
   std::vector<LayerRecord> records;
   for (auto [index, op] : llvm::enumerate(candidates)) {

@@ -17,7 +17,6 @@
 #include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Dialect/SD/Transforms/WeightMatching.h"
 
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -45,11 +44,7 @@ void SDPermDiagPass::runOnOperation() {
     emitError(module.getLoc()) << "block-size must be at least 1";
     return signalPassFailure();
   }
-  SmallVector<Operation *> candidates;
-  module.walk([&](Operation *op) {
-    if (matchLayerWeight(op).isCandidate())
-      candidates.push_back(op);
-  });
+  SmallVector<Operation *> candidates = collectLayers(module);
   std::vector<LayerRecord> records;
   llvm::StringSet<> wanted;
   for (const std::string &l : layers)
@@ -121,19 +116,7 @@ void SDPermDiagPass::runOnOperation() {
     Value result = PermDiagMatmulOp::create(
         b, op->getLoc(), op->getResult(0).getType(), use.input, weight,
         /*bias=*/Value(), use.init);
-    op->getResult(0).replaceAllUsesWith(result);
-    op->erase();
-    for (Operation *dead : use.chain)
-      if (dead->use_empty()) {
-        SmallVector<Operation *> inits;
-        for (Value operand : dead->getOperands())
-          if (Operation *def = operand.getDefiningOp())
-            inits.push_back(def);
-        dead->erase();
-        for (Operation *init : inits)
-          if (isa<tensor::EmptyOp>(init) && init->use_empty())
-            init->erase();
-      }
+    replaceLayer(use, result);
 
     record.form = "permdiag";
     record.numBlocks = pd.rowBlocks * pd.colBlocks;

@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -365,4 +366,30 @@ WeightMatch mlir::sd::matchLayerWeight(Operation *op) {
   if (match.resourceName == "__elided__")
     match.resourceName.clear();
   return match;
+}
+
+SmallVector<Operation *> mlir::sd::collectLayers(Operation *root) {
+  SmallVector<Operation *> layers;
+  root->walk([&](Operation *op) {
+    if (matchLayerWeight(op).isCandidate())
+      layers.push_back(op);
+  });
+  return layers;
+}
+
+void mlir::sd::replaceLayer(WeightUse &use, Value replacement) {
+  use.op->getResult(0).replaceAllUsesWith(replacement);
+  use.op->erase();
+  for (Operation *dead : use.chain) {
+    if (!dead->use_empty())
+      continue;
+    SmallVector<Operation *> inits;
+    for (Value operand : dead->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        inits.push_back(def);
+    dead->erase();
+    for (Operation *init : inits)
+      if (isa<tensor::EmptyOp>(init) && init->use_empty())
+        init->erase();
+  }
 }
