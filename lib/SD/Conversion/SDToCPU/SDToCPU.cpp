@@ -292,50 +292,72 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
   return tLoop.getResult(0);
 }
 
+/// The dot products of input rows `rows` with the T tile rows, added into
+/// acc[row, o0 + t]. Two input rows share every weight load.
+static Value emitDotRows(ImplicitLocOpBuilder &b, Value x, Value wt, Value acc,
+                         Value o0, int64_t tileRows, int64_t k,
+                         ArrayRef<Value> rows) {
+  Emitter e{b};
+  auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  Value zeroF32 = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  size_t n = rows.size();
+  SmallVector<Value> zeros(n * tileRows, e.zeroF32Vector(kLanes));
+  auto lLoop = scf::ForOp::create(
+      b, e.index(0), e.index(k), e.index(kLanes), zeros,
+      [&](OpBuilder &nb1, Location loc1, Value l, ValueRange accs) {
+        ImplicitLocOpBuilder b2(loc1, nb1);
+        Emitter e2{b2};
+        // Planes are padded to whole vectors, with zeros in x where the
+        // weight rows are padding.
+        SmallVector<Value> xv;
+        for (Value row : rows)
+          xv.push_back(e2.read(vecType, x, {row, l}, zeroF32, true));
+        SmallVector<Value> next(n * tileRows);
+        for (int64_t t = 0; t < tileRows; ++t) {
+          Value wv = e2.read(vecType, wt, {e2.index(t), l}, zeroF32, true);
+          for (size_t r = 0; r < n; ++r)
+            next[r * tileRows + t] =
+                vector::FMAOp::create(b2, xv[r], wv, accs[r * tileRows + t]);
+        }
+        scf::YieldOp::create(b2, next);
+      });
+  Value out = acc;
+  for (size_t r = 0; r < n; ++r)
+    for (int64_t t = 0; t < tileRows; ++t) {
+      Value sum = vector::ReductionOp::create(
+          b, vector::CombiningKind::ADD, lLoop.getResult(r * tileRows + t));
+      Value col = e.add(o0, e.index(t));
+      Value old = tensor::ExtractOp::create(b, out, ValueRange{rows[r], col});
+      Value updated = arith::AddFOp::create(b, old, sum);
+      out = tensor::InsertOp::create(b, updated, out, ValueRange{rows[r], col});
+    }
+  return out;
+}
+
 /// acc[m, o0 + t] += sum_{l < k} x[m, l] * wt[t, l] for every m and t < T,
-/// with k a multiple of the vector width.
+/// with k a multiple of the vector width: input rows in pairs, then the odd
+/// one out.
 static Value emitDotTile(ImplicitLocOpBuilder &b, Value x, Value wt, Value acc,
                          Value o0, int64_t tileRows, int64_t k) {
   Emitter e{b};
-  auto xType = cast<RankedTensorType>(x.getType());
-  int64_t m = xType.getDimSize(0);
-  auto vecType = VectorType::get({kLanes}, b.getF32Type());
-  Value zeroF32 = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-  auto mLoop = scf::ForOp::create(
-      b, e.index(0), e.index(m), e.index(1), ValueRange{acc},
-      [&](OpBuilder &nb0, Location loc, Value row, ValueRange mArgs) {
-        ImplicitLocOpBuilder b1(loc, nb0);
-        Emitter e1{b1};
-        SmallVector<Value> zeros(tileRows, e1.zeroF32Vector(kLanes));
-        auto lLoop = scf::ForOp::create(
-            b1, e1.index(0), e1.index(k), e1.index(kLanes), zeros,
-            [&](OpBuilder &nb1, Location loc1, Value l, ValueRange accs) {
-              ImplicitLocOpBuilder b2(loc1, nb1);
-              Emitter e2{b2};
-              // Planes are padded to whole vectors, with zeros in x where
-              // the weight rows are padding.
-              Value xv = e2.read(vecType, x, {row, l}, zeroF32, true);
-              SmallVector<Value> next;
-              for (int64_t t = 0; t < tileRows; ++t) {
-                Value wv =
-                    e2.read(vecType, wt, {e2.index(t), l}, zeroF32, true);
-                next.push_back(vector::FMAOp::create(b2, xv, wv, accs[t]));
-              }
-              scf::YieldOp::create(b2, next);
-            });
-        Value out = mArgs[0];
-        for (int64_t t = 0; t < tileRows; ++t) {
-          Value sum = vector::ReductionOp::create(
-              b1, vector::CombiningKind::ADD, lLoop.getResult(t));
-          Value col = e1.add(o0, e1.index(t));
-          Value old = tensor::ExtractOp::create(b1, out, ValueRange{row, col});
-          Value updated = arith::AddFOp::create(b1, old, sum);
-          out =
-              tensor::InsertOp::create(b1, updated, out, ValueRange{row, col});
-        }
-        scf::YieldOp::create(b1, out);
-      });
-  return mLoop.getResult(0);
+  int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(0);
+  int64_t paired = m - m % 2;
+  Value out = acc;
+  if (paired > 0) {
+    auto mLoop = scf::ForOp::create(
+        b, e.index(0), e.index(paired), e.index(2), ValueRange{acc},
+        [&](OpBuilder &nb0, Location loc, Value row, ValueRange mArgs) {
+          ImplicitLocOpBuilder b1(loc, nb0);
+          Emitter e1{b1};
+          Value next = e1.add(row, e1.index(1));
+          scf::YieldOp::create(b1, emitDotRows(b1, x, wt, mArgs[0], o0,
+                                               tileRows, k, {row, next}));
+        });
+    out = mLoop.getResult(0);
+  }
+  if (m % 2)
+    out = emitDotRows(b, x, wt, out, o0, tileRows, k, {e.index(m - 1)});
+  return out;
 }
 
 /// y = init + x * W^T for x [M, K], init [M, N], with W compressed.
