@@ -15,6 +15,7 @@
 #include "SD/Compression/Quantize.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/IR/SDQuantize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -257,26 +258,12 @@ buildIntegerLayer(OpBuilder &b, Operation *op, Value weight, Value bias,
   if (!constant)
     return failure();
   SEWeightType type = constant.getResult().getType();
-  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
-  if (failed(basis))
-    return failure();
-  std::vector<float> biasValues;
-  if (bias) {
-    auto biasConstant = bias.getDefiningOp<arith::ConstantOp>();
-    FailureOr<SmallVector<float>> values =
-        biasConstant ? readFloats(cast<ElementsAttr>(biasConstant.getValue()))
-                     : FailureOr<SmallVector<float>>(failure());
-    if (failed(values))
-      return op->emitError("the bias of a quantized layer must be a constant"),
-             failure();
-    biasValues.assign(values->begin(), values->end());
-  }
   int64_t outputs = type.getShape()[0];
-  ::sd::compression::QuantizedLayer q = ::sd::compression::quantizeLayer(
-      std::vector<float>(basis->begin(), basis->end()), biasValues, outputs,
-      type.getExponentRange(), inputScale, outputScale, relu);
-  if (!q.error.empty())
-    return op->emitError("cannot quantize this layer: ") << q.error, failure();
+  FailureOr<::sd::compression::QuantizedLayer> quantized =
+      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  const ::sd::compression::QuantizedLayer &q = *quantized;
 
   MLIRContext *ctx = b.getContext();
   Type i8 = b.getI8Type(), i32 = b.getI32Type(), i64 = b.getI64Type();

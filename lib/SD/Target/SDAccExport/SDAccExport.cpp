@@ -15,6 +15,7 @@
 #include "SD/Compression/Quantize.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/IR/SDQuantize.h"
 #include "SD/Target/SDAcc/HardwareConfig.h"
 #include "SD/Target/SDAcc/ProgramBuilder.h"
 #include "SD/Target/SDAcc/ProgramFile.h"
@@ -67,20 +68,14 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
     return op->emitError("the weight must be defined by sd.se_constant");
   SEWeightType type = constant.getResult().getType();
   FailureOr<SmallVector<int64_t>> codes = readIntegers(constant.getCodes());
-  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
-  if (failed(codes) || failed(basis))
+  if (failed(codes) || failed(readFloats(constant.getBasis())))
     return op->emitError("the weight's data cannot be read: ")
            << unreadableReason(constant.getCodes());
-  std::vector<float> biasValues;
-  if (bias) {
-    auto c = bias.getDefiningOp<arith::ConstantOp>();
-    FailureOr<SmallVector<float>> values =
-        c ? readFloats(cast<ElementsAttr>(c.getValue()))
-          : FailureOr<SmallVector<float>>(failure());
-    if (failed(values))
-      return op->emitError("the bias of a quantized layer must be a constant");
-    biasValues.assign(values->begin(), values->end());
-  }
+  FailureOr<comp::QuantizedLayer> quantized =
+      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  const comp::QuantizedLayer &q = *quantized;
   for (int64_t d : dilations)
     if (d != 1)
       return op->emitError("the accelerator has no dilated convolutions");
@@ -92,11 +87,6 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
   spec.layout = type.getLayout();
   spec.range = type.getExponentRange();
   spec.codes.assign(codes->begin(), codes->end());
-  comp::QuantizedLayer q = comp::quantizeLayer(
-      std::vector<float>(basis->begin(), basis->end()), biasValues,
-      spec.outChannels, spec.range, inputScale, outputScale, relu);
-  if (!q.error.empty())
-    return op->emitError("cannot quantize this layer: ") << q.error;
   spec.basis = q.basis;
   spec.fracBitsB = q.fracBitsB;
   spec.bias = q.bias;

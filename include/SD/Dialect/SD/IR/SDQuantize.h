@@ -1,0 +1,40 @@
+//===- SDQuantize.h - Integer parameters of quantized sd layers -*- C++ -*-===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// The one place that turns a quantized sd op (its sd.se_constant weight,
+// constant bias and scales) into the integer parameters of
+// docs/QuantizedArithmetic.md, so the CPU lowering and the accelerator
+// export cannot disagree.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SD_DIALECT_SD_IR_SDQUANTIZE_H
+#define SD_DIALECT_SD_IR_SDQUANTIZE_H
+
+#include "SD/Compression/Quantize.h"
+#include "SD/Dialect/SD/IR/SDOps.h"
+
+namespace mlir::sd {
+
+/// Quantizes the layer of `op` with weight `weight`. Fails silently when the
+/// bases cannot be read; emits an error on `op` and fails when the bias is
+/// not a constant or the layer cannot be quantized.
+FailureOr<::sd::compression::QuantizedLayer>
+quantizeLayerOf(Operation *op, SEConstantOp weight, Value bias,
+                double inputScale, double outputScale, bool relu);
+
+/// The same for sd.quantized_matmul and sd.quantized_conv2d.
+template <typename OpTy>
+FailureOr<::sd::compression::QuantizedLayer>
+quantizeLayerOf(OpTy op, SEConstantOp weight) {
+  return quantizeLayerOf(op, weight, op.getBias(),
+                         op.getInputScale().convertToDouble(),
+                         op.getOutputScale().convertToDouble(), op.getRelu());
+}
+
+} // namespace mlir::sd
+
+#endif // SD_DIALECT_SD_IR_SDQUANTIZE_H
