@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Times, in one process and one run: the compressed SmartExchange kernels
-// (sd-cpu-to-llvm), the same layers dense through upstream MLIR's default
+// Times, in one process and one run: the compressed SmartExchange and PermDNN
+// kernels (sd-cpu-to-llvm), the same layers dense through upstream MLIR's default
 // lowering, OpenBLAS sgemv/sgemm on the same shapes, and a stream-copy
 // kernel that measures the memory bandwidth the others are compared to.
 // models.inc (written by run.sh) lists the compiled model functions.
@@ -49,9 +49,11 @@ std::vector<float> randomVector(size_t n, unsigned seed) {
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
 #define SD_DENSE(name, n, k, b)                                                \
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *, MemRef2D *);
+#define SD_PD(name, n, k, b) SD_SE(name, n, k, b)
 #include "models.inc"
 #undef SD_SE
 #undef SD_DENSE
+#undef SD_PD
 
 static void benchSE(benchmark::State &state, void (*fn)(MemRef2D *, MemRef2D *),
                     int64_t n, int64_t k, int64_t b, int64_t weightBytes) {
@@ -129,6 +131,12 @@ int main(int argc, char **argv) {
 #define SD_DENSE(name, n, k, b)                                                \
   benchmark::RegisterBenchmark(#name, benchDense, _mlir_ciface_##name, n, k,   \
                                b)                                              \
+      ->Unit(benchmark::kMillisecond);
+  // Same signature as the SE models; "flops" stays the dense count, so
+  // rates compare layers, not work done.
+#define SD_PD(name, n, k, b)                                                   \
+  benchmark::RegisterBenchmark(#name, benchSE, _mlir_ciface_##name, n, k, b,   \
+                               SD_WEIGHT_BYTES_##name)                         \
       ->Unit(benchmark::kMillisecond);
 #include "models.inc"
   benchmark::Initialize(&argc, argv);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh - CPU backend benchmarks: compressed kernels vs dense MLIR vs OpenBLAS.
+# run.sh - CPU backend benchmarks: compressed kernels (SmartExchange, PermDNN)
+# vs dense MLIR vs OpenBLAS.
 #
 # Writes benchmarks/results/cpu.md (table with ratios) and cpu.json.
 # Single-threaded on purpose (our kernels are; OPENBLAS_NUM_THREADS=1), so
@@ -19,10 +20,14 @@ objs=()
 while read -r kind name n k b bytes; do
   if [[ -n "${SD_BENCH_QUICK:-}" && "$name" != *4096x1024* ]]; then continue; fi
   echo "compiling $name" >&2
-  if [[ "$kind" == se ]]; then
+  if [[ "$kind" == se || "$kind" == pd ]]; then
     "$root/scripts/sd-compile.sh" "$work/$name.mlir" "$work/$name.o"
     echo "#define SD_WEIGHT_BYTES_$name $bytes" >> "$work/models.inc"
-    echo "SD_SE($name, $n, $k, $b)" >> "$work/models.inc"
+    if [[ "$kind" == se ]]; then
+      echo "SD_SE($name, $n, $k, $b)" >> "$work/models.inc"
+    else
+      echo "SD_PD($name, $n, $k, $b)" >> "$work/models.inc"
+    fi
   else
     "$root/scripts/sd-compile.sh" "$work/$name.mlir" "$work/$name.o" --sd-tensor-to-llvm
     echo "SD_DENSE($name, $n, $k, $b)" >> "$work/models.inc"

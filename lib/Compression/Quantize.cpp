@@ -86,11 +86,48 @@ QuantizedLayer quantizeLayer(const std::vector<float> &basis,
   return q;
 }
 
+QuantizedLayer quantizePermDiagLayer(const std::vector<float> &values,
+                                     const std::vector<float> &bias,
+                                     int64_t outChannels, double inputScale,
+                                     double outputScale, bool relu) {
+  // A value is a basis entry times 2^0: the same scale choice, bias rounding
+  // and multiplier as a SmartExchange layer whose codes are all 1.
+  return quantizeLayer(values, bias, outChannels, ExponentRange{0, 0},
+                       inputScale, outputScale, relu);
+}
+
 int8_t requantize(int64_t acc, const Requantization &r, bool relu) {
   const int64_t limit = (int64_t(1) << 47) - 1;
   acc = std::clamp(acc, -limit, limit);
   int64_t t = acc * r.multiplier;
   int64_t y = (t + (int64_t(1) << (r.shift - 1))) >> r.shift;
+  return static_cast<int8_t>(std::clamp<int64_t>(y, relu ? 0 : -127, 127));
+}
+
+bool computeAddRequantization(double scaleA, double scaleB, double outputScale,
+                              AddRequantization &out, std::string &error) {
+  if (!(scaleA > 0) || !(scaleB > 0) || !(outputScale > 0) ||
+      !std::isfinite(scaleA) || !std::isfinite(scaleB) ||
+      !std::isfinite(outputScale)) {
+    error = "add scales must be positive and finite";
+    return false;
+  }
+  double ma = scaleA / outputScale, mb = scaleB / outputScale;
+  Requantization larger;
+  if (!computeRequantization(std::max(ma, mb), larger, error))
+    return false;
+  out.shift = larger.shift;
+  out.multiplierA = roundHalfAway(std::ldexp(ma, static_cast<int>(out.shift)));
+  out.multiplierB = roundHalfAway(std::ldexp(mb, static_cast<int>(out.shift)));
+  return true;
+}
+
+int8_t requantizeAdd(int64_t a, int64_t b, const AddRequantization &r,
+                     bool relu) {
+  // |t| < 2 * 127 * 2^15: no saturation is needed.
+  int64_t t = a * r.multiplierA + b * r.multiplierB +
+              (int64_t(1) << (r.shift - 1));
+  int64_t y = t >= 0 ? t >> r.shift : -((-(t + 1)) >> r.shift) - 1;
   return static_cast<int8_t>(std::clamp<int64_t>(y, relu ? 0 : -127, 127));
 }
 

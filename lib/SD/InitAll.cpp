@@ -10,6 +10,7 @@
 #include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Dialect/SDAcc/IR/SDAccOps.h"
 #include "SD/Pipelines/Pipelines.h"
+#include "SD/Target/SDAccExport/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -72,6 +73,7 @@ void mlir::sd::registerAllPasses() {
   mlir::sd::registerSDPasses();
   mlir::sd::registerSDConversionPasses();
   mlir::sd::registerSDPipelines();
+  mlir::sd::registerSDAccExportPasses();
 
   // Generic cleanups.
   registerCanonicalizerPass();

@@ -13,6 +13,10 @@
 
 #include "SD/Target/SDAcc/Simulator.h"
 
+#include "PermDiagEngine.h"
+#include "SD/Compression/Quantize.h"
+#include "SD/Target/SDAcc/NetworkLayers.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -243,6 +247,10 @@ private:
   bool execLoadW(const Instruction &inst, std::string &error, size_t index);
   bool execMac(const Instruction &inst, std::string &error, size_t index);
   bool execRequant(const Instruction &inst, std::string &error, size_t index);
+  bool execPermDiag(const Instruction &inst, std::string &error, size_t index);
+  // Pooling and residual add (the arithmetic is in NetworkLayers.cpp).
+  bool execAdd(const Instruction &inst);
+  bool execPool(const Instruction &inst);
   bool tileCodeOffsets(std::string &error, size_t index);
 
   // Timing.
@@ -259,6 +267,7 @@ private:
   int64_t tileCodeAddr = 0, tileIndexAddr = 0, tileBasisAddr = 0;
   uint64_t tileSerial = 0;
   EngineState engines[2];
+  PermDiagTile pdTile; ///< The pd_tile in force (PermDNN engine mode).
   std::vector<int64_t> acc; ///< [dim_m][entries].
   // Code segment offsets of the current tile ([channel][block], relative to
   // tileCodeAddr) and the state of the index buffer they were read from.
@@ -473,6 +482,7 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
     layers.back().stats.instructions = 1;
     layerStarted = false;
     tileChannels = 0;
+    pdTile = PermDiagTile();
     for (EngineState &e : engines)
       e.basisValid = e.weightsValid = false;
     return true;
@@ -526,6 +536,16 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
     return execMac(inst, error, index);
   case Opcode::Requant:
     return execRequant(inst, error, index);
+  case Opcode::PdTile:
+  case Opcode::PdMac:
+  case Opcode::PdRequant:
+    return execPermDiag(inst, error, index);
+  case Opcode::CfgAdd:
+    return true;
+  case Opcode::Add:
+    return execAdd(inst);
+  case Opcode::Pool:
+    return execPool(inst);
   default:
     return fail(error, index, "not executable");
   }
@@ -1057,6 +1077,100 @@ bool Simulator::Impl::execRequant(const Instruction &inst, std::string &error,
             {ResWeight, biasAddr, biasAddr + tileChannels * 8, false},
             {ResOutput, bufAddr, lastByte + 1, true}},
            uint64_t(ceilDiv(npos, config.dimF) + 3), false);
+  return true;
+}
+
+bool Simulator::Impl::execAdd(const Instruction &inst) {
+  using namespace field::Add;
+  const int64_t a = inst[AAddr], b = inst[BAddr], o = inst[OutAddr];
+  const int64_t n = inst[Length];
+  const LayerDecl &l = *layer;
+  compression::AddRequantization r;
+  r.multiplierA = l.multiplier;
+  r.multiplierB = l.multiplier2;
+  r.shift = l.shift;
+  for (int64_t i = 0; i < n; ++i)
+    obuf[size_t(o + i)] = compression::requantizeAdd(
+        ibuf[size_t(a + i)], ibuf[size_t(b + i)], r, l.relu != 0);
+  SimStats &s = stats();
+  s.requants += uint64_t(n);
+  s.at(Level::InputBuffer).readBytes += uint64_t(2 * n);
+  s.at(Level::OutputBuffer).writeBytes += uint64_t(n);
+  schedule(Unit::Requant,
+           {{ResInput, a, a + n, false},
+            {ResInput, b, b + n, false},
+            {ResOutput, o, o + n, true}},
+           uint64_t(addCycles(n, config.dimM, config.dimF)), false);
+  return true;
+}
+
+bool Simulator::Impl::execPool(const Instruction &inst) {
+  using namespace field::Pool;
+  const int64_t ch0 = inst[Ch0], channels = inst[Channels];
+  const int64_t pos0 = inst[Pos0], npos = inst[Npos], o = inst[OutAddr];
+  const LayerDecl &l = *layer;
+  const int64_t plane = l.oh * l.ow, rowStride = l.c * l.w;
+  const int64_t sampleStride = bandRows * rowStride;
+  int64_t taps = 0; // window taps inside the input, for the counts
+  for (int64_t i = 0; i < npos; ++i) {
+    int64_t p = pos0 + i, n = p / plane, q = p % plane;
+    int64_t oh = q / l.ow, ow = q % l.ow;
+    const int8_t *band =
+        ibuf.data() + bandAddr + (n - bandN0) * sampleStride;
+    for (int64_t c = 0; c < channels; ++c)
+      obuf[size_t(o + c * npos + i)] =
+          poolOutput(l, band, bandH0, ch0 + c, oh, ow);
+    int64_t ih0 = oh * l.strideH - l.padTop, iw0 = ow * l.strideW - l.padLeft;
+    taps += (std::min(l.h, ih0 + l.r) - std::max<int64_t>(0, ih0)) *
+            (std::min(l.w, iw0 + l.s) - std::max<int64_t>(0, iw0));
+  }
+  SimStats &s = stats();
+  const bool avg = l.layerKind() == LayerKind::AvgPool;
+  // A max is a compare, an average tap an add: both priced as adds.
+  s.adds += uint64_t(taps * channels);
+  if (avg)
+    s.requants += uint64_t(npos * channels);
+  s.at(Level::InputBuffer).readBytes += uint64_t(taps * channels);
+  s.at(Level::OutputBuffer).writeBytes += uint64_t(npos * channels);
+  const int64_t nFirst = pos0 / plane, nLast = (pos0 + npos - 1) / plane;
+  const int64_t lo = bandAddr + (nFirst - bandN0) * sampleStride;
+  const int64_t hi = bandAddr + (nLast - bandN0 + 1) * sampleStride;
+  schedule(Unit::Requant,
+           {{ResInput, lo, hi, false}, {ResOutput, o, o + channels * npos, true}},
+           uint64_t(poolCycles(channels, npos, l.r * l.s, config.dimM,
+                               config.dimF)),
+           false);
+  return true;
+}
+
+/// The PermDNN engine mode (PermDiagEngine.cpp) on this machine's buffers,
+/// timed by the scoreboard like every other instruction.
+bool Simulator::Impl::execPermDiag(const Instruction &inst, std::string &error,
+                                   size_t index) {
+  PermDiagMachine m{config,
+                    *layer,
+                    pdTile,
+                    ibuf.data(),
+                    bandAddr,
+                    bandN0,
+                    bandSamples,
+                    wbuf.data(),
+                    obuf.data(),
+                    acc,
+                    stats()};
+  PdTiming timing;
+  std::string text;
+  if (!executePermDiag(inst, m, timing, text))
+    return fail(error, index, text);
+  if (timing.unit == Unit::Control)
+    return true;
+  static constexpr unsigned kResource[] = {ResInput, ResOutput, ResWeight,
+                                           ResAcc};
+  std::vector<Access> accesses;
+  for (const PdAccess &a : timing.accesses)
+    accesses.push_back(
+        {kResource[unsigned(a.resource)], a.lo, a.hi, a.write});
+  schedule(timing.unit, accesses, timing.cycles, false);
   return true;
 }
 

@@ -59,15 +59,124 @@ def _rows(node: onnx.NodeProto, x: np.ndarray, shape) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
+def fit_basis(ce: np.ndarray, basis: np.ndarray, x: np.ndarray, target: np.ndarray,
+              ridge: float = 1e-4):
+    """Least-squares bases for fixed coefficient values.
+
+    ce [O, nb, rows, 3] (values, not codes), basis [O, nb, 3, 3] (the start,
+    only used for the error before), x [n, K] input rows, target [n, O] the
+    original layer's outputs. Returns (new basis, squared error before,
+    squared error after) summed over outputs.
+    """
+    o, nb, rows, _ = ce.shape
+    n, k = x.shape
+    xp = np.zeros((n, nb * rows * 3))
+    xp[:, :k] = x
+    xp = xp.reshape(n, nb, rows, 3)
+    new_basis = basis.astype(np.float64).copy()
+    before = after = 0.0
+    for start in range(0, o, 16):
+        sl = slice(start, min(start + 16, o))
+        u = np.einsum("obrk,nbrj->onbkj", ce[sl], xp).reshape(
+            sl.stop - sl.start, n, nb * 9)
+        g = np.einsum("oni,onj->oij", u, u)
+        r = np.einsum("oni,on->oi", u, target[:, sl].T)
+        lam = ridge * np.maximum(np.einsum("oii->o", g) / g.shape[1], 1e-12)
+        sol = np.linalg.solve(g + lam[:, None, None] * np.eye(g.shape[1]), r)
+        old = np.einsum("oni,oi->on", u, basis[sl].reshape(sl.stop - sl.start, -1))
+        new = np.einsum("oni,oi->on", u, sol)
+        before += float(((old - target[:, sl].T) ** 2).sum())
+        after += float(((new - target[:, sl].T) ** 2).sum())
+        new_basis[sl] = sol.reshape(-1, nb, 3, 3)
+    return new_basis, before, after
+
+
+def reselect_codes(codes: np.ndarray, basis: np.ndarray, w: np.ndarray,
+                   hessian: np.ndarray, lo: int, hi: int, sweeps: int = 1) -> np.ndarray:
+    """Coordinate descent on the Ce codes for the layer's output error.
+
+    Minimizes, per output o, (ŵ_o - w_o)ᵀ H (ŵ_o - w_o) with H = XᵀX over
+    the calibration rows and ŵ_o = Ce_o·B_o flattened (the same quantity as
+    ||X ŵ_oᵀ - X w_oᵀ||²), one code at a time: each non-zero code may move
+    to any power of two in [2^lo, 2^hi] of either sign, or to 0; zero codes
+    stay zero, so the storage never grows. The error can only go down (each
+    step takes the best candidate including "no change"). Vectorized over
+    outputs; one Python step per coefficient position.
+    """
+    o, nb, rows, _ = codes.shape
+    kp = nb * rows * 3
+    k = w.shape[1]
+    h = np.zeros((kp, kp))
+    h[:k, :k] = hessian
+    wp = np.zeros((o, kp))
+    wp[:, :k] = w
+    from .compressed import decode_codes
+    c = decode_codes(codes, lo).reshape(o, nb, rows, 3).copy()
+    levels = np.exp2(np.arange(lo, hi + 1, dtype=np.float64))
+    cand = np.concatenate([levels, -levels, [0.0]])           # [L]
+    b = basis.astype(np.float64)
+
+    def rebuilt():
+        return np.einsum("obrk,obkj->obrj", c, b).reshape(o, kp)
+
+    g = (rebuilt() - wp) @ h                                  # H(ŵ - w), H symmetric
+    for _ in range(sweeps):
+        for blk in range(nb):
+            for r in range(rows):
+                p = (blk * rows + r) * 3
+                hpp = h[p:p + 3, p:p + 3]
+                for kk in range(3):
+                    cur = c[:, blk, r, kk]
+                    live = cur != 0
+                    if not live.any():
+                        continue
+                    v = b[:, blk, kk, :]                      # [O, 3]
+                    vg = np.einsum("oj,oj->o", v, g[:, p:p + 3])
+                    vhv = np.einsum("oi,ij,oj->o", v, hpp, v)
+                    delta = cand[None, :] - cur[:, None]       # [O, L]
+                    gain = 2 * delta * vg[:, None] + delta ** 2 * vhv[:, None]
+                    best = np.argmin(gain, axis=1)
+                    step = delta[np.arange(o), best]
+                    step = np.where(live & (gain[np.arange(o), best] < 0), step, 0.0)
+                    if not step.any():
+                        continue
+                    c[:, blk, r, kk] = cur + step
+                    g += (step[:, None] * v) @ h[p:p + 3, :]
+    mag = np.abs(c)
+    e = np.where(mag > 0, np.round(np.log2(np.where(mag > 0, mag, 1.0))), 0)
+    return np.where(mag > 0, np.sign(c) * (e - lo + 1), 0).astype(np.int8)
+
+
+def fit_layer(codes: np.ndarray, basis: np.ndarray, w: np.ndarray, x: np.ndarray,
+              lo: int, hi: int, rounds: int = 0, ridge: float = 1e-4):
+    """Data-aware fit of one SE layer: bases by least squares, then `rounds`
+    alternations of code re-selection (`reselect_codes`) and basis refit.
+    w [O, K] the original weight, x [n, K] input rows. Returns (codes,
+    basis, relative output error of the start, relative output error after)."""
+    from .compressed import decode_codes
+    target = x @ w.T
+    denom = float((target ** 2).sum()) or 1.0
+    ce = decode_codes(codes, lo)
+    basis, before, after = fit_basis(ce, basis, x, target, ridge)
+    hess = x.T @ x if rounds else None
+    for _ in range(rounds):
+        codes = reselect_codes(codes, basis, w, hess, lo, hi)
+        basis, _, after = fit_basis(decode_codes(codes, lo), basis, x, target, ridge)
+    return codes, basis, (before / denom) ** 0.5, (after / denom) ** 0.5
+
+
 def _blob_hex(values: np.ndarray) -> str:
     return "0x04000000" + values.astype("<f4").tobytes().hex().upper()
 
 
 def refit(onnx_path: Path, compressed_path: Path, report_path: Path,
           calibration: Sequence[Dict[str, np.ndarray]], ridge: float = 1e-4,
-          max_rows: int = MAX_ROWS, seed: int = 0) -> List[dict]:
+          max_rows: int = MAX_ROWS, seed: int = 0, rounds: int = 0) -> List[dict]:
     """Refits every SmartExchange layer's bases in place (in the compressed
-    module's blobs); returns per-layer output errors before and after."""
+    module's blobs); with `rounds` > 0 also re-selects the codes (never
+    adding a non-zero, so the storage can only shrink; the report's storage
+    figures are then upper bounds). Returns per-layer output errors before
+    and after."""
     from .importers.onnx_reference import OnnxReference
 
     rng = np.random.default_rng(seed)
@@ -92,7 +201,7 @@ def refit(onnx_path: Path, compressed_path: Path, report_path: Path,
         lo = int(entry["settings"]["exponents"].strip("[]").split(",")[0])
         codes = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(o, nb, rows, 3)
         basis = np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
-        ce = compressed_mod.decode_codes(codes, lo)
+        hi = int(entry["settings"]["exponents"].strip("[]").split(",")[1])
         # The original weight, canonical [O, ...].
         w_name = node.input[1]
         inits = {i.name: i for i in model.graph.initializer}
@@ -115,30 +224,16 @@ def refit(onnx_path: Path, compressed_path: Path, report_path: Path,
             continue
         if len(x) > max_rows:
             x = x[rng.choice(len(x), max_rows, replace=False)]
-        k = w.shape[1]
-        target = x @ w.T                                     # [n, O]
-        xp = np.zeros((len(x), nb * rows * 3))
-        xp[:, :k] = x
-        xp = xp.reshape(len(x), nb, rows, 3)
-        new_basis = basis.astype(np.float64).copy()
-        before = after = 0.0
-        for start in range(0, o, 16):
-            sl = slice(start, min(start + 16, o))
-            u = np.einsum("obrk,nbrj->onbkj", ce[sl], xp).reshape(
-                sl.stop - sl.start, len(x), nb * 9)
-            g = np.einsum("oni,onj->oij", u, u)
-            r = np.einsum("oni,on->oi", u, target[:, sl].T)
-            lam = ridge * np.maximum(np.einsum("oii->o", g) / g.shape[1], 1e-12)
-            sol = np.linalg.solve(g + lam[:, None, None] * np.eye(g.shape[1]), r)
-            old = np.einsum("oni,oi->on", u, basis[sl].reshape(sl.stop - sl.start, -1))
-            new = np.einsum("oni,oi->on", u, sol)
-            before += float(((old - target[:, sl].T) ** 2).sum())
-            after += float(((new - target[:, sl].T) ** 2).sum())
-            new_basis[sl] = sol.reshape(-1, nb, 3, 3)
-        denom = float((target ** 2).sum()) or 1.0
+        new_codes, new_basis, before, after = fit_layer(
+            codes, basis, w, x, lo, hi, rounds=rounds, ridge=ridge)
         stats.append({"name": entry["name"], "rows": len(x),
-                      "output_error_before": (before / denom) ** 0.5,
-                      "output_error_after": (after / denom) ** 0.5})
+                      "output_error_before": before, "output_error_after": after})
+        if rounds:
+            text = re.sub(rf'(\s{re.escape(key)}_ce: ")0x[0-9A-Fa-f]+(")',
+                          lambda m: m.group(1) + "0x01000000" + new_codes.astype(np.int8)
+                          .tobytes().hex().upper() + m.group(2), text)
+            blobs[key + "_ce"] = new_codes.astype(np.int8).tobytes()
+            codes = new_codes
         nb32 = new_basis.astype(np.float32)
         text = re.sub(rf'(\s{re.escape(key)}_b: ")0x[0-9A-Fa-f]+(")',
                       lambda m: m.group(1) + _blob_hex(nb32) + m.group(2), text)

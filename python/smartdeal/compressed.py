@@ -80,3 +80,61 @@ def load(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
                                       entry["compression_ratio"],
                                       entry["relative_error"]))
     return layers
+
+
+# sd-permdiag writes offsets inline (a nested list, a splat, or a hex string
+# when large) and values as a dense_resource blob named <layer>_pd.
+_PERMDIAG = re.compile(
+    r"sd\.permdiag_constant offsets\(dense<(.*?)> : tensor<(\d+)x(\d+)xi32>\)\s*"
+    r"values\(dense_resource<([\w.$-]+)> : tensor<(\d+)x(\d+)x(\d+)xf32>\)")
+
+
+def _offsets(text: str, rb: int, cb: int) -> np.ndarray:
+    text = text.strip()
+    if text.startswith('"0x'):
+        return np.frombuffer(bytes.fromhex(text[3:-1]), "<i4").reshape(rb, cb)
+    nums = [int(v) for v in re.findall(r"-?\d+", text)]
+    if len(nums) == 1:
+        return np.full((rb, cb), nums[0], np.int32)
+    return np.array(nums, np.int32).reshape(rb, cb)
+
+
+def rebuild_permdiag(offsets: np.ndarray, values: np.ndarray, shape) -> np.ndarray:
+    """The dense [M, N] weight: block (i, j) row c holds values[i, j, c] at
+    column (c + offsets[i, j]) mod p; padding dropped."""
+    rb, cb, p = values.shape
+    c = np.arange(p)
+    dense = np.zeros((rb, p, cb, p), np.float32)
+    cols = (c[None, None, :] + offsets[:, :, None]) % p            # [rb, cb, p]
+    i, j, cc = np.meshgrid(np.arange(rb), np.arange(cb), c, indexing="ij")
+    dense[i, cc, j, cols] = values
+    return dense.reshape(rb * p, cb * p)[: shape[0], : shape[1]]
+
+
+def load_permdiag(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
+    """The permuted-diagonal layers of a module written by sd-permdiag, rebuilt
+    to their canonical dense weight ([M, N], or [F, C, 1, 1] for a 1x1 conv).
+    Each layer also gets `offsets` and `values` attributes."""
+    report = json.loads(Path(report_path).read_text())
+    text = Path(mlir_path).read_text()
+    blobs = read_blobs(text)
+    found = {m.group(4): m for m in _PERMDIAG.finditer(text)}
+    layers = []
+    for entry in report["layers"]:
+        if entry["form"] != "permdiag":
+            continue
+        key = "".join(c if c.isalnum() else "_" for c in entry["name"]) + "_pd"
+        m = found.get(key)
+        if m is None or key not in blobs:
+            raise ValueError(f"layer '{entry['name']}': no sd.permdiag_constant with "
+                             f"values {key} in {mlir_path}")
+        rb, cb, p = int(m.group(5)), int(m.group(6)), int(m.group(7))
+        offsets = _offsets(m.group(1), rb, cb)
+        values = np.frombuffer(blobs[key], "<f4").reshape(rb, cb, p)
+        shape = entry["shape"]
+        dense = rebuild_permdiag(offsets, values, shape[:2]).reshape(shape)
+        layer = CompressedLayer(entry["name"], shape, dense,
+                                entry["compression_ratio"], entry["relative_error"])
+        layer.offsets, layer.values = offsets, values
+        layers.append(layer)
+    return layers

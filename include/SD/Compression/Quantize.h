@@ -56,6 +56,16 @@ QuantizedLayer quantizeLayer(const std::vector<float> &basis,
                              int64_t outChannels, ExponentRange range,
                              double inputScale, double outputScale, bool relu);
 
+/// Quantizes a PermDNN layer: its block values become int8 `wq =
+/// clamp(round_half_away(q * 2^f_W), -127, 127)` with one f_W per layer
+/// (returned in `basis` and `fracBitsB`), so an accumulator unit is
+/// s_x * 2^-f_W: the SmartExchange rule with exponent 0 and the values in
+/// the place of B (docs/QuantizedArithmetic.md).
+QuantizedLayer quantizePermDiagLayer(const std::vector<float> &values,
+                                     const std::vector<float> &bias,
+                                     int64_t outChannels, double inputScale,
+                                     double outputScale, bool relu);
+
 /// The rebuilt integer weight of one Ce row entry: sum over k of
 /// sign(c_k) * (bq[k] << (|c_k| - 1)).
 inline int32_t rebuildInteger(const int8_t codes[3], const int8_t bq[3]) {
@@ -73,6 +83,20 @@ inline int32_t rebuildInteger(const int8_t codes[3], const int8_t bq[3]) {
 /// acc -> int8 output: saturate acc to +-(2^47 - 1), t = acc * M,
 /// y = clamp((t + 2^(S-1)) >> S, relu ? 0 : -127, 127).
 int8_t requantize(int64_t acc, const Requantization &r, bool relu);
+
+/// A residual add y = s_a * a + s_b * b for output scale s_y: multipliers
+/// M_a, M_b < 2^15 with one shift S, y = clamp((a * M_a + b * M_b +
+/// 2^(S-1)) >> S, relu ? 0 : -127, 127). S is the shift computeRequantization
+/// picks for max(s_a, s_b) / s_y, so the larger multiplier is in [2^14, 2^15).
+struct AddRequantization {
+  int64_t multiplierA = 0, multiplierB = 0, shift = 1;
+};
+bool computeAddRequantization(double scaleA, double scaleB, double outputScale,
+                              AddRequantization &out, std::string &error);
+
+/// The add's integer rule (docs/QuantizedArithmetic.md).
+int8_t requantizeAdd(int64_t a, int64_t b, const AddRequantization &r,
+                     bool relu);
 
 } // namespace sd::compression
 

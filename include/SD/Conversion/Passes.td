@@ -74,10 +74,14 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
     The codes stay in memory as one byte each and B as f32, so a layer
     reads about a quarter of the bytes of its dense fp32 weight.
 
-    `sd.permdiag_matmul` becomes one loop nest of O(M * N / p)
-    multiply-adds: output row `i*p + c` gathers, from each block column
-    `j`, the input `j*p + (c + k_ij) mod p`; the per-block offsets are the
-    only index data.
+    `sd.permdiag_matmul` becomes a loop nest of O(M * N / p) vector
+    multiply-adds with no gather and no index memory beyond one offset per
+    block: output rows `i*p .. i*p+p` take, from each block column `j`, the
+    input slice `x_j` rotated by the block's offset `k_ij`, which is the
+    contiguous p-lane load `[k_ij, k_ij + p)` of `x_j` written twice in a
+    row (the input is doubled once per call). `permdiag-rows` input rows
+    share every load of a block's values and offset; products are added in
+    the reference lowering's order, so results are bit-identical to it.
 
     Exponent ranges must lie within the normal f32 range ([-126, 127]).
   }];
@@ -91,7 +95,9 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
   let options = [
     Option<"tileRows", "tile-rows", "int64_t", "8",
            "Weight rows rebuilt per tile (the largest divisor of the output "
-           "count not above this is used)">
+           "count not above this is used)">,
+    Option<"permdiagRows", "permdiag-rows", "int64_t", "4",
+           "Input rows that share each load of a permuted-diagonal block">
   ];
 }
 

@@ -18,7 +18,7 @@ flattened) of the modules above; the example input fixes the batch shape.
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Sequence
 
 import numpy as np
 import torch
@@ -227,3 +227,114 @@ def run_exported(text: str, x: torch.Tensor, pipeline: str = "--sd-cpu-to-llvm")
     """Run an exported module on the CPU path (one JIT compile per call)."""
     from ..runner import run_mlir
     return run_mlir(text, [x.detach().numpy()], pipeline=pipeline).outputs[0]
+
+
+# ---------------------------------------------------------------------------
+# Quantized mode: the accelerator's integer chain (docs/QuantizedArithmetic.md)
+# ---------------------------------------------------------------------------
+
+def quantized_scales(model: nn.Module, calibration: torch.Tensor) -> List[float]:
+    """Per-tensor scales max|v| / 127 of the input of every SELinear and of the
+    model's output, over `calibration` (the rule of docs/QuantizedArithmetic.md)."""
+    layers = [m for m in _leaves(model) if not isinstance(m, (nn.Identity, nn.Dropout))]
+    scales = []
+    with torch.no_grad():
+        h = calibration
+        for m in layers:
+            if isinstance(m, SELinear):
+                scales.append(max(float(h.abs().max()), 1e-12) / 127.0)
+            h = m(h)
+        scales.append(max(float(h.abs().max()), 1e-12) / 127.0)
+    return scales
+
+
+def export_quantized_mlir(model: nn.Module, batch: int, scales: Sequence[float],
+                          name: str = "main") -> str:
+    """`func.func @<name>(%x: tensor<batch x K x i8>) -> tensor<batch x N x i8>`:
+    the model as a chain of `sd.quantized_matmul` with fused ReLU.
+
+    The model must be `[Flatten], SELinear, [ReLU], SELinear, ...` (what
+    `sd-translate --sd-to-sdacc` turns into one accelerator program); the
+    flatten is the caller's (inputs arrive as [batch, K] int8 at scale
+    `scales[0]`); `scales` come from `quantized_scales`. The codes and bases
+    are the trained ones; the quantized lowering rounds B to int8 per layer.
+    """
+    layers = [m for m in _leaves(model)
+              if not isinstance(m, (nn.Identity, nn.Dropout, nn.Flatten))]
+    if not layers or not all(isinstance(m, (SELinear, nn.ReLU)) for m in layers) \
+            or not isinstance(layers[0], SELinear):
+        raise ValueError("export_quantized_mlir: a chain of SELinear layers with "
+                         "ReLUs between them")
+    lines, x, width, si = [], "%x", layers[0].in_features, 0
+    first = width
+    i = 0
+    while i < len(layers):
+        m = layers[i]
+        if not isinstance(m, SELinear):
+            raise ValueError("export_quantized_mlir: ReLU must follow an SELinear")
+        relu = i + 1 < len(layers) and isinstance(layers[i + 1], nn.ReLU)
+        wtype = m.se_type()
+        out = m.out_features
+        in_t, out_t = _tt((batch, width), "i8"), _tt((batch, out), "i8")
+        lines.append(f"    %w{si} = sd.se_constant codes({_hex(m.codes(), 'i1', 'i8')}) "
+                     f"basis({_hex(m.basis_array(), '<f4', 'f32')}) : {wtype}")
+        bias = ""
+        if m.bias is not None:
+            lines.append(f"    %b{si} = arith.constant {_hex(m.bias.detach().numpy(), '<f4', 'f32')}")
+            bias = f" bias(%b{si} : {_tt((out,))})"
+        attrs = (f"input_scale = {scales[si]!r} : f64, output_scale = {scales[si + 1]!r} : f64"
+                 + (", relu" if relu else ""))
+        lines.append(f"    %y{si} = sd.quantized_matmul ins({x}, %w{si} : {in_t}, {wtype}){bias} "
+                     f"{{{attrs}}} -> {out_t}")
+        x, width = f"%y{si}", out
+        si += 1
+        i += 2 if relu else 1
+    head = (f"  func.func @{name}(%x: {_tt((batch, first), 'i8')}) -> "
+            f"{_tt((batch, width), 'i8')} {{")
+    return head + "\n" + "\n".join(lines) + f"\n    return {x} : {_tt((batch, width), 'i8')}\n  }}\n"
+
+
+def run_quantized_cpu(chain: str, xq: np.ndarray, out_features: int) -> np.ndarray:
+    """Runs a chain from `export_quantized_mlir(..., name="chain")` on the CPU
+    backend (--sd-cpu-to-llvm); int8 in, int8 out. The wrapper passes the
+    integers through f32 because the runner's entry point prints f32."""
+    from ..runner import run_mlir
+    n, k = xq.shape
+    f_in, i_in = _tt((n, k)), _tt((n, k), "i8")
+    f_out, i_out = _tt((n, out_features)), _tt((n, out_features), "i8")
+    wrapper = f"""  func.func @main(%a: {f_in}) -> {f_out} {{
+    %q = arith.fptosi %a : {f_in} to {i_in}
+    %y = func.call @chain(%q) : ({i_in}) -> {i_out}
+    %f = arith.sitofp %y : {i_out} to {f_out}
+    return %f : {f_out}
+  }}
+"""
+    text = "module {\n" + chain + wrapper + "}\n"
+    out = run_mlir(text, [xq.astype(np.float32)], pipeline="--sd-cpu-to-llvm").outputs[0]
+    return np.rint(out).astype(np.int8)
+
+
+def run_quantized_sim(chain: str, xq: np.ndarray, workdir: str,
+                      sd_translate: str, sd_sim: str) -> np.ndarray:
+    """Translates a chain from `export_quantized_mlir(..., name="main")` into an
+    accelerator program (sd-translate --sd-to-sdacc) and runs it on sd-sim;
+    int8 in, int8 out."""
+    import os
+    import subprocess
+    src = os.path.join(workdir, "chain.mlir")
+    prog = os.path.join(workdir, "chain.sdacc")
+    out_dir = os.path.join(workdir, "sim-out")
+    with open(src, "w") as f:
+        f.write("module {\n" + chain + "}\n")
+    for cmd in ([sd_translate, "--sd-to-sdacc", src, "-o", prog],
+                [sd_sim, prog, "--input", f"arg0={os.path.join(workdir, 'x.npy')}",
+                 "--output-dir", out_dir, "--report", os.path.join(workdir, "sim.json")]):
+        if cmd[0] == sd_sim:
+            np.save(os.path.join(workdir, "x.npy"), xq.astype(np.int8))
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(cmd[0])} failed: {proc.stderr.strip()}")
+    outs = sorted(f for f in os.listdir(out_dir) if f.endswith(".npy"))
+    if len(outs) != 1:
+        raise RuntimeError(f"sd-sim wrote {outs}, expected one output")
+    return np.load(os.path.join(out_dir, outs[0])).astype(np.int8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable, Optional
 
@@ -57,17 +58,26 @@ def evaluate(model: nn.Module, loader) -> float:
 
 def finetune(model: nn.Module, loader, epochs: int = 1, lr: float = 1e-3,
              optimizer: str = "adam", bucket_switch: Optional[BucketSwitch] = None,
-             log: Optional[Callable[[str], None]] = None) -> nn.Module:
+             log: Optional[Callable[[str], None]] = None,
+             schedule: str = "constant") -> nn.Module:
     """Cross-entropy training; SE layers keep their form through the STE.
 
     With `bucket_switch`, the SE layers' Ce are left out of the optimizer and
     moved by `bucket_switch.step()` after every backward pass instead.
+    `schedule="cosine"` decays the learning rate to 0 over the run (per
+    epoch): the last epochs then settle the latent Ce instead of flipping
+    codes back and forth across a power-of-two boundary.
     """
     exclude = {id(p) for p in (bucket_switch.parameters_to_exclude() if bucket_switch else [])}
     params = [p for p in model.parameters() if p.requires_grad and id(p) not in exclude]
     opt = (torch.optim.Adam(params, lr=lr) if optimizer == "adam"
            else torch.optim.SGD(params, lr=lr, momentum=0.9))
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"unknown schedule {schedule!r}")
     for epoch in range(epochs):
+        if schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
         model.train()
         t0, seen, loss_sum = time.time(), 0, 0.0
         for x, y in loader:

@@ -153,13 +153,19 @@ class _SEWeight(nn.Module):
                 f"exponents = [{self.lo}, {self.hi}]>")
 
     def storage_bits(self, basis_bits: int = 32) -> int:
-        """Row-bitmap storage (the driver's storage_row_bitmap): non-zero codes of
-        ceil(log2(levels+1))+1 bits, one index bit per row of 3, bases of basis_bits."""
+        """Row-bitmap storage (the accelerator's index selector,
+        `computeStorage(..., RowBitmap)` in docs/decomposition.md): every entry
+        of a row of 3 that has a non-zero code, at ceil(log2(levels+1))+1 bits
+        (a kept row stores its zeros too), one index bit per row of 3 (padding
+        rows included), and the bases at `basis_bits`."""
         levels = self.hi - self.lo + 1
         code_bits = math.ceil(math.log2(levels + 1)) + 1
-        nnz = int((self.quantized_ce() != 0).sum().item())
+        with torch.no_grad():
+            q = self.quantized_ce()
+            kept_rows = int((q != 0).any(dim=-1).sum().item())
         o = self.weight_shape[0]
-        return nnz * code_bits + o * self.nb * self.rows + o * self.nb * 9 * basis_bits
+        return (kept_rows * 3 * code_bits + o * self.nb * self.rows
+                + o * self.nb * 9 * basis_bits)
 
     def extra_repr(self) -> str:
         return (f"shape={self.weight_shape}, blocks={self.nb}x{self.rows}, "

@@ -8,7 +8,7 @@ func.func @main(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
 // -----
 
 func.func @main(%x: tensor<2x6xi8>) -> tensor<2x6xi8> {
-  // expected-error @+1 {{'arith.addi' has no accelerator instruction; only sd.quantized_conv2d, sd.quantized_matmul and zero tensor.pad map to the accelerator}}
+  // expected-error @+1 {{'arith.addi' has no accelerator instruction; only sd.quantized_conv2d, sd.quantized_matmul, sd.quantized_add, sd.quantized_max_pool2d, sd.quantized_avg_pool2d, zero tensor.pad and tensor.collapse_shape map to the accelerator}}
   %y = arith.addi %x, %x : tensor<2x6xi8>
   return %y : tensor<2x6xi8>
 }

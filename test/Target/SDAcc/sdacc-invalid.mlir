@@ -30,3 +30,32 @@ sdacc.program attributes {fingerprint = "0x0", data = ""} {
   // expected-error @+1 {{'sdacc.dma_load' op dma_load: destination [200000, 200040) overflows the input buffer of 131072 bytes}}
   sdacc.dma_load {buf_addr = 200000 : i64, count = 1 : i64, dram_addr = 0 : i64, dram_stride = 0 : i64, kind = 0 : i64, length = 40 : i64}
 }
+
+// -----
+
+// The whole-network instructions: operands and results inside the buffers.
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.add' op add: operand b [131000, 131100) overflows the input buffer of 131072 bytes}}
+  sdacc.add {a_addr = 0 : i64, b_addr = 131000 : i64, length = 100 : i64, out_addr = 0 : i64}
+}
+
+// -----
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.add' op add: result [65500, 65600) overflows the output buffer of 65536 bytes}}
+  sdacc.add {a_addr = 0 : i64, b_addr = 100 : i64, length = 100 : i64, out_addr = 65500 : i64}
+}
+
+// -----
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.pool' op pool: result [0, 80000) overflows the output buffer of 65536 bytes}}
+  sdacc.pool {avg = 0 : i64, ch0 = 0 : i64, channels = 16 : i64, npos = 5000 : i64, out_addr = 0 : i64, pos0 = 0 : i64}
+}
+
+// -----
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.cfg_add' op cfg_add: shift = 0 is out of range: must be 1 .. 62}}
+  sdacc.cfg_add {multiplier_a = 100 : i64, multiplier_b = 100 : i64, relu = 0 : i64, shift = 0 : i64}
+}

@@ -18,8 +18,10 @@ namespace sd {
 
 /// Adds the patterns that lower sd compute ops to tiled, vectorized kernels
 /// that keep the weights compressed (Ce codes and B) and rebuild only one
-/// tile of `tileRows` weight rows at a time.
-void populateSDToCPUPatterns(RewritePatternSet &patterns, int64_t tileRows);
+/// tile of `tileRows` weight rows at a time, and the permuted-diagonal
+/// kernel, which reads each block's values once per `permdiagRows` input rows.
+void populateSDToCPUPatterns(RewritePatternSet &patterns, int64_t tileRows,
+                             int64_t permdiagRows = 4);
 
 } // namespace sd
 } // namespace mlir

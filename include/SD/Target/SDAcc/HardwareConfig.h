@@ -72,6 +72,14 @@ struct HardwareConfig {
   /// Accumulator entries (output positions) per PE slice.
   int64_t accEntries = 256;
 
+  // PermDNN engine mode (permdiag layers): the MAC array works as `pdPes`
+  // processing elements of `pdMultipliersPerPe` multipliers each (timing,
+  // not fingerprinted), on blocks of at most `pdMaxBlockSize` (legality,
+  // fingerprinted: the modular adders and value registers are that wide).
+  int64_t pdPes = 128;
+  int64_t pdMultipliersPerPe = 8;
+  int64_t pdMaxBlockSize = 32;
+
   // Precision, in bits.
   int64_t activationBits = 8;
   int64_t basisBits = 8;
@@ -129,6 +137,10 @@ struct HardwareConfig {
   int64_t accumulatorBytes() const { return (accumulatorBits + 7) / 8; }
   /// MACs in the array.
   int64_t numMacs() const { return dimM * dimC * dimF; }
+  /// Multipliers the PermDNN engine mode uses per cycle.
+  int64_t pdLanes() const { return pdPes * pdMultipliersPerPe; }
+  /// Accumulator entries of all slices, the PermDNN engine's pool.
+  int64_t pdPoolEntries() const { return dimM * accEntries; }
 };
 
 } // namespace sd::sdacc

@@ -30,7 +30,18 @@ enum class TensorRole : uint8_t { Input = 0, Output = 1, Internal = 2 };
 const char *tensorRoleName(TensorRole role);
 
 /// The kind of a layer.
-enum class LayerKind : int64_t { FullyConnected = 0, Conv = 1 };
+enum class LayerKind : int64_t {
+  FullyConnected = 0,
+  Conv = 1,
+  // Whole-network layers without weights (NetworkLayers.h).
+  MaxPool = 2,
+  AvgPool = 3,
+  Add = 4,
+};
+/// True for the layers without weights (pooling, residual add).
+inline bool isNetworkLayerKind(int64_t kind) {
+  return kind >= int64_t(LayerKind::MaxPool) && kind <= int64_t(LayerKind::Add);
+}
 
 /// An int8 activation tensor in DRAM (NCHW or [N, K], row-major).
 struct TensorDecl {

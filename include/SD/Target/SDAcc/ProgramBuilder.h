@@ -79,16 +79,28 @@ struct LayerSpec {
   // Dense weights.
   std::vector<int8_t> weights; ///< [K, C * R * S] int8.
 
+  // Permuted-diagonal weights (format permdiag, fully connected only; see
+  // PermDiag.h). fracBitsB records f_W.
+  int64_t blockSize = 0;          ///< p.
+  std::vector<int32_t> pdOffsets; ///< [ceil(K/p), ceil(C/p)] offsets k.
+  std::vector<int8_t> pdValues;   ///< [ceil(K/p), ceil(C/p), p] int8 q.
+
   std::vector<int64_t> bias; ///< [K] int64, or empty for zeros.
   int64_t multiplier = 1 << 14;
   int64_t shift = 1;
   bool relu = false;
+
+  // Residual add (LayerKind::Add): the second operand and its multiplier
+  // (`multiplier` is the first operand's). Pooling layers use the window
+  // fields above; average pooling requantizes with multiplier and shift.
+  std::string input2;
+  int64_t multiplier2 = 0;
 };
 
 /// What the builder decided for one layer.
 struct LayerSchedule {
   std::string name;
-  std::string format;    ///< "se" or "dense".
+  std::string format;    ///< "se", "dense" or "permdiag".
   std::string loopOrder; ///< "bands-outer" or "groups-outer".
   int64_t channelsPerGroup = 0;
   int64_t groups = 0;
@@ -157,6 +169,10 @@ private:
     TensorRole role;
   };
   int64_t findTensor(const std::string &name) const;
+  // Pooling and residual add (NetworkLayers.cpp).
+  bool addNetworkLayer(LayerSpec spec, std::string &error);
+  bool buildNetworkLayer(size_t index, Program &program, int64_t &dramEnd,
+                         std::string &error);
 
   const HardwareConfig config_;
   LoopOrder loopOrder_ = LoopOrder::Auto;

@@ -7,6 +7,11 @@
 #ifndef SD_TARGET_SDACCEXPORT_SDACCEXPORT_H
 #define SD_TARGET_SDACCEXPORT_SDACCEXPORT_H
 
+#include "SD/Dialect/SDAcc/IR/SDAccOps.h"
+#include "SD/Target/SDAcc/ProgramBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -21,13 +26,29 @@ struct SDAccExportOptions {
   std::string function = "main";
 };
 
-/// Translates `@main` of `module`, a chain of sd.quantized_conv2d and
-/// sd.quantized_matmul ops on int8 tensors (with zero tensor.pad between
-/// them), into an accelerator program through the plain C++ program builder,
+/// Translates `@main` of `module`, a network of sd.quantized_conv2d,
+/// sd.quantized_matmul, sd.quantized_add, sd.quantized_max_pool2d and
+/// sd.quantized_avg_pool2d ops on int8 tensors (with zero tensor.pad before
+/// convolutions and tensor.collapse_shape before fully connected layers),
+/// into ONE accelerator program through the plain C++ program builder,
 /// and writes the program file to `os`. Layers are quantized by the same
 /// routine as the CPU quantized mode, so both compute the same bits.
 LogicalResult exportSDAccProgram(ModuleOp module, llvm::raw_ostream &os,
                                  const SDAccExportOptions &options = {});
+
+/// Builds the accelerator program of `func` (the ops exportSDAccProgram
+/// accepts) for `config`; the schedules of its layers go to `schedules`.
+/// Diagnostics name the op that cannot be mapped.
+LogicalResult
+buildSDAccProgram(func::FuncOp func, const ::sd::sdacc::HardwareConfig &config,
+                  ::sd::sdacc::Program &program,
+                  std::vector<::sd::sdacc::LayerSchedule> *schedules = nullptr);
+
+/// Creates an `sdacc.program` op holding `program` (one op per instruction,
+/// the rest in its text form) at the builder's insertion point; the same
+/// code reads program files (`--import-sdacc`).
+sdacc::ProgramOp buildSDAccProgramOp(OpBuilder &builder, Location loc,
+                                     const ::sd::sdacc::Program &program);
 
 /// Registers the `sd-to-sdacc` and `sd-to-sdacc-text` translations.
 void registerSDAccExportTranslations();

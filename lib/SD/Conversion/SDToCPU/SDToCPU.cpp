@@ -537,11 +537,76 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
   int64_t tileRows;
 };
 
-/// Permuted-diagonal matmul in O(M * N / p): output row r = i*p + c reads,
-/// from each block column j, the single input j*p + (c + k_ij) mod p. The
-/// offsets are the only index data (one per block).
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Permuted-diagonal kernel
+//===----------------------------------------------------------------------===//
+
+/// y[rows[r], i*p : i*p + p] += sum_j q_ij * rot_{k_ij}(x_j) for every row
+/// block i, where rot_k(x_j)[c] = x[j*p + (c + k) mod p] is the contiguous
+/// p-lane load xx[row, j, k : k + p] of the doubled input. Each block's
+/// values and offset are loaded once for all the given input rows.
+static Value emitPermDiagRows(ImplicitLocOpBuilder &b, Value xx, Value offsets,
+                              Value values, Value y, int64_t p,
+                              int64_t rowBlocks, int64_t colBlocks,
+                              ArrayRef<Value> rows) {
+  Emitter e{b};
+  auto vecType = VectorType::get({p}, b.getF32Type());
+  Value zeroF32 = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  auto iLoop = scf::ForOp::create(
+      b, e.index(0), e.index(rowBlocks), e.index(1), ValueRange{y},
+      [&](OpBuilder &nb0, Location loc0, Value i, ValueRange iArgs) {
+        ImplicitLocOpBuilder b1(loc0, nb0);
+        Emitter e1{b1};
+        Value col0 = e1.mul(i, e1.index(p));
+        // Accumulating from init, block column by block column, adds the
+        // products in the oracle's order (a dense row's non-zeros, left to
+        // right, after init), so the results are bit-identical to it.
+        SmallVector<Value> accs;
+        for (Value row : rows)
+          accs.push_back(
+              e1.read(vecType, iArgs[0], {row, col0}, zeroF32, true));
+        auto jLoop = scf::ForOp::create(
+            b1, e1.index(0), e1.index(colBlocks), e1.index(1), accs,
+            [&](OpBuilder &nb1, Location loc1, Value j, ValueRange jArgs) {
+              ImplicitLocOpBuilder b2(loc1, nb1);
+              Emitter e2{b2};
+              Value k = arith::IndexCastOp::create(
+                  b2, b2.getIndexType(),
+                  tensor::ExtractOp::create(b2, offsets, ValueRange{i, j}));
+              Value q =
+                  e2.read(vecType, values, {i, j, e2.index(0)}, zeroF32, true);
+              SmallVector<Value> next;
+              for (auto [row, acc] : llvm::zip(rows, jArgs)) {
+                Value xv = e2.read(vecType, xx, {row, j, k}, zeroF32, true);
+                // Separate multiply and add (no FMA): the oracle rounds the
+                // product before adding it.
+                Value prod = arith::MulFOp::create(b2, q, xv);
+                next.push_back(arith::AddFOp::create(b2, acc, prod));
+              }
+              scf::YieldOp::create(b2, next);
+            });
+        Value out = iArgs[0];
+        for (auto [row, acc] : llvm::zip(rows, jLoop.getResults()))
+          out = e1.write(acc, out, {row, col0}, true);
+        scf::YieldOp::create(b1, out);
+      });
+  return iLoop.getResult(0);
+}
+
+namespace {
+
+/// Permuted-diagonal matmul in O(M * N / p) with vector loads and no index
+/// memory: output row i*p + c takes, from each block column j, the input
+/// j*p + (c + k_ij) mod p. Over the p rows of a block that is x_j rotated by
+/// k_ij, which is the contiguous slice [k, k + p) of x_j written twice in a
+/// row; so the input is doubled once per call (O(M * N)) and every block is
+/// one p-lane load of values, one of x, a multiply and an add per input row.
+/// `rowsPerLoad` input rows share each load of a block's values and offset.
 struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
-  LowerPermDiagToCPU(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
+  LowerPermDiagToCPU(MLIRContext *ctx, int64_t rowsPerLoad)
+      : OpRewritePattern(ctx, /*benefit=*/2), rowsPerLoad(rowsPerLoad) {}
 
   LogicalResult matchAndRewrite(PermDiagMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -549,58 +614,92 @@ struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
     if (!constant)
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    MLIRContext *ctx = op.getContext();
+    Emitter e{b};
     PermDiagWeightType type = constant.getResult().getType();
-    int64_t p = type.getBlockSize(), nb = type.getColBlocks();
-    int64_t n = type.getShape()[1];
+    int64_t p = type.getBlockSize();
+    int64_t rb = type.getRowBlocks(), cb = type.getColBlocks();
+    int64_t outs = type.getShape()[0], n = type.getShape()[1];
     auto initType = cast<RankedTensorType>(op.getInit().getType());
     Value x = to2D(b, op.getInput());
     Value init = to2D(b, op.getInit());
-    auto xType = cast<RankedTensorType>(x.getType());
-    int64_t m = xType.getDimSize(0);
+    int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(0);
+    if (ShapedType::isDynamic(m))
+      return rewriter.notifyMatchFailure(op, "dynamic batch");
     Type f32 = b.getF32Type();
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-    // Zero columns past N make every gathered index valid.
-    if (nb * p != n)
-      x = tensor::PadOp::create(
-          b, RankedTensorType::get({m, nb * p}, f32), x,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(nb * p - n)},
-          zero);
-    Value offsets = arith::ConstantOp::create(b, constant.getOffsets());
+    auto idx = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
+
+    // xx[m, j, t] = x[m, j*p + t mod p] for t < 2p; columns past N are 0.
+    if (cb * p != n)
+      x = tensor::PadOp::create(b, RankedTensorType::get({m, cb * p}, f32), x,
+                                ArrayRef<OpFoldResult>{idx(0), idx(0)},
+                                ArrayRef<OpFoldResult>{idx(0), idx(cb * p - n)},
+                                zero);
+    Value x3 = tensor::ExpandShapeOp::create(
+        b, RankedTensorType::get({m, cb, p}, f32), x,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    Value xx = tensor::EmptyOp::create(b, ArrayRef<int64_t>{m, cb, 2 * p}, f32);
+    SmallVector<OpFoldResult> sizes = {idx(m), idx(cb), idx(p)};
+    SmallVector<OpFoldResult> ones = {idx(1), idx(1), idx(1)};
+    for (int64_t half = 0; half < 2; ++half)
+      xx = tensor::InsertSliceOp::create(
+          b, x3, xx, SmallVector<OpFoldResult>{idx(0), idx(0), idx(half * p)},
+          sizes, ones);
+
+    // The output padded to whole row blocks; the padding rows are dropped.
+    Value y = init;
+    if (rb * p != outs)
+      y = tensor::PadOp::create(b, RankedTensorType::get({m, rb * p}, f32), y,
+                                ArrayRef<OpFoldResult>{idx(0), idx(0)},
+                                ArrayRef<OpFoldResult>{idx(0), idx(rb * p - outs)},
+                                zero);
+    // Offsets are below p: one byte each when p <= 128, so the index data
+    // is 1/p^2 of a byte per weight.
+    Value offsets;
+    FailureOr<SmallVector<int64_t>> ks = readIntegers(constant.getOffsets());
+    if (succeeded(ks) && p <= 128) {
+      SmallVector<int8_t> narrow(ks->begin(), ks->end());
+      std::string name = "sd_cpu_offsets";
+      if (auto resource =
+              dyn_cast<DenseResourceElementsAttr>(constant.getValues()))
+        name = resource.getRawHandle().getKey().str() + "_k8";
+      offsets = arith::ConstantOp::create(
+          b, makeIntegerConstant(RankedTensorType::get({rb, cb}, b.getI8Type()),
+                                 narrow, name));
+    } else {
+      offsets = arith::ConstantOp::create(b, constant.getOffsets());
+    }
     Value values = arith::ConstantOp::create(b, constant.getValues());
-    AffineExpr db, dr, dj;
-    bindDims(ctx, db, dr, dj);
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(3, 0, {dr.floorDiv(p), dj}, ctx),
-        AffineMap::get(3, 0, {dr.floorDiv(p), dj, dr % p}, ctx),
-        AffineMap::get(3, 0, {db, dr}, ctx)};
-    Value pIndex = arith::ConstantIndexOp::create(b, p);
-    Value y =
-        linalg::GenericOp::create(
-            b, init.getType(), ValueRange{offsets, values}, ValueRange{init},
-            maps,
-            SmallVector<IteratorType>{IteratorType::parallel,
-                                      IteratorType::parallel,
-                                      IteratorType::reduction},
-            [&](OpBuilder &nb0, Location loc, ValueRange args) {
-              ImplicitLocOpBuilder e(loc, nb0);
-              Value row = linalg::IndexOp::create(e, 0);
-              Value r = linalg::IndexOp::create(e, 1);
-              Value j = linalg::IndexOp::create(e, 2);
-              Value c = arith::RemUIOp::create(e, r, pIndex);
-              Value k =
-                  arith::IndexCastOp::create(e, e.getIndexType(), args[0]);
-              Value col = arith::AddIOp::create(
-                  e, arith::MulIOp::create(e, j, pIndex),
-                  arith::RemUIOp::create(e, arith::AddIOp::create(e, c, k),
-                                         pIndex));
-              Value xv = tensor::ExtractOp::create(e, x, ValueRange{row, col});
-              Value prod = arith::MulFOp::create(e, xv, args[1]);
-              linalg::YieldOp::create(
-                  e, arith::AddFOp::create(e, args[2], prod).getResult());
-            })
-            .getResult(0);
+
+    int64_t group = std::max<int64_t>(1, std::min(rowsPerLoad, m));
+    int64_t grouped = m - m % group;
+    if (grouped > 0) {
+      auto mLoop = scf::ForOp::create(
+          b, e.index(0), e.index(grouped), e.index(group), ValueRange{y},
+          [&](OpBuilder &nb0, Location loc, Value row0, ValueRange mArgs) {
+            ImplicitLocOpBuilder b1(loc, nb0);
+            Emitter e1{b1};
+            SmallVector<Value> rows;
+            for (int64_t r = 0; r < group; ++r)
+              rows.push_back(e1.add(row0, e1.index(r)));
+            scf::YieldOp::create(b1, emitPermDiagRows(b1, xx, offsets, values,
+                                                      mArgs[0], p, rb, cb,
+                                                      rows));
+          });
+      y = mLoop.getResult(0);
+    }
+    if (m % group) {
+      SmallVector<Value> rows;
+      for (int64_t r = grouped; r < m; ++r)
+        rows.push_back(e.index(r));
+      y = emitPermDiagRows(b, xx, offsets, values, y, p, rb, cb, rows);
+    }
+    if (rb * p != outs)
+      y = tensor::ExtractSliceOp::create(
+          b, cast<RankedTensorType>(init.getType()), y,
+          SmallVector<OpFoldResult>{idx(0), idx(0)},
+          SmallVector<OpFoldResult>{idx(m), idx(outs)},
+          SmallVector<OpFoldResult>{idx(1), idx(1)});
     y = from2D(b, y, initType);
     if (op.getBias())
       y = addChannelBias(b, op.getLoc(), y, op.getBias(),
@@ -608,6 +707,8 @@ struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
     rewriter.replaceOp(op, y);
     return success();
   }
+
+  int64_t rowsPerLoad;
 };
 
 struct ConvertSDToCPUPass
@@ -620,8 +721,12 @@ struct ConvertSDToCPUPass
       emitError(root->getLoc()) << "tile-rows must be at least 1";
       return signalPassFailure();
     }
+    if (permdiagRows < 1) {
+      emitError(root->getLoc()) << "permdiag-rows must be at least 1";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateSDToCPUPatterns(patterns, tileRows);
+    populateSDToCPUPatterns(patterns, tileRows, permdiagRows);
     // What has no kernel (standalone rebuilds, quantized ops, weights the
     // kernels reject) takes the reference path.
     populateSDToLinalgPatterns(patterns);
@@ -643,8 +748,9 @@ struct ConvertSDToCPUPass
 } // namespace
 
 void mlir::sd::populateSDToCPUPatterns(RewritePatternSet &patterns,
-                                       int64_t tileRows) {
+                                       int64_t tileRows,
+                                       int64_t permdiagRows) {
   patterns.add<LowerMatmulToCPU, LowerConvToCPU>(patterns.getContext(),
                                                  tileRows);
-  patterns.add<LowerPermDiagToCPU>(patterns.getContext());
+  patterns.add<LowerPermDiagToCPU>(patterns.getContext(), permdiagRows);
 }

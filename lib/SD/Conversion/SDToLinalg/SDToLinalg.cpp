@@ -120,21 +120,19 @@ static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
 }
 
 /// Dense W[m, n] = values[m/p, n/p, m%p] where n%p == (m%p + k) mod p with
-/// k = offsets[m/p, n/p], else 0.
-static Value rebuildPermDiag(OpBuilder &b, Location loc,
-                             PermDiagConstantOp constant) {
-  PermDiagWeightType type = constant.getResult().getType();
+/// k = offsets[m/p, n/p], else 0, in element type `elem` (integer values are
+/// sign-extended to it).
+static Value permDiagToDense(OpBuilder &b, Location loc, PermDiagWeightType type,
+                             Value offsets, Value values, Type elem) {
   RankedTensorType dense = type.getDenseType();
   MLIRContext *ctx = b.getContext();
-  Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
-  Value values = arith::ConstantOp::create(b, loc, constant.getValues());
   Value p = arith::ConstantIndexOp::create(b, loc, type.getBlockSize());
-  Value empty =
-      tensor::EmptyOp::create(b, loc, dense.getShape(), dense.getElementType());
+  Value empty = tensor::EmptyOp::create(b, loc, dense.getShape(), elem);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx)};
   SmallVector<IteratorType> iterators(2, IteratorType::parallel);
   return linalg::GenericOp::create(
-             b, loc, dense, ValueRange{}, ValueRange{empty}, maps, iterators,
+             b, loc, RankedTensorType::get(dense.getShape(), elem),
+             ValueRange{}, ValueRange{empty}, maps, iterators,
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
                Value m = linalg::IndexOp::create(nb, nloc, 0);
                Value n = linalg::IndexOp::create(nb, nloc, 1);
@@ -151,12 +149,22 @@ static Value rebuildPermDiag(OpBuilder &b, Location loc,
                    nb, nloc, arith::CmpIPredicate::eq, target, col);
                Value q = tensor::ExtractOp::create(nb, nloc, values,
                                                    ValueRange{i, j, c});
-               Value zero = arith::ConstantOp::create(
-                   nb, nloc, nb.getZeroAttr(dense.getElementType()));
+               if (q.getType() != elem)
+                 q = arith::ExtSIOp::create(nb, nloc, elem, q);
+               Value zero =
+                   arith::ConstantOp::create(nb, nloc, nb.getZeroAttr(elem));
                Value w = arith::SelectOp::create(nb, nloc, hit, q, zero);
                linalg::YieldOp::create(nb, nloc, w);
              })
       .getResult(0);
+}
+
+static Value rebuildPermDiag(OpBuilder &b, Location loc,
+                             PermDiagConstantOp constant) {
+  PermDiagWeightType type = constant.getResult().getType();
+  Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
+  Value values = arith::ConstantOp::create(b, loc, constant.getValues());
+  return permDiagToDense(b, loc, type, offsets, values, type.getElementType());
 }
 
 FailureOr<Value> mlir::sd::buildDenseWeight(OpBuilder &builder, Location loc,
@@ -250,10 +258,43 @@ static Value splatConstant(OpBuilder &b, Location loc, Type type, int64_t v) {
 
 /// Quantizes the layer (the shared plain C++ rule) and rebuilds its integer
 /// weight by shifts and adds: W[j] = sum_k sign(c_k) * (bq[k, j] << (|c_k|-1)).
+/// The integer layer of a PermDNN weight: int8 values (one power-of-two
+/// scale per layer) placed on their permuted diagonals, as int32.
+static FailureOr<IntegerLayer>
+buildPermDiagIntegerLayer(OpBuilder &b, Operation *op,
+                          PermDiagConstantOp constant, Value bias,
+                          double inputScale, double outputScale, bool relu) {
+  Location loc = op->getLoc();
+  PermDiagWeightType type = constant.getResult().getType();
+  FailureOr<::sd::compression::QuantizedLayer> quantized =
+      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  const ::sd::compression::QuantizedLayer &q = *quantized;
+  auto valuesType = RankedTensorType::get(
+      {type.getRowBlocks(), type.getColBlocks(), type.getBlockSize()},
+      b.getI8Type());
+  Value values = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(valuesType, ArrayRef<int8_t>(q.basis)));
+  Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
+  IntegerLayer layer;
+  layer.weight =
+      permDiagToDense(b, loc, type, offsets, values, b.getI32Type());
+  auto biasType = RankedTensorType::get({type.getShape()[0]}, b.getI64Type());
+  layer.bias = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(biasType, ArrayRef<int64_t>(q.bias)));
+  layer.requant = q.requant;
+  layer.relu = relu;
+  return layer;
+}
+
 static FailureOr<IntegerLayer>
 buildIntegerLayer(OpBuilder &b, Operation *op, Value weight, Value bias,
                   double inputScale, double outputScale, bool relu) {
   Location loc = op->getLoc();
+  if (auto permDiag = weight.getDefiningOp<PermDiagConstantOp>())
+    return buildPermDiagIntegerLayer(b, op, permDiag, bias, inputScale,
+                                     outputScale, relu);
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();
@@ -465,6 +506,142 @@ struct LowerQuantizedConv : OpRewritePattern<QuantizedConv2DOp> {
   }
 };
 
+/// y = clamp((a * M_a + b * M_b + 2^(S-1)) >> S, lo, 127), elementwise.
+struct LowerQuantizedAdd : OpRewritePattern<QuantizedAddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedAddOp op,
+                                PatternRewriter &rewriter) const override {
+    ::sd::compression::AddRequantization r;
+    std::string error;
+    if (!::sd::compression::computeAddRequantization(
+            op.getLhsScale().convertToDouble(),
+            op.getRhsScale().convertToDouble(),
+            op.getOutputScale().convertToDouble(), r, error))
+      return rewriter.notifyMatchFailure(op, error);
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    unsigned rank = type.getRank();
+    Type i8 = rewriter.getI8Type(), i64 = rewriter.getI64Type();
+    bool relu = op.getRelu();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, op.getContext());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(), i8);
+    Value out =
+        linalg::GenericOp::create(
+            rewriter, loc, type, ValueRange{op.getLhs(), op.getRhs()},
+            ValueRange{empty}, ArrayRef<AffineMap>{id, id, id},
+            SmallVector<IteratorType>(rank, IteratorType::parallel),
+            [&](OpBuilder &nb, Location nloc, ValueRange args) {
+              auto c = [&](int64_t v) { return splatConstant(nb, nloc, i64, v); };
+              Value a = arith::ExtSIOp::create(nb, nloc, i64, args[0]);
+              Value b = arith::ExtSIOp::create(nb, nloc, i64, args[1]);
+              Value t = arith::AddIOp::create(
+                  nb, nloc, arith::MulIOp::create(nb, nloc, a, c(r.multiplierA)),
+                  arith::MulIOp::create(nb, nloc, b, c(r.multiplierB)));
+              t = arith::AddIOp::create(nb, nloc, t,
+                                        c(int64_t(1) << (r.shift - 1)));
+              t = arith::ShRSIOp::create(nb, nloc, t, c(r.shift));
+              t = arith::MaxSIOp::create(nb, nloc, t, c(relu ? 0 : -127));
+              t = arith::MinSIOp::create(nb, nloc, t, c(127));
+              linalg::YieldOp::create(
+                  nb, nloc, arith::TruncIOp::create(nb, nloc, i8, t).getResult());
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+static DenseIntElementsAttr i64VectorAttr(OpBuilder &b,
+                                          ArrayRef<int64_t> values) {
+  return DenseIntElementsAttr::get(
+      RankedTensorType::get({int64_t(values.size())}, b.getI64Type()), values);
+}
+
+/// Max over each window; the padding holds -128, below every int8 value the
+/// format produces, so it never wins (every window holds an input).
+struct LowerQuantizedMaxPool : OpRewritePattern<QuantizedMaxPool2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedMaxPool2DOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type i8 = rewriter.getI8Type();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    ArrayRef<int64_t> pad = op.getPadding();
+    Value lowest = splatConstant(rewriter, loc, i8, -128);
+    Value input = op.getInput();
+    if (llvm::any_of(pad, [](int64_t p) { return p != 0; })) {
+      auto inType = cast<RankedTensorType>(input.getType());
+      SmallVector<int64_t> shape(inType.getShape());
+      shape[2] += pad[0] + pad[2];
+      shape[3] += pad[1] + pad[3];
+      SmallVector<OpFoldResult> low = {rewriter.getIndexAttr(0),
+                                       rewriter.getIndexAttr(0),
+                                       rewriter.getIndexAttr(pad[0]),
+                                       rewriter.getIndexAttr(pad[1])};
+      SmallVector<OpFoldResult> high = {rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(pad[2]),
+                                        rewriter.getIndexAttr(pad[3])};
+      input = tensor::PadOp::create(rewriter, loc,
+                                    RankedTensorType::get(shape, i8), input,
+                                    low, high, lowest)
+                  .getResult();
+    }
+    Value init = linalg::FillOp::create(
+                     rewriter, loc, lowest,
+                     tensor::EmptyOp::create(rewriter, loc, type.getShape(), i8)
+                         .getResult())
+                     .getResult(0);
+    Value window = tensor::EmptyOp::create(rewriter, loc, op.getKernel(), i8);
+    SmallVector<int64_t> ones = {1, 1};
+    Value out = linalg::PoolingNchwMaxOp::create(
+                    rewriter, loc, TypeRange{type}, ValueRange{input, window},
+                    ValueRange{init}, i64VectorAttr(rewriter, op.getStrides()),
+                    i64VectorAttr(rewriter, ones))
+                    .getResult(0);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// int64 window sums, then the accumulator requantization.
+struct LowerQuantizedAvgPool : OpRewritePattern<QuantizedAvgPool2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedAvgPool2DOp op,
+                                PatternRewriter &rewriter) const override {
+    IntegerLayer layer;
+    std::string error;
+    ArrayRef<int64_t> kernel = op.getKernel();
+    if (!::sd::compression::computeRequantization(
+            op.getInputScale().convertToDouble() /
+                (op.getOutputScale().convertToDouble() *
+                 double(kernel[0] * kernel[1])),
+            layer.requant, error))
+      return rewriter.notifyMatchFailure(op, error);
+    layer.relu = op.getRelu();
+    Location loc = op.getLoc();
+    Type i64 = rewriter.getI64Type();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    Value zero = splatConstant(rewriter, loc, i64, 0);
+    Value init = linalg::FillOp::create(
+                     rewriter, loc, zero,
+                     tensor::EmptyOp::create(rewriter, loc, type.getShape(), i64)
+                         .getResult())
+                     .getResult(0);
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, i64);
+    SmallVector<int64_t> ones = {1, 1};
+    // linalg's pooling sign-extends the i8 input to the i64 accumulator.
+    Value sums = linalg::PoolingNchwSumOp::create(
+                     rewriter, loc, TypeRange{init.getType()},
+                     ValueRange{op.getInput(), window}, ValueRange{init},
+                     i64VectorAttr(rewriter, op.getStrides()),
+                     i64VectorAttr(rewriter, ones))
+                     .getResult(0);
+    rewriter.replaceOp(op, requantize(rewriter, loc, sums, layer));
+    return success();
+  }
+};
+
 /// Rewrites a weight-consuming op through a dense rebuild of its weight.
 template <typename OpTy> struct LowerMatmulLike : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -597,6 +774,7 @@ struct ConvertSDToLinalgPass
 void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
   patterns
       .add<LowerMatmulLike<ShiftAddMatmulOp>, LowerMatmulLike<PermDiagMatmulOp>,
-           LowerConv2D, LowerRebuild, LowerQuantizedMatmul, LowerQuantizedConv>(
+           LowerConv2D, LowerRebuild, LowerQuantizedMatmul, LowerQuantizedConv,
+           LowerQuantizedAdd, LowerQuantizedMaxPool, LowerQuantizedAvgPool>(
           patterns.getContext());
 }

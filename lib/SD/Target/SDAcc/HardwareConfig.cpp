@@ -171,6 +171,13 @@ bool HardwareConfig::parse(const std::string &json, HardwareConfig &config,
     a.finish();
   }
   {
+    ObjectReader pd = r.child("permdiag_engine");
+    pd.integer("pes", c.pdPes);
+    pd.integer("multipliers_per_pe", c.pdMultipliersPerPe);
+    pd.integer("max_block_size", c.pdMaxBlockSize);
+    pd.finish();
+  }
+  {
     ObjectReader p = r.child("precision");
     p.integer("activation_bits", c.activationBits);
     p.integer("basis_bits", c.basisBits);
@@ -259,6 +266,10 @@ std::string HardwareConfig::verify() const {
   range("rebuild_engine.basis_rf_bytes", basisRfBytes, 9, 9);
   range("rebuild_engine.weight_rf_rows", weightRfRows, 1, 1 << 16);
   range("accumulator.entries_per_slice", accEntries, 2, 65535);
+  // cfg_weight's block_rows (8 bits) carries p.
+  range("permdiag_engine.max_block_size", pdMaxBlockSize, 1, 255);
+  range("permdiag_engine.pes", pdPes, 1, 1 << 16);
+  range("permdiag_engine.multipliers_per_pe", pdMultipliersPerPe, 1, 1024);
   range("precision.activation_bits", activationBits, 8, 8);
   range("precision.basis_bits", basisBits, 8, 8);
   range("precision.ce_bits", ceBits, 2, 8);
@@ -302,7 +313,8 @@ uint64_t HardwareConfig::fingerprint() const {
      << ";ce_bits=" << ceBits << ";dense_bits=" << denseWeightBits
      << ";rebuilt_bits=" << rebuiltWeightBits << ";acc_bits=" << accumulatorBits
      << ";input=" << input.bytes << ";output=" << output.bytes
-     << ";weight=" << weight.bytes << ";index=" << index.bytes;
+     << ";weight=" << weight.bytes << ";index=" << index.bytes
+     << ";pd_max_block=" << pdMaxBlockSize;
   uint64_t hash = 0xcbf29ce484222325ull;
   for (unsigned char ch : os.str()) {
     hash ^= ch;
@@ -350,6 +362,10 @@ JsonValue HardwareConfig::toJson() const {
   engine.set("weight_rf_rows", JsonValue::integer(weightRfRows));
   JsonValue &acc = v.set("accumulator", JsonValue::object());
   acc.set("entries_per_slice", JsonValue::integer(accEntries));
+  JsonValue &pd = v.set("permdiag_engine", JsonValue::object());
+  pd.set("pes", JsonValue::integer(pdPes));
+  pd.set("multipliers_per_pe", JsonValue::integer(pdMultipliersPerPe));
+  pd.set("max_block_size", JsonValue::integer(pdMaxBlockSize));
   JsonValue &precision = v.set("precision", JsonValue::object());
   precision.set("activation_bits", JsonValue::integer(activationBits));
   precision.set("basis_bits", JsonValue::integer(basisBits));

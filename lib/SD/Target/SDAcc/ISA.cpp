@@ -469,6 +469,11 @@ public:
              std::to_string(config.dimC) +
              " PE lines, more than the weight register file's " +
              std::to_string(config.weightRfRows));
+      if (get(Format) == int64_t(WeightFormat::PermDiag) &&
+          get(BlockRows) > config.pdMaxBlockSize)
+        fail("block_rows = p = " + std::to_string(get(BlockRows)) +
+             " exceeds the PermDNN engine's max_block_size " +
+             std::to_string(config.pdMaxBlockSize));
       if (get(Format) == int64_t(WeightFormat::SmartExchange)) {
         if (get(MinExp) > get(MaxExp))
           fail("min_exp = " + std::to_string(get(MinExp)) +
@@ -512,6 +517,35 @@ public:
         fail("accumulator entries [" + std::to_string(get(AccAddr)) + ", " +
              std::to_string(get(AccAddr) + get(Npos)) + ") exceed the " +
              std::to_string(config.accEntries) + " per slice");
+      break;
+    }
+    case Opcode::PdMac:
+    case Opcode::PdRequant: {
+      // At least one pool entry per position; the tile's rows per position
+      // are verifyProgram's (they depend on the pd_tile in force).
+      int64_t accAddr = inst.opcode == Opcode::PdMac
+                            ? get(field::PdMac::AccAddr)
+                            : get(field::PdRequant::AccAddr);
+      int64_t npos = inst.opcode == Opcode::PdMac ? get(field::PdMac::Npos)
+                                                  : get(field::PdRequant::Npos);
+      if (accAddr + npos > config.pdPoolEntries())
+        fail("accumulator pool entries [" + std::to_string(accAddr) + ", " +
+             std::to_string(accAddr + npos) + ") exceed the " +
+             std::to_string(config.pdPoolEntries()) +
+             " of dim_m x entries_per_slice");
+      break;
+    }
+    case Opcode::Add: {
+      using namespace field::Add;
+      checkExtent(Buffer::Input, "operand a", get(AAddr), get(Length));
+      checkExtent(Buffer::Input, "operand b", get(BAddr), get(Length));
+      checkExtent(Buffer::Output, "result", get(OutAddr), get(Length));
+      break;
+    }
+    case Opcode::Pool: {
+      using namespace field::Pool;
+      checkExtent(Buffer::Output, "result", get(OutAddr),
+                  get(Channels) * get(Npos));
       break;
     }
     case Opcode::Requant: {

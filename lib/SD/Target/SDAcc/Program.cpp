@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Target/SDAcc/Program.h"
+#include "SD/Target/SDAcc/NetworkLayers.h"
+#include "SD/Target/SDAcc/PermDiag.h"
 
 #include "SD/Compression/Layout.h"
 
@@ -297,6 +299,10 @@ private:
       return fail(where + ": name '" + printable(l.name) +
                   "' must be 1-255 characters of [A-Za-z0-9_.:/-]");
     where = "layer '" + l.name + "'";
+    if (isNetworkLayerKind(l.kind)) {
+      std::string e = verifyNetworkLayer(program, index);
+      return e.empty() || fail(e);
+    }
     auto field = [&](const char *name, int64_t v, int64_t lo, int64_t hi) {
       if (v >= lo && v <= hi)
         return true;
@@ -305,7 +311,7 @@ private:
                   std::to_string(hi) + "]");
     };
     // Limits follow the widths of the configuration instructions.
-    if (!field("kind", l.kind, 0, 1) || !field("format", l.format, 0, 1) ||
+    if (!field("kind", l.kind, 0, 1) || !field("format", l.format, 0, int64_t(kNumWeightFormats) - 1) ||
         !field("input", l.input, 0, int64_t(program.tensors.size()) - 1) ||
         !field("output", l.output, 0, int64_t(program.tensors.size()) - 1) ||
         !field("n", l.n, 1, 65535) || !field("c", l.c, 1, (1 << 20) - 1) ||
@@ -354,6 +360,12 @@ private:
                   " x " + std::to_string(l.ow) + " values");
     if (out.role == TensorRole::Input)
       return fail(where + " writes network input '" + out.name + "'");
+    if (l.weightFormat() == WeightFormat::PermDiag) {
+      std::string pdError = checkPermDiagLayer(l, config);
+      if (!pdError.empty())
+        return fail(where + ": " + pdError);
+      return checkSegments(index);
+    }
     compression::BlockLayout layout;
     layout.shape = {l.k, l.c, l.r, l.s};
     layout.numBlocks = l.blocks;
@@ -416,6 +428,11 @@ private:
     };
     if (!sized(DmaKind::Bias, l.k * 8))
       return false;
+    if (l.weightFormat() == WeightFormat::PermDiag) {
+      std::string pdError = checkPermDiagRecords(
+          l, program.findSegment(index, DmaKind::Weights)->bytes);
+      return pdError.empty() || fail(where + ": " + pdError);
+    }
     if (!se)
       return sized(DmaKind::Weights, l.k * l.rowLength());
     int64_t idxBytes = l.indexBytesPerBlock();
@@ -486,9 +503,10 @@ private:
 struct WalkState {
   int64_t layer = -1;
   bool input = false, output = false, kernel = false, weight = false,
-       quant = false, band = false, tile = false;
+       quant = false, band = false, tile = false, add = false;
   int64_t bandAddr = 0, n0 = 0, samples = 0, h0 = 0, rows = 0;
   int64_t channels = 0, block0 = 0, blocks = 0;
+  PermDiagTile pdTile;
 };
 } // namespace
 
@@ -530,6 +548,16 @@ bool ProgramVerifier::checkInstructions() {
       return fail(where + "needs a " + what + " earlier in layer '" + l.name +
                   "'");
     };
+    // Permdiag layers run on the pd_* instructions only, and those only
+    // there.
+    bool pdLayer = l.weightFormat() == WeightFormat::PermDiag;
+    bool pdInst = isPermDiagInstruction(inst.opcode);
+    if (pdInst != pdLayer &&
+        (pdInst || inst.opcode == Opcode::CfgTile ||
+         inst.opcode == Opcode::Mac || inst.opcode == Opcode::Requant))
+      return fail(where + "is not valid for the " +
+                  weightFormatName(l.weightFormat()) + " layer '" + l.name +
+                  "'");
     switch (inst.opcode) {
     case Opcode::CfgInput: {
       using namespace field::CfgInput;
@@ -569,6 +597,50 @@ bool ProgramVerifier::checkInstructions() {
                  !match("max_exp", inst[MaxExp], l.maxExp)))
         return false;
       st.weight = true;
+      break;
+    }
+    case Opcode::CfgAdd: {
+      using namespace field::CfgAdd;
+      if (l.layerKind() != LayerKind::Add)
+        return fail(where + "layer '" + l.name + "' is not an add");
+      if (!match("multiplier_a", inst[MultiplierA], l.multiplier) ||
+          !match("multiplier_b", inst[MultiplierB], l.multiplier2) ||
+          !match("shift", inst[Shift], l.shift) ||
+          !match("relu", inst[Relu], l.relu))
+        return false;
+      st.add = true;
+      break;
+    }
+    case Opcode::Add: {
+      if (l.layerKind() != LayerKind::Add)
+        return fail(where + "layer '" + l.name + "' is not an add");
+      if (!need(st.add, "cfg_add"))
+        return false;
+      break;
+    }
+    case Opcode::Pool: {
+      using namespace field::Pool;
+      bool avg = inst[Avg] != 0;
+      LayerKind want = avg ? LayerKind::AvgPool : LayerKind::MaxPool;
+      if (l.layerKind() != want)
+        return fail(where + "layer '" + l.name + "' is not " +
+                    (avg ? "an average" : "a max") + " pooling layer");
+      if (!need(st.input, "cfg_input") || !need(st.output, "cfg_output") ||
+          !need(st.kernel, "cfg_kernel") || !need(st.band, "cfg_band") ||
+          (avg && !need(st.quant, "cfg_quant")))
+        return false;
+      if (inst[Ch0] + inst[Channels] > l.c)
+        return fail(where + "channels [" + std::to_string(inst[Ch0]) + ", " +
+                    std::to_string(inst[Ch0] + inst[Channels]) +
+                    ") exceed the layer's " + std::to_string(l.c));
+      if (inst[Pos0] + inst[Npos] > l.numPositions())
+        return fail(where + "positions [" + std::to_string(inst[Pos0]) + ", " +
+                    std::to_string(inst[Pos0] + inst[Npos]) +
+                    ") exceed the layer's " + std::to_string(l.numPositions()));
+      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0, st.rows,
+                                          inst[Pos0], inst[Npos]);
+      if (!cover.empty())
+        return fail(where + cover);
       break;
     }
     case Opcode::CfgQuant: {
@@ -661,7 +733,8 @@ bool ProgramVerifier::checkInstructions() {
       if (!need(st.weight, "cfg_weight") || !need(st.tile, "cfg_tile"))
         return false;
       bool wantSe = inst.opcode != Opcode::LoadW;
-      if (se != wantSe)
+      if (l.weightFormat() !=
+          (wantSe ? WeightFormat::SmartExchange : WeightFormat::Dense))
         return fail(where + "is not valid for the " +
                     weightFormatName(l.weightFormat()) + " layer '" + l.name +
                     "'");
@@ -702,6 +775,22 @@ bool ProgramVerifier::checkInstructions() {
         return fail(where + "biases [" + std::to_string(inst[BiasAddr]) + ", " +
                     std::to_string(inst[BiasAddr] + 8 * st.channels) +
                     ") overflow the weight buffer");
+      break;
+    }
+    case Opcode::PdTile:
+    case Opcode::PdMac:
+    case Opcode::PdRequant: {
+      PermDiagWalk walk;
+      walk.weight = st.weight;
+      walk.quant = st.quant;
+      walk.band = st.band;
+      walk.n0 = st.n0;
+      walk.samples = st.samples;
+      walk.tile = st.pdTile;
+      std::string pdError = checkPermDiagInstruction(inst, l, config, walk);
+      if (!pdError.empty())
+        return fail(where + pdError);
+      st.pdTile = walk.tile;
       break;
     }
     default:

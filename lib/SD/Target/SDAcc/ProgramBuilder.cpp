@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Target/SDAcc/PermDiag.h"
 
 #include <algorithm>
 #include <cctype>
@@ -66,6 +67,10 @@ PackedLayer pack(const LayerSpec &spec, const LayerDecl &decl) {
     uint64_t v = spec.bias.empty() ? 0 : uint64_t(spec.bias[size_t(o)]);
     for (int i = 0; i < 8; ++i)
       p.bias[size_t(o * 8 + i)] = uint8_t(v >> (8 * i));
+  }
+  if (decl.weightFormat() == WeightFormat::PermDiag) {
+    p.weights = packPermDiagRecords(spec, decl.c);
+    return p;
   }
   if (decl.weightFormat() == WeightFormat::Dense) {
     p.weights.resize(size_t(K * L));
@@ -839,6 +844,8 @@ bool ProgramBuilder::markOutput(const std::string &name, std::string &error) {
 }
 
 bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
+  if (isNetworkLayerKind(int64_t(specIn.kind)))
+    return addNetworkLayer(specIn, error);
   LayerSpec spec = specIn;
   std::string where = "layer '" + spec.name + "'";
   auto fail = [&](const std::string &text) {
@@ -903,6 +910,18 @@ bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
       spec.kind == LayerKind::FullyConnected
           ? std::vector<int64_t>{K, c}
           : std::vector<int64_t>{K, c, spec.kernelH, spec.kernelW};
+  if (spec.format == WeightFormat::PermDiag) {
+    // PermDNN layers keep their blocks out of the row layout (PermDiag.h).
+    std::string pdError = checkPermDiagSpec(spec, c, config_);
+    if (!pdError.empty())
+      return fail(pdError);
+    spec.layout.shape = weightShape;
+    spec.layout.blockRows = spec.blockSize;
+    spec.layout.numBlocks = (c + spec.blockSize - 1) / spec.blockSize;
+    tensors_.push_back({spec.output, {n, K}, TensorRole::Internal});
+    layers_.push_back(std::move(spec));
+    return true;
+  }
   const int64_t maxBlockRows =
       std::min<int64_t>({255, config_.dimC * config_.weightRfRows});
   // An se layout without a shape gets the layer's weight shape (the caller
@@ -1005,6 +1024,11 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
   }
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerSpec &spec = layers_[li];
+    if (isNetworkLayerKind(int64_t(spec.kind))) {
+      if (!buildNetworkLayer(li, result, addr, error))
+        return false;
+      continue;
+    }
     const std::vector<int64_t> &inShape =
         tensors_[size_t(findTensor(spec.input))].shape;
     const std::vector<int64_t> &outShape =
@@ -1041,7 +1065,8 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     d.codeBits = se ? spec.codeBits : 0;
     d.minExp = se ? spec.range.minExp : 0;
     d.maxExp = se ? spec.range.maxExp : 0;
-    d.fracBitsB = se ? spec.fracBitsB : 0;
+    d.fracBitsB = se || spec.format == WeightFormat::PermDiag ? spec.fracBitsB
+                                                              : 0;
     d.multiplier = spec.multiplier;
     d.shift = spec.shift;
     d.relu = spec.relu ? 1 : 0;
@@ -1082,6 +1107,15 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     sched.compulsoryBytes =
         d.n * d.c * d.h * d.w + sched.weightDataBytes + d.n * d.k * d.oh * d.ow;
     result.layers.push_back(d);
+    if (d.weightFormat() == WeightFormat::PermDiag) {
+      if (!emitPermDiagLayer(
+              config_, d, int64_t(li),
+              {addrs.input, addrs.output, addrs.weights, addrs.bias},
+              result.instructions, sched, error))
+        return false;
+      schedules_.push_back(std::move(sched));
+      continue;
+    }
     LayerEmitter emitter(config_, packed, int64_t(li), addrs, loopOrder_,
                          result.instructions, sched);
     if (!emitter.run(error))
@@ -1134,6 +1168,8 @@ bool quantizeMultiplier(double m, int64_t &multiplier, int64_t &shift,
 }
 
 std::vector<int32_t> rebuiltWeights(const LayerSpec &spec) {
+  if (spec.format == WeightFormat::PermDiag)
+    return permDiagDenseWeights(spec);
   const compression::BlockLayout &layout = spec.layout;
   const int64_t K = layout.numOutputs(), L = layout.rowLength();
   std::vector<int32_t> w(size_t(K * L), 0);
@@ -1205,6 +1241,22 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   s.multiplier = l.multiplier;
   s.shift = l.shift;
   s.relu = l.relu != 0;
+  if (isNetworkLayerKind(l.kind)) {
+    // No weights: the window (or the second operand) is all there is.
+    s.layout = {};
+    s.padBottom = std::max<int64_t>(0, s.padBottom);
+    s.padRight = std::max<int64_t>(0, s.padRight);
+    if (s.kind == LayerKind::Add) {
+      if (l.input2 < 0 || l.input2 >= int64_t(program.tensors.size())) {
+        error = "layer '" + l.name + "' has no valid second input";
+        return false;
+      }
+      s.input2 = program.tensors[size_t(l.input2)].name;
+      s.multiplier2 = l.multiplier2;
+    }
+    spec = std::move(s);
+    return true;
+  }
   const DataSegment *bias = program.findSegment(index, DmaKind::Bias);
   if (!bias || int64_t(bias->bytes.size()) != l.k * 8) {
     error = "layer '" + l.name + "' has no valid bias segment";
@@ -1216,6 +1268,17 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
     for (int i = 0; i < 8; ++i)
       v |= uint64_t(bias->bytes[size_t(o * 8 + i)]) << (8 * i);
     s.bias[size_t(o)] = int64_t(v);
+  }
+  if (s.format == WeightFormat::PermDiag) {
+    const DataSegment *w = program.findSegment(index, DmaKind::Weights);
+    s.fracBitsB = l.fracBitsB;
+    if (!w || !unpackPermDiagRecords(l, w->bytes, s, error)) {
+      if (!w)
+        error = "layer '" + l.name + "' has no weights segment";
+      return false;
+    }
+    spec = std::move(s);
+    return true;
   }
   if (s.format == WeightFormat::Dense) {
     const DataSegment *w = program.findSegment(index, DmaKind::Weights);
@@ -1281,6 +1344,8 @@ bool toDenseLayer(const LayerSpec &spec, LayerSpec &dense, std::string &error) {
   double scale = maxAbs ? double(maxAbs) / 127.0 : 1.0;
   LayerSpec d = spec;
   d.format = WeightFormat::Dense;
+  d.pdOffsets.clear();
+  d.pdValues.clear();
   d.codes.clear();
   d.basis.clear();
   d.codeBits = 0;

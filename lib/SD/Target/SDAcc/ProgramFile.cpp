@@ -500,9 +500,19 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
 }
 
 static const char *layerKindName(int64_t kind) {
-  return kind == int64_t(LayerKind::FullyConnected) ? "fc"
-         : kind == int64_t(LayerKind::Conv)         ? "conv"
-                                                    : nullptr;
+  switch (LayerKind(kind)) {
+  case LayerKind::FullyConnected:
+    return "fc";
+  case LayerKind::Conv:
+    return "conv";
+  case LayerKind::MaxPool:
+    return "maxpool";
+  case LayerKind::AvgPool:
+    return "avgpool";
+  case LayerKind::Add:
+    return "add";
+  }
+  return nullptr;
 }
 
 std::string writeProgramText(const Program &program) {
@@ -730,10 +740,15 @@ bool readProgramText(const std::string &text, Program &program,
         if (!desc)
           return fail("layerdef: unknown key '" + f.first + "'");
         int64_t v = 0;
-        if (desc->member == &LayerDecl::kind && f.second == "fc")
-          v = int64_t(LayerKind::FullyConnected);
-        else if (desc->member == &LayerDecl::kind && f.second == "conv")
-          v = int64_t(LayerKind::Conv);
+        bool named = false;
+        if (desc->member == &LayerDecl::kind)
+          for (int64_t k = 0; k <= int64_t(LayerKind::Add) && !named; ++k)
+            if (f.second == layerKindName(k)) {
+              v = k;
+              named = true;
+            }
+        if (named)
+          ;
         else if (desc->member == &LayerDecl::format && f.second == "se")
           v = int64_t(WeightFormat::SmartExchange);
         else if (desc->member == &LayerDecl::format && f.second == "dense")

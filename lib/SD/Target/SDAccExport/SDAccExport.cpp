@@ -29,28 +29,38 @@
 
 using namespace mlir;
 using namespace mlir::sd;
-namespace sdacc = ::sd::sdacc;
+namespace isa = ::sd::sdacc;
 namespace comp = ::sd::compression;
 
 namespace {
 /// Walks @main and feeds the program builder.
 class Exporter {
 public:
-  Exporter(const sdacc::HardwareConfig &config) : builder(config) {}
+  Exporter(const isa::HardwareConfig &config) : builder(config) {}
 
-  LogicalResult run(func::FuncOp func, sdacc::Program &program);
+  LogicalResult run(func::FuncOp func, isa::Program &program);
+  const std::vector<isa::LayerSchedule> &schedules() const {
+    return builder.schedules();
+  }
 
 private:
   LogicalResult addLayer(Operation *op, Value input, Value weight, Value bias,
                          double inputScale, double outputScale, bool relu,
                          ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
                          Value result);
+  LogicalResult addAdd(QuantizedAddOp op);
+  LogicalResult addPool(Operation *op, isa::LayerKind kind, Value input,
+                        ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                        ArrayRef<int64_t> padding, double inputScale,
+                        double outputScale, bool relu, Value result);
+  LogicalResult addNetworkLayer(Operation *op, isa::LayerSpec &spec,
+                                Value result);
   std::string nameOf(Value v) {
     auto it = names.find(v);
     return it == names.end() ? std::string() : it->second;
   }
 
-  sdacc::ProgramBuilder builder;
+  isa::ProgramBuilder builder;
   llvm::DenseMap<Value, std::string> names;
   /// Zero padding [top, left, bottom, right] of a tensor.pad result.
   llvm::DenseMap<Value, std::pair<Value, SmallVector<int64_t>>> pads;
@@ -58,14 +68,15 @@ private:
 };
 } // namespace
 
-LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
-                                 Value bias, double inputScale,
-                                 double outputScale, bool relu,
-                                 ArrayRef<int64_t> strides,
-                                 ArrayRef<int64_t> dilations, Value result) {
+/// A SmartExchange weight as a builder layer.
+static LogicalResult seSpec(Operation *op, Value weight, Value bias,
+                            double inputScale, double outputScale, bool relu,
+                            ArrayRef<int64_t> dilations, isa::LayerSpec &spec,
+                            SmallVector<int64_t> &weightShape) {
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
-    return op->emitError("the weight must be defined by sd.se_constant");
+    return op->emitError("the weight must be defined by sd.se_constant or "
+                         "sd.permdiag_constant");
   SEWeightType type = constant.getResult().getType();
   FailureOr<SmallVector<int64_t>> codes = readIntegers(constant.getCodes());
   if (failed(codes) || failed(readFloats(constant.getBasis())))
@@ -80,9 +91,7 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
     if (d != 1)
       return op->emitError("the accelerator has no dilated convolutions");
 
-  sdacc::LayerSpec spec;
-  spec.name = "layer" + std::to_string(counter);
-  spec.format = sdacc::WeightFormat::SmartExchange;
+  spec.format = isa::WeightFormat::SmartExchange;
   spec.outChannels = type.getShape()[0];
   spec.layout = type.getLayout();
   spec.range = type.getExponentRange();
@@ -93,6 +102,60 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
   spec.multiplier = q.requant.multiplier;
   spec.shift = q.requant.shift;
   spec.relu = relu;
+  weightShape.assign(type.getShape().begin(), type.getShape().end());
+  return success();
+}
+
+/// A PermDNN weight as a builder layer: its int8 values and offsets as
+/// sd.permdiag_constant orders them (the builder reorders them by column).
+static LogicalResult permDiagSpec(Operation *op, PermDiagConstantOp constant,
+                                  Value bias, double inputScale,
+                                  double outputScale, bool relu,
+                                  isa::LayerSpec &spec) {
+  FailureOr<SmallVector<int64_t>> offsets = readIntegers(constant.getOffsets());
+  if (failed(offsets))
+    return op->emitError("the weight's data cannot be read: ")
+           << unreadableReason(constant.getOffsets());
+  if (failed(readFloats(constant.getValues())))
+    return op->emitError("the weight's data cannot be read: ")
+           << unreadableReason(constant.getValues());
+  FailureOr<comp::QuantizedLayer> quantized =
+      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  PermDiagWeightType type = constant.getResult().getType();
+  spec.format = isa::WeightFormat::PermDiag;
+  spec.kind = isa::LayerKind::FullyConnected;
+  spec.outChannels = type.getShape()[0];
+  spec.blockSize = type.getBlockSize();
+  spec.pdOffsets.assign(offsets->begin(), offsets->end());
+  spec.pdValues = quantized->basis;
+  spec.fracBitsB = quantized->fracBitsB;
+  spec.bias = quantized->bias;
+  spec.multiplier = quantized->requant.multiplier;
+  spec.shift = quantized->requant.shift;
+  spec.relu = relu;
+  return success();
+}
+
+LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
+                                 Value bias, double inputScale,
+                                 double outputScale, bool relu,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations, Value result) {
+  isa::LayerSpec spec;
+  SmallVector<int64_t> weightShape;
+  if (auto permDiag = weight.getDefiningOp<PermDiagConstantOp>()) {
+    if (failed(permDiagSpec(op, permDiag, bias, inputScale, outputScale, relu,
+                            spec)))
+      return failure();
+    weightShape.assign(permDiag.getResult().getType().getShape().begin(),
+                       permDiag.getResult().getType().getShape().end());
+  } else if (failed(seSpec(op, weight, bias, inputScale, outputScale, relu,
+                           dilations, spec, weightShape))) {
+    return failure();
+  }
+  spec.name = "layer" + std::to_string(counter);
 
   Value source = input;
   if (auto it = pads.find(input); it != pads.end()) {
@@ -107,14 +170,14 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
   if (spec.input.empty())
     return op->emitError("the input does not come from the function's "
                          "arguments or an earlier layer");
-  if (type.getShape().size() == 4) {
-    spec.kind = sdacc::LayerKind::Conv;
-    spec.kernelH = type.getShape()[2];
-    spec.kernelW = type.getShape()[3];
+  if (weightShape.size() == 4) {
+    spec.kind = isa::LayerKind::Conv;
+    spec.kernelH = weightShape[2];
+    spec.kernelW = weightShape[3];
     spec.strideH = strides[0];
     spec.strideW = strides[1];
   } else {
-    spec.kind = sdacc::LayerKind::FullyConnected;
+    spec.kind = isa::LayerKind::FullyConnected;
   }
   spec.output = "t" + std::to_string(counter++);
   names[result] = spec.output;
@@ -124,7 +187,70 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
   return success();
 }
 
-LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
+LogicalResult Exporter::addNetworkLayer(Operation *op, isa::LayerSpec &spec,
+                                        Value result) {
+  spec.name = "layer" + std::to_string(counter);
+  spec.output = "t" + std::to_string(counter++);
+  if (spec.input.empty() || (spec.kind == isa::LayerKind::Add &&
+                             spec.input2.empty()))
+    return op->emitError("the input does not come from the function's "
+                         "arguments or an earlier layer");
+  std::string error;
+  if (!builder.addLayer(spec, error))
+    return op->emitError("the accelerator cannot run this layer: ") << error;
+  names[result] = spec.output;
+  return success();
+}
+
+LogicalResult Exporter::addAdd(QuantizedAddOp op) {
+  comp::AddRequantization r;
+  std::string error;
+  if (!comp::computeAddRequantization(op.getLhsScale().convertToDouble(),
+                                      op.getRhsScale().convertToDouble(),
+                                      op.getOutputScale().convertToDouble(), r,
+                                      error))
+    return op.emitError("cannot requantize the add: ") << error;
+  isa::LayerSpec spec;
+  spec.kind = isa::LayerKind::Add;
+  spec.input = nameOf(op.getLhs());
+  spec.input2 = nameOf(op.getRhs());
+  spec.multiplier = r.multiplierA;
+  spec.multiplier2 = r.multiplierB;
+  spec.shift = r.shift;
+  spec.relu = op.getRelu();
+  return addNetworkLayer(op, spec, op.getResult());
+}
+
+LogicalResult Exporter::addPool(Operation *op, isa::LayerKind kind,
+                                Value input, ArrayRef<int64_t> kernel,
+                                ArrayRef<int64_t> strides,
+                                ArrayRef<int64_t> padding, double inputScale,
+                                double outputScale, bool relu, Value result) {
+  isa::LayerSpec spec;
+  spec.kind = kind;
+  spec.input = nameOf(input);
+  spec.kernelH = kernel[0];
+  spec.kernelW = kernel[1];
+  spec.strideH = strides[0];
+  spec.strideW = strides[1];
+  spec.padTop = padding[0];
+  spec.padLeft = padding[1];
+  spec.padBottom = padding[2];
+  spec.padRight = padding[3];
+  if (kind == isa::LayerKind::AvgPool) {
+    // The same rule as the CPU lowering: m = s_x / (s_y * kh * kw).
+    comp::Requantization r;
+    std::string error;
+    if (!comp::computeRequantization(inputScale / outputScale, r, error))
+      return op->emitError("cannot requantize the average: ") << error;
+    spec.multiplier = r.multiplier;
+    spec.shift = r.shift;
+    spec.relu = relu;
+  }
+  return addNetworkLayer(op, spec, result);
+}
+
+LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
   std::string error;
   for (BlockArgument arg : func.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
@@ -142,7 +268,7 @@ LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
       return func.emitError("cannot declare input: ") << error;
   }
   for (Operation &op : func.getBody().front()) {
-    if (isa<SEConstantOp, arith::ConstantOp>(op))
+    if (isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp>(op))
       continue;
     if (auto pad = dyn_cast<tensor::PadOp>(op)) {
       auto type = cast<RankedTensorType>(pad.getSource().getType());
@@ -183,6 +309,41 @@ LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
         return failure();
       continue;
     }
+    if (auto add = dyn_cast<QuantizedAddOp>(op)) {
+      if (failed(addAdd(add)))
+        return failure();
+      continue;
+    }
+    if (auto pool = dyn_cast<QuantizedMaxPool2DOp>(op)) {
+      ArrayRef<int64_t> pad = pool.getPadding();
+      if (failed(addPool(pool, isa::LayerKind::MaxPool, pool.getInput(),
+                         pool.getKernel(), pool.getStrides(), pad, 0, 1, false,
+                         pool.getResult())))
+        return failure();
+      continue;
+    }
+    if (auto pool = dyn_cast<QuantizedAvgPool2DOp>(op)) {
+      int64_t none[4] = {0, 0, 0, 0};
+      ArrayRef<int64_t> k = pool.getKernel();
+      if (failed(addPool(pool, isa::LayerKind::AvgPool, pool.getInput(),
+                         k, pool.getStrides(), none,
+                         pool.getInputScale().convertToDouble(),
+                         pool.getOutputScale().convertToDouble() *
+                             double(k[0] * k[1]),
+                         pool.getRelu(), pool.getResult())))
+        return failure();
+      continue;
+    }
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      // Row-major reshapes keep the bytes: the result names the same tensor
+      // (a fully connected layer reads any [N, ...] as [N, K]).
+      std::string name = nameOf(collapse.getSrc());
+      if (name.empty() || pads.count(collapse.getSrc()))
+        return collapse.emitError("only a layer output or argument can be "
+                                  "reshaped for the accelerator");
+      names[collapse.getResult()] = name;
+      continue;
+    }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (Value v : ret.getOperands()) {
         std::string name = nameOf(v);
@@ -195,11 +356,27 @@ LogicalResult Exporter::run(func::FuncOp func, sdacc::Program &program) {
     }
     return op.emitError("'") << op.getName()
                              << "' has no accelerator instruction; only "
-                                "sd.quantized_conv2d, sd.quantized_matmul and "
-                                "zero tensor.pad map to the accelerator";
+                                "sd.quantized_conv2d, sd.quantized_matmul, "
+                                "sd.quantized_add, sd.quantized_max_pool2d, "
+                                "sd.quantized_avg_pool2d, zero tensor.pad and "
+                                "tensor.collapse_shape map to the "
+                                "accelerator";
   }
   if (!builder.build(program, error))
     return func.emitError("cannot build the accelerator program: ") << error;
+  return success();
+}
+
+LogicalResult
+mlir::sd::buildSDAccProgram(func::FuncOp func,
+                            const isa::HardwareConfig &config,
+                            isa::Program &program,
+                            std::vector<isa::LayerSchedule> *schedules) {
+  Exporter exporter(config);
+  if (failed(exporter.run(func, program)))
+    return failure();
+  if (schedules)
+    *schedules = exporter.schedules();
   return success();
 }
 
@@ -210,24 +387,23 @@ LogicalResult mlir::sd::exportSDAccProgram(ModuleOp module,
   if (!func || func.isExternal())
     return module.emitError("no function @")
            << options.function << " to translate";
-  sdacc::HardwareConfig config = sdacc::HardwareConfig::defaults();
+  isa::HardwareConfig config = isa::HardwareConfig::defaults();
   if (!options.configPath.empty()) {
     std::string error;
-    if (!sdacc::HardwareConfig::load(options.configPath, config, error))
+    if (!isa::HardwareConfig::load(options.configPath, config, error))
       return module.emitError("cannot read hardware configuration '")
              << options.configPath << "': " << error;
   }
-  Exporter exporter(config);
-  sdacc::Program program;
-  if (failed(exporter.run(func, program)))
+  isa::Program program;
+  if (failed(buildSDAccProgram(func, config, program)))
     return failure();
   std::string error;
   if (options.text) {
-    os << sdacc::writeProgramText(program);
+    os << isa::writeProgramText(program);
     return success();
   }
   std::vector<uint8_t> bytes;
-  if (!sdacc::writeProgramBinary(program, bytes, error))
+  if (!isa::writeProgramBinary(program, bytes, error))
     return module.emitError("cannot encode the program: ") << error;
   os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
   return success();

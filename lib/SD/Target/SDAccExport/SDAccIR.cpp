@@ -28,6 +28,31 @@ namespace isa = ::sd::sdacc;
 static constexpr llvm::StringLiteral kInstructionsRecord =
     "instructions count=";
 
+sdacc::ProgramOp mlir::sd::buildSDAccProgramOp(OpBuilder &b, Location loc,
+                                               const isa::Program &program) {
+  b.getContext()->loadDialect<sdacc::SDAccDialect>();
+  // Everything but the instructions stays in its text form.
+  isa::Program data = program;
+  data.instructions.clear();
+  std::string text = isa::writeProgramText(data);
+  text = text.substr(0, text.find(kInstructionsRecord.str()));
+  OpBuilder::InsertionGuard guard(b);
+  std::string fingerprint;
+  llvm::raw_string_ostream(fingerprint)
+      << llvm::format_hex(program.fingerprint, 18);
+  auto prog = sdacc::ProgramOp::create(b, loc, fingerprint, text);
+  Block *body = b.createBlock(&prog.getBody());
+  b.setInsertionPointToEnd(body);
+  for (const isa::Instruction &inst : program.instructions) {
+    const isa::InstrDesc *desc = isa::findInstruction(unsigned(inst.opcode));
+    OperationState state(loc, (llvm::Twine("sdacc.") + desc->mnemonic).str());
+    for (auto [i, field] : llvm::enumerate(desc->fields))
+      state.addAttribute(field.name, b.getI64IntegerAttr(inst.fields[i]));
+    b.create(state);
+  }
+  return prog;
+}
+
 static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
                                               MLIRContext *ctx) {
   ctx->loadDialect<sdacc::SDAccDialect>();
@@ -44,28 +69,10 @@ static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
     emitError(loc) << "cannot read the program: " << error;
     return {};
   }
-  // Everything but the instructions stays in its text form.
-  isa::Program data = program;
-  data.instructions.clear();
-  std::string text = isa::writeProgramText(data);
-  text = text.substr(0, text.find(kInstructionsRecord.str()));
-
   OpBuilder b(ctx);
   auto module = ModuleOp::create(loc);
   b.setInsertionPointToEnd(module.getBody());
-  std::string fingerprint;
-  llvm::raw_string_ostream(fingerprint)
-      << llvm::format_hex(program.fingerprint, 18);
-  auto prog = sdacc::ProgramOp::create(b, loc, fingerprint, text);
-  Block *body = b.createBlock(&prog.getBody());
-  b.setInsertionPointToEnd(body);
-  for (const isa::Instruction &inst : program.instructions) {
-    const isa::InstrDesc *desc = isa::findInstruction(unsigned(inst.opcode));
-    OperationState state(loc, (llvm::Twine("sdacc.") + desc->mnemonic).str());
-    for (auto [i, field] : llvm::enumerate(desc->fields))
-      state.addAttribute(field.name, b.getI64IntegerAttr(inst.fields[i]));
-    b.create(state);
-  }
+  mlir::sd::buildSDAccProgramOp(b, loc, program);
   return OwningOpRef<Operation *>(module);
 }
 

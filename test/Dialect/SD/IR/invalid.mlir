@@ -505,3 +505,155 @@ func.func @qc_spatial(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1
   %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x2x3xi8>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// sd.quantized_add, sd.quantized_max_pool2d, sd.quantized_avg_pool2d
+//===----------------------------------------------------------------------===//
+
+func.func @qa_float(%a: tensor<1x4xf32>, %b: tensor<1x4xi8>) {
+  // expected-error @+1 {{lhs must hold i8 values, got 'f32'}}
+  %y = sd.quantized_add ins(%a, %b : tensor<1x4xf32>, tensor<1x4xi8>) {lhs_scale = 1.0 : f64, rhs_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @qa_shape(%a: tensor<1x4xi8>, %b: tensor<1x5xi8>) {
+  // expected-error @+1 {{lhs, rhs and result must have the same shape}}
+  %y = sd.quantized_add ins(%a, %b : tensor<1x4xi8>, tensor<1x5xi8>) {lhs_scale = 1.0 : f64, rhs_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @qa_scale(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) {
+  // expected-error @+1 {{lhs_scale, rhs_scale and output_scale must be positive}}
+  %y = sd.quantized_add ins(%a, %b : tensor<1x4xi8>, tensor<1x4xi8>) {lhs_scale = 1.0 : f64, rhs_scale = -1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @qa_requant(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) {
+  // expected-error @+1 {{the scales cannot be requantized: requantization multiplier 1000000.000000 is outside (0, 2^13)}}
+  %y = sd.quantized_add ins(%a, %b : tensor<1x4xi8>, tensor<1x4xi8>) {lhs_scale = 1000.0 : f64, rhs_scale = 1.0 : f64, output_scale = 0.001 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_float(%x: tensor<1x2x4x4xf32>) {
+  // expected-error @+1 {{input must hold i8 values, got 'f32'}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xf32>) {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} -> tensor<1x2x2x2xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_rank(%x: tensor<2x4x4xi8>) {
+  // expected-error @+1 {{expects static rank-4 NCHW input and result}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<2x4x4xi8>) {kernel = array<i64: 2, 2>} -> tensor<2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_attrs(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{kernel and strides need 2 elements, padding 4}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} -> tensor<1x2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_kernel(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{kernel and strides must be positive}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 0>} -> tensor<1x2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_padding(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{padding must be non-negative and smaller than the window}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 2>, padding = array<i64: 2, 0, 0, 0>} -> tensor<1x2x5x3xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_channels(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{input and result differ in batch or channels}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 2>} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qmp_spatial(%x: tensor<1x2x5x5xi8>) {
+  // expected-error @+1 {{spatial dimension 1 of the result is 3 but should be 2}}
+  %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x5x5xi8>) {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>} -> tensor<1x2x2x3xi8>
+  return
+}
+
+// -----
+
+func.func @qap_scale(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{input_scale and output_scale must be positive}}
+  %y = sd.quantized_avg_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 4, 4>, input_scale = 0.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x1x1xi8>
+  return
+}
+
+// -----
+
+func.func @qap_requant(%x: tensor<1x2x4x4xi8>) {
+  // expected-error @+1 {{the scales cannot be requantized: requantization multiplier}}
+  %y = sd.quantized_avg_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 4, 4>, input_scale = 1.0e6 : f64, output_scale = 1.0e-3 : f64} -> tensor<1x2x1x1xi8>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// sd.quantized_matmul on a permuted-diagonal weight
+//===----------------------------------------------------------------------===//
+
+func.func @qpd_reduction(%x: tensor<2x8xi8>, %w: !sd.permdiag<5x7xf32, p = 3>) {
+  // expected-error @+1 {{input reduction size 8 does not match the weight's K = 7}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x8xi8>, !sd.permdiag<5x7xf32, p = 3>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x5xi8>
+  return
+}
+
+// -----
+
+func.func @qpd_outputs(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>) {
+  // expected-error @+1 {{result last dimension 6 does not match the weight's N = 5}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x6xi8>
+  return
+}
+
+// -----
+
+func.func @qpd_bias(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>, %b: tensor<6xf32>) {
+  // expected-error @+1 {{bias must be a 1-D f32 tensor of 5 elements, got 'tensor<6xf32>'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) bias(%b : tensor<6xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x5xi8>
+  return
+}
+
+// -----
+
+func.func @qpd_float_result(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>) {
+  // expected-error @+1 {{result must hold i8 values, got 'i32'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x5xi32>
+  return
+}
+
+// -----
+
+func.func @qpd_conv(%x: tensor<1x2x5x5xi8>, %w: !sd.permdiag<3x18xf32, p = 3>) {
+  // expected-error @+1 {{operand #1 must be a weight stored as SmartExchange}}
+  %y = "sd.quantized_conv2d"(%x, %w) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} : (tensor<1x2x5x5xi8>, !sd.permdiag<3x18xf32, p = 3>) -> tensor<1x3x3x3xi8>
+  return
+}

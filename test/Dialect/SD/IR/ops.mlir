@@ -72,6 +72,16 @@ func.func @quantized(%x: tensor<2x5xi8>, %b: tensor<4xf32>, %xc: tensor<1x2x5x5x
   return %y, %yc : tensor<2x4xi8>, tensor<1x3x2x2xi8>
 }
 
+// CHECK-LABEL: func.func @quantized_permdiag
+// CHECK:         sd.quantized_matmul ins(%{{.*}}, %{{.*}} : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) bias(%{{.*}} : tensor<5xf32>) {input_scale = 5.000000e-02 : f64, output_scale = 1.000000e-01 : f64} -> tensor<2x5xi8>
+func.func @quantized_permdiag(%x: tensor<2x7xi8>, %b: tensor<5xf32>) -> tensor<2x5xi8> {
+  %w = sd.permdiag_constant offsets(dense<[[0, 1, 2], [1, 0, 0]]> : tensor<2x3xi32>)
+         values(dense<0.5> : tensor<2x3x3xf32>) : !sd.permdiag<5x7xf32, p = 3>
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>)
+         bias(%b : tensor<5xf32>) {input_scale = 0.05 : f64, output_scale = 0.1 : f64} -> tensor<2x5xi8>
+  return %y : tensor<2x5xi8>
+}
+
 // The resource blobs survive the round trip.
 // CHECK:       {-#
 // CHECK:         dialect_resources: {

@@ -13,8 +13,25 @@
 // RUN: not sd-opt %s --sd-decompose="iterations=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=OPTIONS
 // RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc9:skip" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
 // RUN: not sd-opt %s --sd-decompose="report=%t-missing-dir/r.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOWRITE
+//
+// A plan that gives fc1 to sd-permdiag: sd-decompose leaves it alone, and
+// does not warn when that entry no longer names a candidate.
+// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc1:form=permdiag:p=4,fc2:p=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLAN
+// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc1:form=dense" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLANDENSE
+// RUN: sd-opt %s --sd-permdiag="min-size=0 form=se layer-options=fc1:form=permdiag:p=4" --sd-decompose="min-size=0 layer-options=fc1:form=permdiag:p=4" 2>&1 | FileCheck %s --check-prefix=BOTH
+// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:form=lowrank" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
+// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:p=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
 
-// UNKNOWN: error: invalid layer-options entry for 'fc1': unknown key 'foo' (expected threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale or skip)
+// PLAN: remark: layer 'fc1' left dense: its form is permdiag in layer-options
+// PLANDENSE: remark: layer 'fc1' left dense: its form is dense in layer-options
+// BOTH-NOT:  warning
+// BOTH:      sd.permdiag_matmul
+// BOTH:      sd.shift_add_matmul
+// BOTH-NOT:  warning
+// BADFORM: error: invalid layer-options entry for 'fc1': bad value 'lowrank' for 'form'
+// BADP: error: invalid layer-options entry for 'fc1': bad value '0' for 'p'
+
+// UNKNOWN: error: invalid layer-options entry for 'fc1': unknown key 'foo' (expected threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, skip, form or p)
 // BADVALUE: error: invalid layer-options entry for 'fc1': bad value 'abc' for 'threshold'
 // NOKEY: error: invalid layer-options entry 'fc1': expected NAME_OR_INDEX:key=value[:key=value...]
 // OPTIONS: error: invalid sd-decompose options:

@@ -24,7 +24,7 @@ func.func @main(%x: tensor<1x4xf32>, %xc: tensor<1x1x3x3xf32>) -> (tensor<1x3xf3
   %c = arith.constant dense<1.0> : tensor<1x1x3x3xf32>
   %oc = tensor.empty() : tensor<1x1x1x1xf32>
   %ic = linalg.fill ins(%zero : f32) outs(%oc : tensor<1x1x1x1xf32>) -> tensor<1x1x1x1xf32>
-  // expected-remark @+1 {{layer 'layer1' left dense: convolutions are not projected}}
+  // expected-remark @+1 {{layer 'layer1' left dense: convolutions are not projected (see the convolutions option)}}
   %yc = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
           ins(%xc, %c : tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>) outs(%ic : tensor<1x1x1x1xf32>) -> tensor<1x1x1x1xf32>
   return %y, %yc : tensor<1x3xf32>, tensor<1x1x1x1xf32>

@@ -211,6 +211,11 @@ def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
     by one shared routine, so the CPU and the accelerator compute the same
     bits. Shapes follow `sd.shift_add_matmul`; there is no init.
 
+    The weight may also be a PermDNN `!sd.permdiag` weight: its values are
+    then quantized to int8 with one power-of-two scale per layer
+    (`wq = round_half_away(q * 2^f_W)`), and only the `p` stored products of
+    each block are summed; the offsets stay exact.
+
     ```mlir
     %y = sd.quantized_matmul ins(%x, %w : tensor<1x20xi8>, !sd.se<...>)
            bias(%b : tensor<16xf32>)
@@ -218,7 +223,7 @@ def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
            -> tensor<1x16xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
+  let arguments = (ins AnyRankedTensor:$input, SD_AnyWeight:$weight,
                        Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
                        F64Attr:$output_scale, UnitAttr:$relu);
   let results = (outs AnyRankedTensor:$result);
@@ -251,6 +256,83 @@ def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
     `)` (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Quantized whole-network ops (residual add, pooling)
+//===----------------------------------------------------------------------===//
+
+def SD_QuantizedAddOp : SD_QuantizedOp<"quantized_add"> {
+  let summary = "Residual add of two int8 tensors with their own scales";
+  let description = [{
+    Real `lhs_scale * a + rhs_scale * b`, requantized to int8 for real output
+    `output_scale * y` (clamped at 0 with `relu`), in the integer rule of
+    docs/QuantizedArithmetic.md: `y = clamp((a * M_a + b * M_b + 2^(S-1))
+    >> S, lo, 127)`, with M_a, M_b < 2^15 and S derived from the scales at
+    compile time by the routine the accelerator uses.
+
+    ```mlir
+    %y = sd.quantized_add ins(%a, %b : tensor<1x8x4x4xi8>, tensor<1x8x4x4xi8>)
+           {lhs_scale = 0.1 : f64, rhs_scale = 0.05 : f64,
+            output_scale = 0.2 : f64, relu} -> tensor<1x8x4x4xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                       F64Attr:$lhs_scale, F64Attr:$rhs_scale,
+                       F64Attr:$output_scale, UnitAttr:$relu);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $lhs `,` $rhs `:` type($lhs) `,` type($rhs) `)` attr-dict `->`
+    type($result)
+  }];
+}
+
+def SD_QuantizedMaxPool2DOp : SD_QuantizedOp<"quantized_max_pool2d"> {
+  let summary = "Max pooling of an int8 NCHW tensor";
+  let description = [{
+    The largest int8 value of each `kernel` window (NCHW), moving by
+    `strides`; `padding` = [top, left, bottom, right] rows and columns
+    outside the input take no part (each must be smaller than the window, so
+    every window holds an input). The scale is unchanged.
+
+    ```mlir
+    %y = sd.quantized_max_pool2d ins(%x : tensor<1x8x8x8xi8>)
+           {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>,
+            padding = array<i64: 1, 1, 1, 1>} -> tensor<1x8x4x4xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$kernel,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{0, 0, 0, 0}">:$padding);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)` attr-dict `->` type($result)
+  }];
+}
+
+def SD_QuantizedAvgPool2DOp : SD_QuantizedOp<"quantized_avg_pool2d"> {
+  let summary = "Average pooling of an int8 NCHW tensor, requantized";
+  let description = [{
+    The int64 sum of each `kernel` window (NCHW, no padding), requantized
+    like an accumulator (docs/QuantizedArithmetic.md) with the real
+    multiplier `input_scale / (output_scale * kh * kw)`: the average in real
+    terms. A window of the whole input is global average pooling.
+
+    ```mlir
+    %y = sd.quantized_avg_pool2d ins(%x : tensor<1x8x7x7xi8>)
+           {kernel = array<i64: 7, 7>, input_scale = 0.1 : f64,
+            output_scale = 0.05 : f64} -> tensor<1x8x1x1xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$kernel,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       F64Attr:$input_scale, F64Attr:$output_scale,
+                       UnitAttr:$relu);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)` attr-dict `->` type($result)
   }];
 }
 

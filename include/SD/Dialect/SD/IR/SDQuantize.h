@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The one place that turns a quantized sd op (its sd.se_constant weight,
-// constant bias and scales) into the integer parameters of
+// The one place that turns a quantized sd op (its sd.se_constant or
+// sd.permdiag_constant weight, constant bias and scales) into the integer parameters of
 // docs/QuantizedArithmetic.md, so the CPU lowering and the accelerator
 // export cannot disagree.
 //
@@ -24,6 +24,13 @@ namespace mlir::sd {
 /// not a constant or the layer cannot be quantized.
 FailureOr<::sd::compression::QuantizedLayer>
 quantizeLayerOf(Operation *op, SEConstantOp weight, Value bias,
+                double inputScale, double outputScale, bool relu);
+
+/// The same for a PermDNN weight (values quantized per layer, see
+/// ::sd::compression::quantizePermDiagLayer): `basis` holds the int8 values
+/// [rowBlocks, colBlocks, p] and `fracBitsB` is f_W.
+FailureOr<::sd::compression::QuantizedLayer>
+quantizeLayerOf(Operation *op, PermDiagConstantOp weight, Value bias,
                 double inputScale, double outputScale, bool relu);
 
 /// The same for sd.quantized_matmul and sd.quantized_conv2d.

@@ -105,18 +105,54 @@ def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
   let description = [{
     Rewrites constant fully connected weights (the linalg.matmul and
     linalg.batch_matmul forms `sd-decompose` recognizes) into
-    `sd.permdiag_constant` + `sd.permdiag_matmul`: the M x N weight is padded
-    to multiples of p and cut into p x p blocks, and each block keeps the
-    permuted diagonal (offset k, values at column (c + k) mod p of row c)
-    with the most energy. Storage drops by about p; no index memory.
+    `sd.permdiag_constant` + `sd.permdiag_matmul`: the M x N weight is
+    zero-padded to multiples of p and cut into p x p blocks, and each block
+    keeps the permuted diagonal (offset k, values at column (c + k) mod p of
+    row c) with the most energy, ties to the smaller offset. Storage drops by
+    about p (32-bit values plus ceil(log2 p) bits of offset per block); no
+    index memory. Padding rows and columns hold zeros, take part in the
+    offset choice as zeros, and are dropped by every lowering.
 
-    `layers` limits the pass to layers named (by `loc`, resource name or
-    index, as in sd-decompose); a layer it converts is no longer a
-    candidate for sd-decompose, so running `--sd-permdiag="layers=fc3"`
-    before `--sd-decompose` gives a model with both forms. Convolutions are
-    left alone. `report` writes the per-layer JSON and Markdown report.
+    Before:
+    ```mlir
+    %y = linalg.matmul ins(%x, %wt : tensor<1x4xf32>, tensor<4x3xf32>)
+           outs(%i : tensor<1x3xf32>) -> tensor<1x3xf32> loc("fc")
+    ```
+    After (p = 2):
+    ```mlir
+    %w = sd.permdiag_constant offsets(dense<...> : tensor<2x2xi32>)
+           values(dense<...> : tensor<2x2x2xf32>) : !sd.permdiag<3x4xf32, p = 2>
+    %y = sd.permdiag_matmul ins(%x, %w : tensor<1x4xf32>, !sd.permdiag<3x4xf32, p = 2>)
+           outs(%i : tensor<1x3xf32>) -> tensor<1x3xf32>
+    ```
+
+    With `convolutions`, 1x1 convolutions (NCHW or NHWC, any stride,
+    groups 1) are projected over their (output, input) channel matrix too
+    and become `sd.permdiag_matmul` on the pixels as rows (strided slice,
+    transposes to and from channels-last for NCHW).
+
+    Which layers: a layer is projected when its form is `permdiag` (its
+    `layer-options` `form`, else the pass's `form`), it is not skipped, it is
+    listed in `layers` (when that is given) and it has at least `min-size`
+    values. `layer-options` takes the plan syntax of sd-decompose,
+    `NAME_OR_INDEX:key=value[:key=value...]`, with keys `p`, `form`
+    (`permdiag`, `se` or `dense`) and `skip`; sd-decompose's SmartExchange
+    keys are accepted and ignored, so one plan string can drive both passes:
+
+        --sd-permdiag="form=se layer-options=fc1:form=permdiag:p=8,conv1:skip"
+        --sd-decompose="layer-options=fc1:form=permdiag:p=8,conv1:skip"
+
+    projects fc1 with p = 8 and leaves everything else to sd-decompose
+    (which leaves layers whose form is not `se` dense). A layer this pass
+    converts is no longer a candidate for sd-decompose, so later layer
+    indices shift: plans should name layers.
+
+    `report` writes the per-layer JSON and Markdown report: p, kept energy
+    (the share of ||W||^2 the diagonals keep), relative Frobenius error,
+    padded shape, bits and compression ratio.
   }];
-  let dependentDialects = ["mlir::sd::SDDialect"];
+  let dependentDialects = ["mlir::sd::SDDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "4",
            "p: the side of each permuted-diagonal block">,
@@ -124,6 +160,14 @@ def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
                "Only these layers (names or indices); all when empty">,
     Option<"minSize", "min-size", "int64_t", "1024",
            "Leave weights with fewer values dense">,
+    Option<"form", "form", "std::string", "\"permdiag\"",
+           "Form of layers whose layer-options give none: permdiag "
+           "(project them), se or dense (leave them)">,
+    Option<"convolutions", "convolutions", "bool", "false",
+           "Also project 1x1 convolutions over their channel dimensions">,
+    ListOption<"layerOptions", "layer-options", "std::string",
+               "Per-layer settings NAME_OR_INDEX:key=value[:key=value] with "
+               "keys p, form, skip">,
     Option<"report", "report", "std::string", "\"\"",
            "Write a per-layer JSON report (and a .md table) to this file">
   ];

@@ -6,9 +6,12 @@
 
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
+#include "SD/Compression/Quantize.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::sd;
@@ -322,7 +325,7 @@ static LogicalResult verifyQuantizedCommon(Operation *op, Value input,
 }
 
 LogicalResult QuantizedMatmulOp::verify() {
-  RankedTensorType dense = getWeight().getType().getDenseType();
+  RankedTensorType dense = denseTypeOf(getWeight().getType());
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto resultType = cast<RankedTensorType>(getResult().getType());
   if (dense.getRank() != 2)
@@ -377,4 +380,99 @@ LogicalResult QuantizedConv2DOp::verify() {
                                getInputScale().convertToDouble(),
                                getOutputScale().convertToDouble(),
                                dense.getDimSize(0));
+}
+
+//===----------------------------------------------------------------------===//
+// Quantized whole-network ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyInt8(Operation *op, StringRef name, Value v) {
+  Type elem = cast<ShapedType>(v.getType()).getElementType();
+  if (!elem.isSignlessInteger(8))
+    return op->emitOpError() << name << " must hold i8 values, got " << elem;
+  return success();
+}
+
+static bool positiveScale(double v) { return v > 0 && std::isfinite(v); }
+
+LogicalResult QuantizedAddOp::verify() {
+  for (auto [name, v] : {std::pair<StringRef, Value>{"lhs", getLhs()},
+                         {"rhs", getRhs()},
+                         {"result", getResult()}})
+    if (failed(verifyInt8(*this, name, v)))
+      return failure();
+  auto shape = cast<RankedTensorType>(getLhs().getType()).getShape();
+  if (cast<RankedTensorType>(getRhs().getType()).getShape() != shape ||
+      cast<RankedTensorType>(getResult().getType()).getShape() != shape)
+    return emitOpError("lhs, rhs and result must have the same shape");
+  double sa = getLhsScale().convertToDouble();
+  double sb = getRhsScale().convertToDouble();
+  double sy = getOutputScale().convertToDouble();
+  if (!positiveScale(sa) || !positiveScale(sb) || !positiveScale(sy))
+    return emitOpError("lhs_scale, rhs_scale and output_scale must be "
+                       "positive");
+  ::sd::compression::AddRequantization r;
+  std::string error;
+  if (!::sd::compression::computeAddRequantization(sa, sb, sy, r, error))
+    return emitOpError("the scales cannot be requantized: ") << error;
+  return success();
+}
+
+/// Shapes of a pooling op: NCHW i8 in and out, the window, strides and
+/// padding [top, left, bottom, right] consistent with the result.
+static LogicalResult verifyPool(Operation *op, Value input, Value result,
+                                ArrayRef<int64_t> kernel,
+                                ArrayRef<int64_t> strides,
+                                ArrayRef<int64_t> padding) {
+  if (failed(verifyInt8(op, "input", input)) ||
+      failed(verifyInt8(op, "result", result)))
+    return failure();
+  auto in = cast<RankedTensorType>(input.getType());
+  auto out = cast<RankedTensorType>(result.getType());
+  if (in.getRank() != 4 || out.getRank() != 4 || !in.hasStaticShape() ||
+      !out.hasStaticShape())
+    return op->emitOpError("expects static rank-4 NCHW input and result");
+  if (kernel.size() != 2 || strides.size() != 2 || padding.size() != 4)
+    return op->emitOpError("kernel and strides need 2 elements, padding 4");
+  for (int d = 0; d < 2; ++d)
+    if (kernel[d] < 1 || strides[d] < 1)
+      return op->emitOpError("kernel and strides must be positive");
+  for (int i = 0; i < 4; ++i)
+    if (padding[i] < 0 || padding[i] >= kernel[i % 2])
+      return op->emitOpError(
+          "padding must be non-negative and smaller than the window");
+  if (in.getDimSize(0) != out.getDimSize(0) ||
+      in.getDimSize(1) != out.getDimSize(1))
+    return op->emitOpError("input and result differ in batch or channels");
+  for (int d = 0; d < 2; ++d) {
+    int64_t span = in.getDimSize(2 + d) + padding[d] + padding[d + 2];
+    int64_t expected = span < kernel[d] ? 0 : (span - kernel[d]) / strides[d] + 1;
+    if (out.getDimSize(2 + d) != expected)
+      return op->emitOpError("spatial dimension ")
+             << d << " of the result is " << out.getDimSize(2 + d)
+             << " but should be " << expected;
+  }
+  return success();
+}
+
+LogicalResult QuantizedMaxPool2DOp::verify() {
+  return verifyPool(*this, getInput(), getResult(), getKernel(), getStrides(),
+                    getPadding());
+}
+
+LogicalResult QuantizedAvgPool2DOp::verify() {
+  int64_t noPadding[4] = {0, 0, 0, 0};
+  if (failed(verifyPool(*this, getInput(), getResult(), getKernel(),
+                        getStrides(), noPadding)))
+    return failure();
+  double sx = getInputScale().convertToDouble();
+  double sy = getOutputScale().convertToDouble();
+  if (!positiveScale(sx) || !positiveScale(sy))
+    return emitOpError("input_scale and output_scale must be positive");
+  ::sd::compression::Requantization r;
+  std::string error;
+  if (!::sd::compression::computeRequantization(
+          sx / (sy * double(getKernel()[0] * getKernel()[1])), r, error))
+    return emitOpError("the scales cannot be requantized: ") << error;
+  return success();
 }

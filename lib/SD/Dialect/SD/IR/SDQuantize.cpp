@@ -12,6 +12,24 @@
 using namespace mlir;
 using namespace mlir::sd;
 
+/// The float bias of a quantized layer (empty without one); emits an error
+/// when it is not a constant.
+static FailureOr<std::vector<float>> constantBias(Operation *op, Value bias) {
+  std::vector<float> biasValues;
+  if (!bias)
+    return biasValues;
+  ElementsAttr attr;
+  FailureOr<SmallVector<float>> values =
+      matchPattern(bias, m_Constant(&attr))
+          ? readFloats(attr)
+          : FailureOr<SmallVector<float>>(failure());
+  if (failed(values))
+    return op->emitError("the bias of a quantized layer must be a constant"),
+           failure();
+  biasValues.assign(values->begin(), values->end());
+  return biasValues;
+}
+
 FailureOr<::sd::compression::QuantizedLayer>
 mlir::sd::quantizeLayerOf(Operation *op, SEConstantOp weight, Value bias,
                           double inputScale, double outputScale, bool relu) {
@@ -19,22 +37,32 @@ mlir::sd::quantizeLayerOf(Operation *op, SEConstantOp weight, Value bias,
   FailureOr<SmallVector<float>> basis = readFloats(weight.getBasis());
   if (failed(basis))
     return failure();
-  std::vector<float> biasValues;
-  if (bias) {
-    ElementsAttr attr;
-    FailureOr<SmallVector<float>> values =
-        matchPattern(bias, m_Constant(&attr))
-            ? readFloats(attr)
-            : FailureOr<SmallVector<float>>(failure());
-    if (failed(values))
-      return op->emitError("the bias of a quantized layer must be a constant"),
-             failure();
-    biasValues.assign(values->begin(), values->end());
-  }
+  FailureOr<std::vector<float>> biasValues = constantBias(op, bias);
+  if (failed(biasValues))
+    return failure();
   ::sd::compression::QuantizedLayer q = ::sd::compression::quantizeLayer(
-      std::vector<float>(basis->begin(), basis->end()), biasValues,
+      std::vector<float>(basis->begin(), basis->end()), *biasValues,
       type.getShape()[0], type.getExponentRange(), inputScale, outputScale,
       relu);
+  if (!q.error.empty())
+    return op->emitError("cannot quantize this layer: ") << q.error, failure();
+  return q;
+}
+
+FailureOr<::sd::compression::QuantizedLayer>
+mlir::sd::quantizeLayerOf(Operation *op, PermDiagConstantOp weight, Value bias,
+                          double inputScale, double outputScale, bool relu) {
+  PermDiagWeightType type = weight.getResult().getType();
+  FailureOr<SmallVector<float>> values = readFloats(weight.getValues());
+  if (failed(values))
+    return failure();
+  FailureOr<std::vector<float>> biasValues = constantBias(op, bias);
+  if (failed(biasValues))
+    return failure();
+  ::sd::compression::QuantizedLayer q =
+      ::sd::compression::quantizePermDiagLayer(
+          std::vector<float>(values->begin(), values->end()), *biasValues,
+          type.getShape()[0], inputScale, outputScale, relu);
   if (!q.error.empty())
     return op->emitError("cannot quantize this layer: ") << q.error, failure();
   return q;

@@ -57,6 +57,9 @@ namespace {
 struct LayerSettings {
   comp::DecomposeOptions options;
   bool skip = false;
+  /// A plan's `form`: only "se" layers are decomposed here; "permdiag"
+  /// layers belong to sd-permdiag, "dense" ones stay as they are.
+  std::string form = "se";
 };
 
 /// One parsed `layer-options` entry.
@@ -145,11 +148,16 @@ LogicalResult SDDecomposePass::applyOverride(const Override &o,
       ok = boolValue(opts.columnScale);
     else if (key == "skip")
       ok = boolValue(settings.skip);
+    else if (key == "form")
+      ok = value == "se" || value == "permdiag" || value == "dense",
+      settings.form = value;
+    else if (key == "p") // sd-permdiag's block size, shared plan syntax.
+      ok = isInt && i >= 1;
     else {
       error = "unknown key '" + key +
               "' (expected threshold, iterations, min-exp, max-exp, "
-              "block-rows, structured-fraction, row-threshold, column-scale "
-              "or skip)";
+              "block-rows, structured-fraction, row-threshold, column-scale, "
+              "skip, form or p)";
       return failure();
     }
     if (!ok) {
@@ -297,6 +305,8 @@ void SDDecomposePass::runOnOperation() {
     std::string whyNot = match.whyNot;
     if (whyNot.empty() && settings.skip)
       whyNot = "skipped by layer-options";
+    if (whyNot.empty() && settings.form != "se")
+      whyNot = "its form is " + settings.form + " in layer-options";
     if (whyNot.empty() && match.use->numWeights() < minSize)
       whyNot = "the weight has " + std::to_string(match.use->numWeights()) +
                " values, fewer than min-size = " + std::to_string(minSize);
@@ -315,8 +325,12 @@ void SDDecomposePass::runOnOperation() {
     records.push_back(std::move(record));
   }
 
+  // An entry that gives a layer to sd-permdiag names a layer that pass has
+  // already rewritten when it ran first: not a mistake in the plan.
   for (const Override &o : overrides)
-    if (!o.used)
+    if (!o.used && !llvm::is_contained(o.assignments,
+                                       std::pair<std::string, std::string>(
+                                           "form", "permdiag")))
       emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
                                    << "' matches no candidate layer";
 

@@ -52,6 +52,11 @@ static llvm::json::Value toJson(const LayerRecord &r) {
   o["relative_error"] = r.relativeError;
   o["mean_iterations"] = r.meanIterations;
   o["time_ms"] = r.timeMs;
+  if (r.form == "permdiag") {
+    o["p"] = r.blockSize;
+    o["kept_energy"] = r.keptEnergy;
+    o["padded_shape"] = llvm::json::Array(r.paddedShape);
+  }
   return o;
 }
 
@@ -104,7 +109,15 @@ std::string mlir::sd::formatLayerTable(ArrayRef<LayerRecord> records) {
        << llvm::formatv("{0:F3}", r.numCodes ? double(r.nnz) / r.numCodes : 0.0)
        << " | " << llvm::formatv("{0:F2}", r.compressionRatio) << " | "
        << llvm::formatv("{0:F4}", r.relativeError) << " | "
-       << llvm::formatv("{0:F1}", r.timeMs) << " | |\n";
+       << llvm::formatv("{0:F1}", r.timeMs) << " | ";
+    if (r.form == "permdiag") {
+      os << "p = " << r.blockSize << ", kept energy "
+         << llvm::formatv("{0:F3}", r.keptEnergy);
+      if (r.paddedShape.size() == 2 &&
+          (r.paddedShape[0] != r.shape[0] || r.paddedShape[1] != r.shape[1]))
+        os << ", padded to " << r.paddedShape[0] << "x" << r.paddedShape[1];
+    }
+    os << " |\n";
   }
   Totals t = totalsOf(records);
   os << "\n"

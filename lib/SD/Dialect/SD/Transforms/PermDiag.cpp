@@ -6,7 +6,8 @@
 //
 // The IR side of lib/Compression/PermDiag: WeightMatching finds the layers,
 // the library projects their weights, and the layer is rewritten into
-// sd.permdiag_constant + sd.permdiag_matmul.
+// sd.permdiag_constant + sd.permdiag_matmul (1x1 convolutions: the same
+// matmul over pixels, between layout changes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +18,11 @@
 #include "SD/Dialect/SD/Transforms/Passes.h"
 #include "SD/Dialect/SD/Transforms/WeightMatching.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <chrono>
@@ -31,12 +36,153 @@ using namespace mlir;
 using namespace mlir::sd;
 namespace comp = ::sd::compression;
 
+/// sd-decompose's plan keys: valid in a shared plan, meaningless here.
+static bool isSmartExchangeKey(StringRef key) {
+  return llvm::is_contained(
+      ArrayRef<StringRef>{"threshold", "iterations", "min-exp", "max-exp",
+                          "block-rows", "structured-fraction", "row-threshold",
+                          "column-scale"},
+      key);
+}
+
+static bool isForm(StringRef v) {
+  return v == "permdiag" || v == "se" || v == "dense";
+}
+
 namespace {
+
+/// What `layer-options` says about one layer.
+struct LayerPlan {
+  int64_t p = 0;
+  std::string form;
+  bool skip = false;
+};
+
+/// One parsed `layer-options` entry.
+struct Override {
+  std::string selector;
+  LayerPlan plan;
+  /// Which keys the entry sets, so later entries override only those.
+  bool setsP = false, setsForm = false, setsSkip = false;
+  bool used = false;
+};
+
 struct SDPermDiagPass : mlir::sd::impl::SDPermDiagPassBase<SDPermDiagPass> {
   using Base::Base;
   void runOnOperation() override;
+
+private:
+  LogicalResult parseOverrides(std::vector<Override> &out);
+  Value buildConv1x1(OpBuilder &b, const WeightUse &use, Value weight);
 };
 } // namespace
+
+LogicalResult SDPermDiagPass::parseOverrides(std::vector<Override> &out) {
+  Location loc = getOperation().getLoc();
+  for (const std::string &entry : layerOptions) {
+    SmallVector<StringRef> parts;
+    StringRef(entry).split(parts, ':');
+    Override o;
+    o.selector = parts[0].trim().str();
+    if (o.selector.empty() || parts.size() < 2)
+      return emitError(loc) << "invalid layer-options entry '" << entry
+                            << "': expected NAME_OR_INDEX:key=value"
+                               "[:key=value...]";
+    for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
+      auto [rawKey, rawValue] = part.split('=');
+      StringRef key = rawKey.trim(), value = rawValue.trim();
+      auto bad = [&]() {
+        return emitError(loc)
+               << "invalid layer-options entry for '" << o.selector
+               << "': bad value '" << value << "' for '" << key << "'";
+      };
+      if (key == "p") {
+        long long v = 0;
+        if (!llvm::to_integer(value, v, 10) || v < 1)
+          return bad() << " (expected an integer of at least 1)";
+        o.plan.p = v;
+        o.setsP = true;
+      } else if (key == "form") {
+        if (!isForm(value))
+          return bad() << " (expected permdiag, se or dense)";
+        o.plan.form = value.str();
+        o.setsForm = true;
+      } else if (key == "skip") {
+        if (value.empty())
+          value = "true";
+        if (value != "true" && value != "false" && value != "1" &&
+            value != "0")
+          return bad() << " (expected true or false)";
+        o.plan.skip = value == "true" || value == "1";
+        o.setsSkip = true;
+      } else if (!isSmartExchangeKey(key)) {
+        return emitError(loc)
+               << "invalid layer-options entry for '" << o.selector
+               << "': unknown key '" << key
+               << "' (expected p, form or skip, or a sd-decompose key)";
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  return success();
+}
+
+/// y = init + conv1x1(x, W) as a permuted-diagonal matmul over pixels:
+/// strided slice of x, channels last, [pixels, C] x W^T, and back.
+Value SDPermDiagPass::buildConv1x1(OpBuilder &b, const WeightUse &use,
+                                   Value weight) {
+  Location loc = use.op->getLoc();
+  auto xType = cast<RankedTensorType>(use.input.getType());
+  auto initType = cast<RankedTensorType>(use.init.getType());
+  Type f32 = xType.getElementType();
+  bool nchw = use.layout == ConvLayout::nchw;
+  int64_t n = initType.getDimSize(0);
+  int64_t f = initType.getDimSize(nchw ? 1 : 3);
+  int64_t ho = initType.getDimSize(nchw ? 2 : 1);
+  int64_t wo = initType.getDimSize(nchw ? 3 : 2);
+  int64_t c = xType.getDimSize(nchw ? 1 : 3);
+  auto idx = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
+
+  // The pixels a 1x1 kernel reads: every stride-th one from the origin.
+  Value x = use.input;
+  int64_t sh = use.strides[0], sw = use.strides[1];
+  SmallVector<int64_t> sliced = nchw ? SmallVector<int64_t>{n, c, ho, wo}
+                                     : SmallVector<int64_t>{n, ho, wo, c};
+  if (sliced != SmallVector<int64_t>(xType.getShape()) || sh != 1 || sw != 1) {
+    SmallVector<OpFoldResult> sizes, strides;
+    for (int64_t d : sliced)
+      sizes.push_back(idx(d));
+    strides = nchw ? SmallVector<OpFoldResult>{idx(1), idx(1), idx(sh), idx(sw)}
+                   : SmallVector<OpFoldResult>{idx(1), idx(sh), idx(sw), idx(1)};
+    x = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(sliced, f32), x,
+        SmallVector<OpFoldResult>(4, idx(0)), sizes, strides);
+  }
+  auto toLast = [&](Value v, int64_t ch) -> Value {
+    if (!nchw)
+      return v;
+    Value empty =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{n, ho, wo, ch}, f32);
+    return linalg::TransposeOp::create(b, loc, v, empty,
+                                       ArrayRef<int64_t>{0, 2, 3, 1})
+        .getResult()[0];
+  };
+  SmallVector<ReassociationIndices> pixels = {{0, 1, 2}, {3}};
+  Value x2 = tensor::CollapseShapeOp::create(b, loc, toLast(x, c), pixels);
+  Value init2 =
+      tensor::CollapseShapeOp::create(b, loc, toLast(use.init, f), pixels);
+  Value y2 = PermDiagMatmulOp::create(b, loc, init2.getType(), x2, weight,
+                                      /*bias=*/Value(), init2);
+  Value y4 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({n, ho, wo, f}, f32), y2, pixels);
+  if (!nchw)
+    return y4;
+  Value empty =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{n, f, ho, wo}, f32);
+  return linalg::TransposeOp::create(b, loc, y4, empty,
+                                     ArrayRef<int64_t>{0, 3, 1, 2})
+      .getResult()[0];
+}
 
 void SDPermDiagPass::runOnOperation() {
   ModuleOp module = getOperation();
@@ -44,6 +190,14 @@ void SDPermDiagPass::runOnOperation() {
     emitError(module.getLoc()) << "block-size must be at least 1";
     return signalPassFailure();
   }
+  if (!isForm(form)) {
+    emitError(module.getLoc()) << "form must be permdiag, se or dense, not '"
+                               << form << "'";
+    return signalPassFailure();
+  }
+  std::vector<Override> overrides;
+  if (failed(parseOverrides(overrides)))
+    return signalPassFailure();
   SmallVector<Operation *> candidates = collectLayers(module);
   std::vector<LayerRecord> records;
   llvm::StringSet<> wanted;
@@ -62,18 +216,47 @@ void SDPermDiagPass::runOnOperation() {
       seen.insert(record.name);
       seen.insert(std::to_string(index));
     }
+    // Pass options, then every matching entry in order.
+    LayerPlan plan{blockSize, form, false};
+    bool planned = false;
+    for (Override &o : overrides)
+      if (o.selector == record.name || o.selector == std::to_string(index)) {
+        o.used = true;
+        if (o.setsP)
+          plan.p = o.plan.p;
+        if (o.setsForm) {
+          plan.form = o.plan.form;
+          planned = true;
+        }
+        if (o.setsSkip)
+          plan.skip = o.plan.skip;
+      }
+    // Remarks only for layers someone asked for by name.
+    bool asked = (selected && !wanted.empty()) ||
+                 (planned && plan.form == "permdiag");
     if (match.use)
       record.shape.assign(match.use->shape.begin(), match.use->shape.end());
     std::string whyNot = match.whyNot;
-    if (whyNot.empty() && match.use->kind != LayerKind::Linear)
-      whyNot = "convolutions are not projected";
+    if (whyNot.empty() && match.use->kind != LayerKind::Linear) {
+      ArrayRef<int64_t> shape = match.use->shape;
+      if (!convolutions)
+        whyNot = "convolutions are not projected (see the convolutions "
+                 "option)";
+      else if (shape[2] != 1 || shape[3] != 1)
+        whyNot = "only 1x1 convolutions are projected, this kernel is " +
+                 std::to_string(shape[2]) + "x" + std::to_string(shape[3]);
+    }
+    if (whyNot.empty() && plan.skip)
+      whyNot = "skipped by layer-options";
+    if (whyNot.empty() && plan.form != "permdiag")
+      whyNot = "its form is " + plan.form;
     if (whyNot.empty() && !selected)
       whyNot = "not listed in layers";
     if (whyNot.empty() && match.use->numWeights() < minSize)
       whyNot = "the weight has " + std::to_string(match.use->numWeights()) +
                " values, fewer than min-size = " + std::to_string(minSize);
     if (!whyNot.empty()) {
-      if (selected && !wanted.empty())
+      if (asked)
         op->emitRemark() << "layer '" << record.name
                          << "' left dense: " << whyNot;
       record.form = "dense";
@@ -83,15 +266,16 @@ void SDPermDiagPass::runOnOperation() {
     }
 
     WeightUse &use = *match.use;
+    int64_t p = plan.p;
     auto start = std::chrono::steady_clock::now();
     FailureOr<std::vector<float>> values = use.canonicalValues();
     if (failed(values)) {
       op->emitError("cannot read the weight of layer '") << record.name << "'";
       return signalPassFailure();
     }
+    // A 1x1 kernel's canonical [F, C, 1, 1] values are the F x C matrix.
     int64_t m = use.shape[0], n = use.shape[1];
-    comp::PermDiagWeight pd =
-        comp::projectPermDiag(values->data(), m, n, blockSize);
+    comp::PermDiagWeight pd = comp::projectPermDiag(values->data(), m, n, p);
     if (!pd.error.empty()) {
       op->emitError("cannot project layer '")
           << record.name << "': " << pd.error;
@@ -100,12 +284,11 @@ void SDPermDiagPass::runOnOperation() {
 
     OpBuilder b(op);
     MLIRContext *ctx = op->getContext();
-    auto type =
-        PermDiagWeightType::get(ctx, use.shape, b.getF32Type(), blockSize);
+    auto type = PermDiagWeightType::get(ctx, {m, n}, b.getF32Type(), p);
     auto offsetsType =
         RankedTensorType::get({pd.rowBlocks, pd.colBlocks}, b.getI32Type());
-    auto valuesType = RankedTensorType::get(
-        {pd.rowBlocks, pd.colBlocks, blockSize}, b.getF32Type());
+    auto valuesType =
+        RankedTensorType::get({pd.rowBlocks, pd.colBlocks, p}, b.getF32Type());
     std::string key;
     for (char c : record.name)
       key.push_back(llvm::isAlnum(c) ? c : '_');
@@ -113,26 +296,33 @@ void SDPermDiagPass::runOnOperation() {
         b, op->getLoc(), type,
         DenseElementsAttr::get(offsetsType, ArrayRef<int32_t>(pd.offsets)),
         makeFloatConstant(valuesType, pd.values, key + "_pd"));
-    Value result = PermDiagMatmulOp::create(
-        b, op->getLoc(), op->getResult(0).getType(), use.input, weight,
-        /*bias=*/Value(), use.init);
+    Value result =
+        use.kind == LayerKind::Linear
+            ? PermDiagMatmulOp::create(b, op->getLoc(),
+                                       op->getResult(0).getType(), use.input,
+                                       weight, /*bias=*/Value(), use.init)
+                  .getResult()
+            : buildConv1x1(b, use, weight);
     replaceLayer(use, result);
 
     record.form = "permdiag";
     record.numBlocks = pd.rowBlocks * pd.colBlocks;
-    record.blockRows = blockSize;
+    record.blockRows = p;
     record.nnz = int64_t(pd.values.size());
-    record.numCodes = pd.rowBlocks * pd.colBlocks * blockSize * blockSize;
+    record.numCodes = pd.rowBlocks * pd.colBlocks * p * p;
     record.denseBits = 32 * m * n;
     record.bits = pd.storedBits();
     record.valueBits = int64_t(pd.values.size()) * 32;
     record.indexBits = record.bits - record.valueBits;
     record.compressionRatio = pd.compressionRatio();
     record.relativeError = pd.relativeError;
+    record.blockSize = p;
+    record.keptEnergy = pd.keptEnergy;
+    record.paddedShape = {pd.rowBlocks * p, pd.colBlocks * p};
     record.timeMs = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    record.settings = {{"p", std::to_string(blockSize)},
+    record.settings = {{"p", std::to_string(p)},
                        {"kept_energy", std::to_string(pd.keptEnergy)}};
     ++numProjected;
     records.push_back(std::move(record));
@@ -141,6 +331,10 @@ void SDPermDiagPass::runOnOperation() {
     if (!seen.contains(l))
       emitWarning(module.getLoc())
           << "layers entry '" << l << "' matches no candidate layer";
+  for (const Override &o : overrides)
+    if (!o.used)
+      emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
+                                   << "' matches no candidate layer";
   if (!report.empty()) {
     std::string error;
     if (failed(writeLayerReport(report, records, error))) {

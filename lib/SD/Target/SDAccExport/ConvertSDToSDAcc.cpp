@@ -1,0 +1,76 @@
+//===- ConvertSDToSDAcc.cpp - Quantized sd functions to sdacc.program -----===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// The in-MLIR form of `sd-translate --sd-to-sdacc`: the same exporter feeds
+// the plain C++ program builder, and the program becomes an sdacc.program
+// through the same code the importer uses, so there is one lowering and one
+// program-to-ops path.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Target/SDAccExport/Passes.h"
+#include "SD/Target/SDAccExport/SDAccExport.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace mlir::sd {
+#define GEN_PASS_DEF_CONVERTSDTOSDACCPASS
+#include "SD/Target/SDAccExport/Passes.h.inc"
+} // namespace mlir::sd
+
+using namespace mlir;
+namespace isa = ::sd::sdacc;
+
+namespace {
+struct ConvertSDToSDAccPass
+    : mlir::sd::impl::ConvertSDToSDAccPassBase<ConvertSDToSDAccPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>(function);
+    if (!func || func.isExternal()) {
+      module.emitError("no function @") << function << " to lower";
+      return signalPassFailure();
+    }
+    isa::HardwareConfig config = isa::HardwareConfig::defaults();
+    std::string error;
+    if (!configPath.empty() &&
+        !isa::HardwareConfig::load(configPath, config, error)) {
+      module.emitError("cannot read hardware configuration '")
+          << configPath << "': " << error;
+      return signalPassFailure();
+    }
+    isa::Program program;
+    std::vector<isa::LayerSchedule> schedules;
+    if (failed(mlir::sd::buildSDAccProgram(func, config, program, &schedules)))
+      return signalPassFailure();
+    if (!reportPath.empty() && failed(writeReport(schedules)))
+      return signalPassFailure();
+    OpBuilder b(func);
+    mlir::sd::buildSDAccProgramOp(b, func.getLoc(), program);
+    func.erase();
+  }
+
+  LogicalResult writeReport(const std::vector<isa::LayerSchedule> &schedules) {
+    std::string text = isa::scheduleReportJson(schedules).write() + "\n";
+    if (reportPath == "-") {
+      llvm::outs() << text;
+      return success();
+    }
+    std::error_code ec;
+    llvm::ToolOutputFile file(reportPath, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return getOperation().emitError("cannot write the schedule report '")
+             << reportPath << "': " << ec.message();
+    file.os() << text;
+    file.keep();
+    return success();
+  }
+};
+} // namespace

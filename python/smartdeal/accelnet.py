@@ -1,0 +1,413 @@
+"""Whole networks in the accelerator's integer format, as one sd function.
+
+A `Network` is built layer by layer on a float input (convolutions and fully
+connected layers with SmartExchange weights, max and global average pooling,
+residual adds, flatten); every layer also runs in float (PyTorch), so each
+tensor gets its scale max|x| / 127 from that one calibration input. `mlir()`
+writes the quantized network: `sd.quantized_conv2d` / `sd.quantized_matmul`
+/ `sd.quantized_add` / `sd.quantized_max_pool2d` / `sd.quantized_avg_pool2d`
+on int8 tensors, zero `tensor.pad` before padded convolutions and
+`tensor.collapse_shape` before the classifier, with the weights as
+`dense_resource` blobs. `sd-translate --sd-to-sdacc` turns it into ONE
+program; `run_cpu` and `run_sim` compute it on the CPU quantized mode and on
+sd-sim, for bit-for-bit comparison.
+
+Networks: `resnet18` / `vgg16` (torchvision shapes, random weights,
+decomposed by the C++ library, optionally with SmartDeal's structured row
+pruning) and `tiny_resnet` (random codes, seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+try:  # the float calibration pass; the lit test's machine has PyTorch
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # pragma: no cover
+    torch = None
+
+
+@dataclass
+class SEWeight:
+    """A SmartExchange weight: codes [O, nb, rows, 3] and bases [O, nb, 3, 3]."""
+    shape: tuple
+    codes: np.ndarray
+    basis: np.ndarray
+    lo: int
+    hi: int
+
+    def dense(self) -> np.ndarray:
+        """The float weight Ce.B the codes and bases stand for."""
+        c = self.codes.astype(np.int64)
+        mag = np.where(c == 0, 0.0, np.ldexp(1.0, self.lo + np.abs(c) - 1))
+        ce = np.sign(c) * mag
+        rows = np.einsum("obrk,obkj->obrj", ce, self.basis.astype(np.float64))
+        o = self.shape[0]
+        length = int(np.prod(self.shape[1:]))
+        return rows.reshape(o, -1)[:, :length].reshape(self.shape).astype(np.float32)
+
+    def type(self) -> str:
+        dims = "x".join(map(str, self.shape))
+        o, nb, rows, _ = self.codes.shape
+        return (f"!sd.se<{dims}xf32, blocks = {nb}x{rows}, "
+                f"exponents = [{self.lo}, {self.hi}]>")
+
+
+def random_se(shape, rng, lo=-4, hi=2, zero_rows=0.25) -> SEWeight:
+    """Random codes in the canonical layout; a fraction of whole rows zero."""
+    length = int(np.prod(shape[1:]))
+    m0 = -(-length // 3)
+    nb = -(-m0 // 192)
+    rows = -(-m0 // nb)
+    levels = hi - lo + 1
+    codes = rng.integers(1, levels + 1, size=(shape[0], nb, rows, 3))
+    codes = codes * rng.choice([-1, 1], size=codes.shape)
+    codes[rng.random(codes.shape) < 0.2] = 0
+    codes[rng.random(codes.shape[:3]) < zero_rows] = 0
+    # Rows past the weight (padding) hold nothing.
+    flat = codes.reshape(shape[0], nb * rows, 3)
+    flat[:, m0:, :] = 0
+    pad = nb * rows * 3 - length
+    if pad:
+        last = flat[:, m0 - 1, :]
+        last[:, 3 - (m0 * 3 - length):] = 0
+    basis = (rng.standard_normal((shape[0], nb, 3, 3)) * 0.5).astype(np.float32)
+    return SEWeight(tuple(shape), codes.astype(np.int8), basis, lo, hi)
+
+
+def decompose(weight: np.ndarray, driver: str, work: Path, lo: int, hi: int,
+              fraction: float = 0.0, group: int = 32) -> SEWeight:
+    """The C++ decomposition (sd-decompose-ref-driver weight) of `weight`;
+    `fraction` of the Ce rows zeroed per group of `group` filters first
+    (SmartDeal's structured sparsity)."""
+    work.mkdir(parents=True, exist_ok=True)
+    np.save(work / "w.npy", weight.astype(np.float32))
+    cmd = [driver, "weight", "--input", str(work / "w.npy"), "--out", str(work),
+           "--min-exp", str(lo), "--max-exp", str(hi)]
+    if fraction > 0:
+        cmd += ["--fraction", str(fraction), "--group", str(group)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return SEWeight(tuple(weight.shape), np.load(work / "codes.npy"),
+                    np.load(work / "basis.npy"), lo, hi)
+
+
+def _tensor(shape, elem):
+    return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
+
+
+def _f64(v: float) -> str:
+    return repr(float(v)) + " : f64"
+
+
+class Network:
+    """A quantized network under construction (see the module docstring)."""
+
+    def __init__(self, x: np.ndarray):
+        if torch is None:
+            raise RuntimeError("the float calibration needs PyTorch")
+        self.lines: List[str] = []
+        self.blobs = {}
+        self.shapes = {}
+        self.scales = {}
+        self.values = {}
+        self.counter = 0
+        self.layers = 0
+        self.input_shape = tuple(x.shape)
+        self._def("%arg0", torch.from_numpy(x.astype(np.float32)))
+        self.x = "%arg0"
+
+    def _def(self, name, value):
+        self.values[name] = value
+        self.shapes[name] = tuple(value.shape)
+        m = float(value.abs().max())
+        self.scales[name] = (m if m > 0 else 1.0) / 127.0
+
+    def _new(self, prefix="%t"):
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def _blob(self, array: np.ndarray, align: int) -> str:
+        key = f"r{len(self.blobs)}"
+        self.blobs[key] = f"0x0{align}000000" + array.tobytes().hex().upper()
+        return key
+
+    def _weight(self, se: SEWeight, bias: np.ndarray):
+        w, b = self._new("%w"), self._new("%b")
+        o, nb, rows, _ = se.codes.shape
+        c = self._blob(se.codes.astype(np.int8), 1)
+        bb = self._blob(se.basis.astype("<f4"), 4)
+        self.lines.append(
+            f"  {w} = sd.se_constant codes(dense_resource<{c}> : "
+            f"{_tensor([o, nb, rows, 3], 'i8')}) basis(dense_resource<{bb}> : "
+            f"{_tensor([o, nb, 3, 3], 'f32')}) : {se.type()}")
+        bk = self._blob(bias.astype("<f4"), 4)
+        self.lines.append(f"  {b} = arith.constant dense_resource<{bk}> : "
+                          f"{_tensor([o], 'f32')}")
+        return w, b
+
+    def conv(self, x, se: SEWeight, bias, stride=1, pad=0, relu=True):
+        self.layers += 1
+        w, b = self._weight(se, bias)
+        n, c, h, wd = self.shapes[x]
+        src = x
+        if pad:
+            src = self._new("%p")
+            padded = [n, c, h + 2 * pad, wd + 2 * pad]
+            self.lines.append(
+                f"  {src} = tensor.pad {x} low[0, 0, {pad}, {pad}] high[0, 0, "
+                f"{pad}, {pad}] {{\n  ^bb0(%i: index, %j: index, %k: index, "
+                f"%l: index):\n    tensor.yield %zero : i8\n  }} : "
+                f"{_tensor(self.shapes[x], 'i8')} to {_tensor(padded, 'i8')}")
+            self.shapes[src] = tuple(padded)
+        y = F.conv2d(self.values[x], torch.from_numpy(se.dense()),
+                     torch.from_numpy(bias.astype(np.float32)), stride, pad)
+        if relu:
+            y = F.relu(y)
+        out = self._new()
+        self._def(out, y)
+        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
+                 f"{_f64(self.scales[out])}{', relu' if relu else ''}, "
+                 f"strides = array<i64: {stride}, {stride}>")
+        self.lines.append(
+            f"  {out} = sd.quantized_conv2d ins({src}, {w} : "
+            f"{_tensor(self.shapes[src], 'i8')}, {se.type()}) bias({b} : "
+            f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
+            f"{_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def linear(self, x, se: SEWeight, bias, relu=False):
+        self.layers += 1
+        w, b = self._weight(se, bias)
+        y = F.linear(self.values[x], torch.from_numpy(se.dense()),
+                     torch.from_numpy(bias.astype(np.float32)))
+        if relu:
+            y = F.relu(y)
+        out = self._new()
+        self._def(out, y)
+        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
+                 f"{_f64(self.scales[out])}{', relu' if relu else ''}")
+        self.lines.append(
+            f"  {out} = sd.quantized_matmul ins({x}, {w} : "
+            f"{_tensor(self.shapes[x], 'i8')}, {se.type()}) bias({b} : "
+            f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
+            f"{_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def maxpool(self, x, k, stride, pad=0):
+        self.layers += 1
+        y = F.max_pool2d(self.values[x], k, stride, pad)
+        out = self._new()
+        self._def(out, y)
+        self.scales[out] = self.scales[x]  # max pooling keeps the scale
+        self.lines.append(
+            f"  {out} = sd.quantized_max_pool2d ins({x} : "
+            f"{_tensor(self.shapes[x], 'i8')}) {{kernel = array<i64: {k}, {k}>, "
+            f"strides = array<i64: {stride}, {stride}>, padding = array<i64: "
+            f"{pad}, {pad}, {pad}, {pad}>}} -> {_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def global_avgpool(self, x):
+        self.layers += 1
+        n, c, h, w = self.shapes[x]
+        y = F.avg_pool2d(self.values[x], (h, w))
+        out = self._new()
+        self._def(out, y)
+        self.lines.append(
+            f"  {out} = sd.quantized_avg_pool2d ins({x} : "
+            f"{_tensor(self.shapes[x], 'i8')}) {{input_scale = "
+            f"{_f64(self.scales[x])}, kernel = array<i64: {h}, {w}>, "
+            f"output_scale = {_f64(self.scales[out])}}} -> "
+            f"{_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def add(self, a, b, relu=True):
+        self.layers += 1
+        y = self.values[a] + self.values[b]
+        if relu:
+            y = F.relu(y)
+        out = self._new()
+        self._def(out, y)
+        t = _tensor(self.shapes[a], "i8")
+        self.lines.append(
+            f"  {out} = sd.quantized_add ins({a}, {b} : {t}, {t}) {{lhs_scale = "
+            f"{_f64(self.scales[a])}, rhs_scale = {_f64(self.scales[b])}, "
+            f"output_scale = {_f64(self.scales[out])}"
+            f"{', relu' if relu else ''}}} -> {t}")
+        return out
+
+    def flatten(self, x):
+        n = self.shapes[x][0]
+        rest = int(np.prod(self.shapes[x][1:]))
+        out = self._new()
+        self.values[out] = self.values[x].reshape(n, rest)
+        self.shapes[out] = (n, rest)
+        self.scales[out] = self.scales[x]
+        groups = ", ".join(str(i) for i in range(1, len(self.shapes[x])))
+        self.lines.append(
+            f"  {out} = tensor.collapse_shape {x} [[0], [{groups}]] : "
+            f"{_tensor(self.shapes[x], 'i8')} into {_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def mlir(self, result: str) -> str:
+        t_in = _tensor(self.input_shape, "i8")
+        t_out = _tensor(self.shapes[result], "i8")
+        blobs = ",\n".join(f'      {k}: "{v}"' for k, v in self.blobs.items())
+        return (f"func.func @main(%arg0: {t_in}) -> {t_out} {{\n"
+                f"  %zero = arith.constant 0 : i8\n" + "\n".join(self.lines) +
+                f"\n  return {result} : {t_out}\n}}\n\n{{-#\n  dialect_resources: "
+                f"{{\n    builtin: {{\n{blobs}\n    }}\n  }}\n#-}}\n")
+
+
+#===------------------------------------------------------------------------===#
+# Networks
+#===------------------------------------------------------------------------===#
+
+def _bias(rng, n):
+    return (rng.standard_normal(n) * 0.1).astype(np.float32)
+
+
+def tiny_resnet(rng, size=16):
+    """A ResNet-like network with every whole-network layer, in seconds:
+    stem 3x3, max pool 3x3 s2 p1, a basic block, a strided block with a 1x1
+    downsample, global average pooling and a classifier."""
+    x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
+    net = Network(x)
+    se = lambda shape: random_se(shape, rng)
+    y = net.conv(net.x, se((8, 3, 3, 3)), _bias(rng, 8), 1, 1)
+    y = net.maxpool(y, 3, 2, 1)
+    z = net.conv(y, se((8, 8, 3, 3)), _bias(rng, 8), 1, 1)
+    z = net.conv(z, se((8, 8, 3, 3)), _bias(rng, 8), 1, 1, relu=False)
+    y = net.add(z, y)
+    z = net.conv(y, se((16, 8, 3, 3)), _bias(rng, 16), 2, 1)
+    z = net.conv(z, se((16, 16, 3, 3)), _bias(rng, 16), 1, 1, relu=False)
+    d = net.conv(y, se((16, 8, 1, 1)), _bias(rng, 16), 2, 0, relu=False)
+    y = net.add(z, d)
+    y = net.global_avgpool(y)
+    y = net.flatten(y)
+    y = net.linear(y, se((10, 16)), _bias(rng, 10))
+    return net, y, x
+
+
+def torchvision_network(name: str, driver: str, work: Path, lo: int, hi: int,
+                        fraction: float, size: int = 224):
+    """ResNet-18 or VGG-16 (torchvision shapes, random weights with seed 0,
+    batch norm folded as identity at initialization) with every convolution
+    and linear layer decomposed; returns (network, result, input)."""
+    import torchvision
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
+    net = Network(x)
+    count = [0]
+
+    def se(module, frac):
+        count[0] += 1
+        w = module.weight.detach().numpy()
+        return decompose(w, driver, work / f"w{count[0]}", lo, hi, frac)
+
+    def bias(module):
+        b = getattr(module, "bias", None)
+        return (b.detach().numpy() if b is not None
+                else np.zeros(module.weight.shape[0], np.float32))
+
+    def conv(y, m, relu=True):
+        frac = fraction if m.kernel_size == (3, 3) else 0.0
+        return net.conv(y, se(m, frac), bias(m), m.stride[0], m.padding[0], relu)
+
+    if name.startswith("resnet"):
+        y = conv(net.x, model.conv1)
+        y = net.maxpool(y, 3, 2, 1)
+        for stage in (model.layer1, model.layer2, model.layer3, model.layer4):
+            for block in stage:
+                z = conv(y, block.conv1)
+                z = conv(z, block.conv2, relu=False)
+                d = conv(y, block.downsample[0], relu=False) \
+                    if block.downsample is not None else y
+                y = net.add(z, d)
+        y = net.global_avgpool(y)
+        y = net.flatten(y)
+        y = net.linear(y, se(model.fc, 0.0), bias(model.fc))
+    elif name.startswith("vgg"):
+        y = net.x
+        for m in model.features:
+            if isinstance(m, torch.nn.Conv2d):
+                y = conv(y, m)
+            elif isinstance(m, torch.nn.MaxPool2d):
+                y = net.maxpool(y, m.kernel_size, m.stride, m.padding)
+        y = net.flatten(y)
+        linears = [m for m in model.classifier if isinstance(m, torch.nn.Linear)]
+        for i, m in enumerate(linears):
+            y = net.linear(y, se(m, 0.0), bias(m), relu=i + 1 < len(linears))
+    else:
+        raise ValueError(f"no whole-network form for '{name}'")
+    return net, y, x
+
+
+#===------------------------------------------------------------------------===#
+# Running
+#===------------------------------------------------------------------------===#
+
+def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
+    """The int8 network input at the calibrated scale."""
+    q = np.round(x / net.scales["%arg0"])
+    return np.clip(q, -127, 127).astype(np.int8)
+
+
+def run_cpu(model: str, xq: np.ndarray, out_shape, work: Path, sd_opt="sd-opt",
+            runner="mlir-runner",
+            runtime="/usr/lib/llvm-22/lib/libmlir_runner_utils.so") -> np.ndarray:
+    """The CPU quantized mode (sd-opt --sd-cpu-to-llvm, JIT) on `xq`."""
+    t_in = _tensor(xq.shape, "i8")
+    t_out = _tensor(out_shape, "i8")
+    t_f = _tensor(out_shape, "f32")
+    entry = f"""
+func.func private @printMemrefF32(tensor<*xf32>)
+func.func @entry() {{
+  %x = arith.constant dense_resource<xin> : {t_in}
+  %y = call @main(%x) : ({t_in}) -> {t_out}
+  %f = arith.sitofp %y : {t_out} to {t_f}
+  %u = tensor.cast %f : {t_f} to tensor<*xf32>
+  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()
+  return
+}}
+"""
+    text = model.replace("    builtin: {\n",
+                         f'    builtin: {{\n      xin: "0x01000000{xq.tobytes().hex().upper()}",\n', 1)
+    path = work / "cpu.mlir"
+    path.write_text(text + entry)
+    llvm = subprocess.run([sd_opt, str(path), "--sd-cpu-to-llvm"], check=True,
+                          capture_output=True, text=True).stdout
+    out = subprocess.run([runner, "-e", "entry", "-entry-point-result=void", "-O2",
+                          f"-shared-libs={runtime}"], input=llvm, check=True,
+                         capture_output=True, text=True).stdout
+    data = out.split("data =", 1)[1]
+    values = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", data)]
+    return np.array(values).astype(np.int8).reshape(out_shape)
+
+
+def run_sim(program: Path, xq: np.ndarray, work: Path, sd_sim="sd-sim",
+            config: Optional[str] = None, compare: bool = False):
+    """sd-sim on `program`; returns (the single output, the report)."""
+    np.save(work / "x.npy", xq)
+    out = work / "sim-out"
+    report = work / "report.json"
+    cmd = [sd_sim, str(program), "--input", f"arg0={work / 'x.npy'}",
+           "--output-dir", str(out), "--report", str(report)]
+    if config:
+        cmd += ["--config", config]
+    if compare:
+        cmd += ["--compare", "dense"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    outs = sorted(out.glob("*.npy"))
+    if len(outs) != 1:
+        raise RuntimeError(f"expected one network output, got {outs}")
+    return np.load(outs[0]), json.loads(report.read_text())
