@@ -117,7 +117,7 @@ def permdiag_module(w, p, m):
 
 def se_module(w, m, driver, tmp):
     n, k = w.shape
-    np.save(tmp / "w.npy", w)
+    np.save(tmp / "w.npy", np.ascontiguousarray(w))  # the driver reads C order
     (tmp / "d").mkdir(exist_ok=True)
     subprocess.run([str(driver), "weight", "--input", str(tmp / "w.npy"), "--out",
                     str(tmp / "d"), "--min-exp", str(LO), "--max-exp", str(HI)],
@@ -129,7 +129,8 @@ def se_module(w, m, driver, tmp):
     decl = (f"sd.se_constant codes(dense_resource<ce> : tensor<{o}x{nb}x{rows}x3xi8>) "
             f"basis(dense_resource<b> : tensor<{o}x{nb}x3x3xf32>) : {t}")
     blobs = {"ce": hexblob("01000000", codes), "b": hexblob("04000000", basis)}
-    return module(t, decl, blobs, m, n, k)
+    err = json.loads((tmp / "d" / "stats.json").read_text())["relative_error"]
+    return module(t, decl, blobs, m, n, k), err
 
 
 def simulate(text, x, build, tmp, tag):
@@ -152,7 +153,7 @@ def main():
     driver = build / "unittests" / "bin" / "sd-decompose-ref-driver"
     rng = np.random.default_rng(0)
     forms = ["dense", "SE", "PD p=4", "PD p=8"]
-    rows, totals = [], {}
+    rows, totals, breakdown = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for model, name, w, m in fc_layers():
@@ -162,16 +163,31 @@ def main():
             xs[rng.random(x.shape) < 0.5] = 0
             res, err = {}, {}
             for sparse, xin in ((False, x), (True, xs)):
-                se, dense = simulate(se_module(w, m, driver, tmp), xin, build, tmp, "se")
+                text, err["SE"] = se_module(w, m, driver, tmp)
+                se, dense = simulate(text, xin, build, tmp, "se")
                 res[("dense", sparse)], res[("SE", sparse)] = dense, se
                 for p in (4, 8):
                     text, err[p] = permdiag_module(w, p, m)
                     res[(f"PD p={p}", sparse)], _ = simulate(text, xin, build, tmp, f"pd{p}")
             rows.append((model, name, f"{n}x{k}", m, res, err))
             t = totals.setdefault(model, {})
+            b = breakdown.setdefault(model, {})
             for key, r in res.items():
                 c, e = t.get(key, (0, 0.0))
                 t[key] = (c + r["cycles"], e + r["energy_pj"]["total"])
+                parts = b.setdefault(key, {})
+                en = r["energy_pj"]
+                for group, value in (
+                        ("DRAM", en["by_level"]["dram"]),
+                        ("global buffers", sum(en["by_level"][k] for k in (
+                            "input_buffer", "output_buffer", "weight_buffer", "index_buffer"))),
+                        ("register files", sum(en["by_level"][k] for k in (
+                            "basis_rf", "weight_rf"))),
+                        ("accumulators", en["by_level"]["accumulator_rf"]),
+                        ("MACs", en["by_operation"]["mac"]),
+                        ("shifts, adds, requant", en["by_operation"]["shift"] +
+                         en["by_operation"]["add"] + en["by_operation"]["requant"])):
+                    parts[group] = parts.get(group, 0.0) + value
             print(f"{model} {name} {n}x{k}: " + ", ".join(
                 f"{f} {res[(f, False)]['cycles']} cyc" for f in forms), flush=True)
 
@@ -182,17 +198,18 @@ def main():
              "engine mode as 128 PEs x 8 multipliers, 16 B/cycle DRAM), one energy table. "
              "SE is decomposed to 4-bit Ce (exponents [-6, 0]); PD is the weight "
              "projected onto p x p permuted diagonals (per block the offset keeping the "
-             "most energy; `error` is the relative Frobenius error of that projection). "
+             "most energy). `error` is the relative Frobenius error of the weight each "
+             "form stores against the pretrained one (before int8 quantization). "
              "Random int8 activations (seeded), then the same with 50 % zero inputs.", "",
              "## Per layer (random activations)", "",
              "| model | layer | N x K | positions | dense cycles | SE cycles | PD4 cycles | PD8 cycles "
-             "| dense uJ | SE uJ | PD4 uJ | PD8 uJ | PD4 error | PD8 error |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| dense uJ | SE uJ | PD4 uJ | PD8 uJ | SE error | PD4 error | PD8 error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for model, name, shape, m, res, err in rows:
         cyc = " | ".join(str(res[(f, False)]["cycles"]) for f in forms)
         en = " | ".join(f"{res[(f, False)]['energy_pj']['total'] / 1e6:.2f}" for f in forms)
         lines.append(f"| {model} | {name} | {shape} | {m} | {cyc} | {en} | "
-                     f"{err[4]:.2f} | {err[8]:.2f} |")
+                     f"{err['SE']:.2f} | {err[4]:.2f} | {err[8]:.2f} |")
     for sparse in (False, True):
         lines += ["", "## Per model, " + ("50 % zero inputs" if sparse else "random activations"), "",
                   "| model | form | cycles | energy (uJ) | dense / form: cycles | dense / form: energy "
@@ -205,6 +222,13 @@ def main():
                 c, e = t[(f, sparse)]
                 lines.append(f"| {model} | {f} | {c} | {e / 1e6:.2f} | {dc / c:.2f}x | "
                              f"{de / e:.2f}x | {sc / c:.2f}x | {se_ / e:.2f}x |")
+    lines += ["", "## Where the energy goes (uJ, random activations)", "",
+              "| model | form | " + " | ".join(next(iter(next(iter(breakdown.values())).values()))) + " |",
+              "|---|---|" + "---|" * 6]
+    for model, b in breakdown.items():
+        for f in forms:
+            lines.append(f"| {model} | {f} | " + " | ".join(
+                f"{v / 1e6:.2f}" for v in b[(f, False)].values()) + " |")
     out = ROOT / "benchmarks" / "results" / "accelerator-permdiag.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Times, in one process and one run: the compressed SmartExchange and PermDNN
-// kernels (sd-cpu-to-llvm), the same layers dense through upstream MLIR's default
-// lowering, OpenBLAS sgemv/sgemm on the same shapes, and a stream-copy
+// kernels (sd-cpu-to-llvm), the same layers dense through upstream MLIR's
+// default lowering, OpenBLAS sgemv/sgemm on the same shapes, and a stream-copy
 // kernel that measures the memory bandwidth the others are compared to.
 // models.inc (written by run.sh) lists the compiled model functions.
 //

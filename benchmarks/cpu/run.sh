@@ -13,6 +13,8 @@ results="$root/benchmarks/results"
 mkdir -p "$work" "$results"
 
 "$root/scripts/build.sh" sd-opt >/dev/null
+# sd-compile.sh uses the sd-opt just built (BUILD_DIR as in build.sh).
+export SD_OPT="${SD_OPT:-${BUILD_DIR:-$root/build}/bin/sd-opt}"
 /usr/bin/python3 "$here/gen_models.py" "$work"
 
 : > "$work/models.inc"

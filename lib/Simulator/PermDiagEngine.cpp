@@ -83,8 +83,8 @@ static bool execMac(const Instruction &inst, PermDiagMachine &m,
     return false;
   }
   if (pos0 < m.bandN0 || pos0 + npos > m.bandN0 + m.bandSamples) {
-    error = "positions " + range(pos0, pos0 + npos) +
-            " are not in the input band";
+    error =
+        "positions " + range(pos0, pos0 + npos) + " are not in the input band";
     return false;
   }
   const int64_t inLo = m.bandAddr + (pos0 - m.bandN0) * l.c;
@@ -98,8 +98,9 @@ static bool execMac(const Instruction &inst, PermDiagMachine &m,
   // column of the block would send products to another block.
   for (int64_t b = 0; b < rb * cb; ++b)
     if (records[b * rec] >= p) {
-      error = "offset " + std::to_string(records[b * rec]) + " of tile block (" +
-              std::to_string(b / cb) + ", " + std::to_string(b % cb) +
+      error = "offset " + std::to_string(records[b * rec]) +
+              " of tile block (" + std::to_string(b / cb) + ", " +
+              std::to_string(b % cb) +
               ") in the weight buffer is not below p = " + std::to_string(p);
       return false;
     }
@@ -174,10 +175,10 @@ static bool execRequant(const Instruction &inst, PermDiagMachine &m,
     return false;
   }
   const int64_t outs = std::min(rows, l.k - t.rowBlock0 * p);
-  const int64_t last =
-      bufAddr + (outs - 1) * chStride + (npos - 1) * posStride;
+  const int64_t last = bufAddr + (outs - 1) * chStride + (npos - 1) * posStride;
   if (accAddr + npos * rows > config.pdPoolEntries() ||
-      last >= config.output.bytes || biasAddr + 8 * outs > config.weight.bytes) {
+      last >= config.output.bytes ||
+      biasAddr + 8 * outs > config.weight.bytes) {
     error = "accumulators, outputs or biases outside their storage";
     return false;
   }
@@ -205,12 +206,10 @@ static bool execRequant(const Instruction &inst, PermDiagMachine &m,
   s.at(Level::OutputBuffer).writeBytes += outputs;
   timing.unit = Unit::Requant;
   // The requantization units handle dim_m x dim_f outputs per cycle.
-  timing.cycles =
-      uint64_t(ceilDiv(outs * npos, config.dimM * config.dimF) + 3);
-  timing.accesses = {
-      {PdResource::Acc, accAddr, accAddr + npos * rows, false},
-      {PdResource::Weight, biasAddr, biasAddr + outs * 8, false},
-      {PdResource::Output, bufAddr, last + 1, true}};
+  timing.cycles = uint64_t(ceilDiv(outs * npos, config.dimM * config.dimF) + 3);
+  timing.accesses = {{PdResource::Acc, accAddr, accAddr + npos * rows, false},
+                     {PdResource::Weight, biasAddr, biasAddr + outs * 8, false},
+                     {PdResource::Output, bufAddr, last + 1, true}};
   return true;
 }
 

@@ -251,6 +251,8 @@ private:
   // Pooling and residual add (the arithmetic is in NetworkLayers.cpp).
   bool execAdd(const Instruction &inst);
   bool execPool(const Instruction &inst);
+  bool execDwConv(const Instruction &inst);
+  int64_t dwWAddr = 0, dwBiasAddr = 0; ///< cfg_dw of the current layer.
   bool tileCodeOffsets(std::string &error, size_t index);
 
   // Timing.
@@ -267,7 +269,7 @@ private:
   int64_t tileCodeAddr = 0, tileIndexAddr = 0, tileBasisAddr = 0;
   uint64_t tileSerial = 0;
   EngineState engines[2];
-  PermDiagTile pdTile; ///< The pd_tile in force (PermDNN engine mode).
+  PermDiagTile pdTile;      ///< The pd_tile in force (PermDNN engine mode).
   std::vector<int64_t> acc; ///< [dim_m][entries].
   // Code segment offsets of the current tile ([channel][block], relative to
   // tileCodeAddr) and the state of the index buffer they were read from.
@@ -542,6 +544,12 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
     return execPermDiag(inst, error, index);
   case Opcode::CfgAdd:
     return true;
+  case Opcode::CfgDw:
+    dwWAddr = inst[field::CfgDw::WAddr];
+    dwBiasAddr = inst[field::CfgDw::BiasAddr];
+    return true;
+  case Opcode::DwConv:
+    return execDwConv(inst);
   case Opcode::Add:
     return execAdd(inst);
   case Opcode::Pool:
@@ -1147,17 +1155,9 @@ bool Simulator::Impl::execPool(const Instruction &inst) {
 /// timed by the scoreboard like every other instruction.
 bool Simulator::Impl::execPermDiag(const Instruction &inst, std::string &error,
                                    size_t index) {
-  PermDiagMachine m{config,
-                    *layer,
-                    pdTile,
-                    ibuf.data(),
-                    bandAddr,
-                    bandN0,
-                    bandSamples,
-                    wbuf.data(),
-                    obuf.data(),
-                    acc,
-                    stats()};
+  PermDiagMachine m{config,      *layer, pdTile,      ibuf.data(),
+                    bandAddr,    bandN0, bandSamples, wbuf.data(),
+                    obuf.data(), acc,    stats()};
   PdTiming timing;
   std::string text;
   if (!executePermDiag(inst, m, timing, text))
@@ -1168,9 +1168,64 @@ bool Simulator::Impl::execPermDiag(const Instruction &inst, std::string &error,
                                            ResAcc};
   std::vector<Access> accesses;
   for (const PdAccess &a : timing.accesses)
-    accesses.push_back(
-        {kResource[unsigned(a.resource)], a.lo, a.hi, a.write});
+    accesses.push_back({kResource[unsigned(a.resource)], a.lo, a.hi, a.write});
   schedule(timing.unit, accesses, timing.cycles, false);
+  return true;
+}
+
+bool Simulator::Impl::execDwConv(const Instruction &inst) {
+  using namespace field::DwConv;
+  const int64_t ch0 = inst[Ch0], channels = inst[Channels];
+  const int64_t pos0 = inst[Pos0], npos = inst[Npos], o = inst[OutAddr];
+  const LayerDecl &l = *layer;
+  const int64_t plane = l.oh * l.ow, rowStride = l.c * l.w;
+  const int64_t sampleStride = bandRows * rowStride, taps = l.r * l.s;
+  int64_t inside = 0; // window taps inside the input
+  for (int64_t c = 0; c < channels; ++c) {
+    const int64_t ch = ch0 + c;
+    const int8_t *w =
+        reinterpret_cast<const int8_t *>(wbuf.data() + dwWAddr + ch * taps);
+    uint64_t raw = 0;
+    for (int i = 0; i < 8; ++i)
+      raw |= uint64_t(wbuf[size_t(dwBiasAddr + ch * 8 + i)]) << (8 * i);
+    for (int64_t i = 0; i < npos; ++i) {
+      int64_t p = pos0 + i, n = p / plane, q = p % plane;
+      const int8_t *band =
+          ibuf.data() + bandAddr + (n - bandN0) * sampleStride;
+      obuf[size_t(o + c * npos + i)] = depthwiseOutput(
+          l, band, bandH0, ch, q / l.ow, q % l.ow, w, int64_t(raw));
+      if (c == 0) {
+        int64_t ih0 = (q / l.ow) * l.strideH - l.padTop;
+        int64_t iw0 = (q % l.ow) * l.strideW - l.padLeft;
+        inside += (std::min(l.h, ih0 + l.r) - std::max<int64_t>(0, ih0)) *
+                  (std::min(l.w, iw0 + l.s) - std::max<int64_t>(0, iw0));
+      }
+    }
+  }
+  SimStats &s = stats();
+  const uint64_t outputs = uint64_t(channels * npos);
+  s.macs += uint64_t(inside * channels);
+  s.adds += outputs * uint64_t(std::min(taps, config.dimC)); // tree + bias
+  s.requants += outputs;
+  s.at(Level::InputBuffer).readBytes += uint64_t(inside * channels);
+  s.at(Level::WeightBuffer).readBytes += uint64_t(channels * (taps + 8));
+  s.at(Level::WeightRf).writeBytes += uint64_t(channels * taps);
+  s.at(Level::WeightRf).readBytes +=
+      uint64_t(channels * taps * ((npos + config.dimF - 1) / config.dimF));
+  s.at(Level::OutputBuffer).writeBytes += outputs;
+  const int64_t nFirst = pos0 / plane, nLast = (pos0 + npos - 1) / plane;
+  const int64_t lo = bandAddr + (nFirst - bandN0) * sampleStride;
+  const int64_t hi = bandAddr + (nLast - bandN0 + 1) * sampleStride;
+  const int64_t wLo = dwWAddr + ch0 * taps;
+  schedule(Unit::Mac,
+           {{ResInput, lo, hi, false},
+            {ResWeight, wLo, wLo + channels * taps, false},
+            {ResWeight, dwBiasAddr + ch0 * 8, dwBiasAddr + (ch0 + channels) * 8,
+             false},
+            {ResOutput, o, o + channels * npos, true}},
+           uint64_t(depthwiseCycles(channels, npos, taps, config.dimM,
+                                    config.dimC, config.dimF)),
+           false);
   return true;
 }
 

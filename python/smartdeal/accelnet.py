@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,17 +157,7 @@ class Network:
     def conv(self, x, se: SEWeight, bias, stride=1, pad=0, relu=True):
         self.layers += 1
         w, b = self._weight(se, bias)
-        n, c, h, wd = self.shapes[x]
-        src = x
-        if pad:
-            src = self._new("%p")
-            padded = [n, c, h + 2 * pad, wd + 2 * pad]
-            self.lines.append(
-                f"  {src} = tensor.pad {x} low[0, 0, {pad}, {pad}] high[0, 0, "
-                f"{pad}, {pad}] {{\n  ^bb0(%i: index, %j: index, %k: index, "
-                f"%l: index):\n    tensor.yield %zero : i8\n  }} : "
-                f"{_tensor(self.shapes[x], 'i8')} to {_tensor(padded, 'i8')}")
-            self.shapes[src] = tuple(padded)
+        src = self._pad(x, pad)
         y = F.conv2d(self.values[x], torch.from_numpy(se.dense()),
                      torch.from_numpy(bias.astype(np.float32)), stride, pad)
         if relu:
@@ -180,6 +171,49 @@ class Network:
             f"  {out} = sd.quantized_conv2d ins({src}, {w} : "
             f"{_tensor(self.shapes[src], 'i8')}, {se.type()}) bias({b} : "
             f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
+            f"{_tensor(self.shapes[out], 'i8')}")
+        return out
+
+    def _pad(self, x, pad):
+        if not pad:
+            return x
+        n, c, h, wd = self.shapes[x]
+        src = self._new("%p")
+        padded = [n, c, h + 2 * pad, wd + 2 * pad]
+        self.lines.append(
+            f"  {src} = tensor.pad {x} low[0, 0, {pad}, {pad}] high[0, 0, "
+            f"{pad}, {pad}] {{\n  ^bb0(%i: index, %j: index, %k: index, "
+            f"%l: index):\n    tensor.yield %zero : i8\n  }} : "
+            f"{_tensor(self.shapes[x], 'i8')} to {_tensor(padded, 'i8')}")
+        self.shapes[src] = tuple(padded)
+        return src
+
+    def depthwise(self, x, weight: np.ndarray, bias, stride=1, pad=1, relu=True):
+        """A depthwise convolution with raw (int8-quantized) weights."""
+        self.layers += 1
+        c = weight.shape[0]
+        w, b = self._new("%w"), self._new("%b")
+        wk = self._blob(weight.astype("<f4"), 4)
+        bk = self._blob(bias.astype("<f4"), 4)
+        self.lines.append(f"  {w} = arith.constant dense_resource<{wk}> : "
+                          f"{_tensor(weight.shape, 'f32')}")
+        self.lines.append(f"  {b} = arith.constant dense_resource<{bk}> : "
+                          f"{_tensor([c], 'f32')}")
+        src = self._pad(x, pad)
+        y = F.conv2d(self.values[x], torch.from_numpy(weight.astype(np.float32)),
+                     torch.from_numpy(bias.astype(np.float32)), stride, pad,
+                     groups=c)
+        if relu:
+            y = F.relu(y)
+        out = self._new()
+        self._def(out, y)
+        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
+                 f"{_f64(self.scales[out])}{', relu' if relu else ''}, "
+                 f"strides = array<i64: {stride}, {stride}>")
+        self.lines.append(
+            f"  {out} = sd.quantized_depthwise_conv2d ins({src}, {w} : "
+            f"{_tensor(self.shapes[src], 'i8')}, {_tensor(weight.shape, 'f32')}) "
+            f"bias({b} : {_tensor([c], 'f32')}) {{{attrs}}} -> "
             f"{_tensor(self.shapes[out], 'i8')}")
         return out
 
@@ -276,8 +310,8 @@ def _bias(rng, n):
 
 def tiny_resnet(rng, size=16):
     """A ResNet-like network with every whole-network layer, in seconds:
-    stem 3x3, max pool 3x3 s2 p1, a basic block, a strided block with a 1x1
-    downsample, global average pooling and a classifier."""
+    stem 3x3, max pool 3x3 s2 p1, a basic block, a depthwise 3x3, a strided
+    block with a 1x1 downsample, global average pooling and a classifier."""
     x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
     net = Network(x)
     se = lambda shape: random_se(shape, rng)
@@ -286,6 +320,8 @@ def tiny_resnet(rng, size=16):
     z = net.conv(y, se((8, 8, 3, 3)), _bias(rng, 8), 1, 1)
     z = net.conv(z, se((8, 8, 3, 3)), _bias(rng, 8), 1, 1, relu=False)
     y = net.add(z, y)
+    y = net.depthwise(y, rng.standard_normal((8, 1, 3, 3)).astype(np.float32),
+                      _bias(rng, 8), 1, 1)
     z = net.conv(y, se((16, 8, 3, 3)), _bias(rng, 16), 2, 1)
     z = net.conv(z, se((16, 16, 3, 3)), _bias(rng, 16), 1, 1, relu=False)
     d = net.conv(y, se((16, 8, 1, 1)), _bias(rng, 16), 2, 0, relu=False)
@@ -296,11 +332,14 @@ def tiny_resnet(rng, size=16):
     return net, y, x
 
 
-def torchvision_network(name: str, driver: str, work: Path, lo: int, hi: int,
-                        fraction: float, size: int = 224):
-    """ResNet-18 or VGG-16 (torchvision shapes, random weights with seed 0,
-    batch norm folded as identity at initialization) with every convolution
-    and linear layer decomposed; returns (network, result, input)."""
+def torchvision_network(name: str, driver: Optional[str], work: Path, lo: int,
+                        hi: int, fraction: float, size: int = 224):
+    """ResNet-18, VGG-16 or MobileNetV2 (torchvision shapes, random weights
+    with seed 0, batch norm folded as identity at initialization, ReLU6 as
+    ReLU) with every convolution and linear layer decomposed by the C++
+    library (`driver`), or given random codes with `fraction` of the rows
+    zero when `driver` is None (fast, for tests); depthwise convolutions keep
+    raw weights. Returns (network, result, input)."""
     import torchvision
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None).eval()
@@ -312,6 +351,8 @@ def torchvision_network(name: str, driver: str, work: Path, lo: int, hi: int,
     def se(module, frac):
         count[0] += 1
         w = module.weight.detach().numpy()
+        if driver is None:
+            return random_se(w.shape, rng, lo, hi, zero_rows=frac)
         return decompose(w, driver, work / f"w{count[0]}", lo, hi, frac)
 
     def bias(module):
@@ -320,7 +361,7 @@ def torchvision_network(name: str, driver: str, work: Path, lo: int, hi: int,
                 else np.zeros(module.weight.shape[0], np.float32))
 
     def conv(y, m, relu=True):
-        frac = fraction if m.kernel_size == (3, 3) else 0.0
+        frac = fraction  # SmartDeal prunes the rows of every convolution
         return net.conv(y, se(m, frac), bias(m), m.stride[0], m.padding[0], relu)
 
     if name.startswith("resnet"):
@@ -347,6 +388,28 @@ def torchvision_network(name: str, driver: str, work: Path, lo: int, hi: int,
         linears = [m for m in model.classifier if isinstance(m, torch.nn.Linear)]
         for i, m in enumerate(linears):
             y = net.linear(y, se(m, 0.0), bias(m), relu=i + 1 < len(linears))
+    elif name.startswith("mobilenet_v2"):
+        from torchvision.ops.misc import Conv2dNormActivation
+        y = net.x
+        for feature in model.features:
+            layers = feature.conv if hasattr(feature, "conv") else [feature]
+            z = y
+            for m in layers:
+                relu = isinstance(m, Conv2dNormActivation)
+                conv_m = m[0] if relu else m
+                if not isinstance(conv_m, torch.nn.Conv2d):
+                    continue  # the projection's batch norm
+                if conv_m.groups > 1:
+                    z = net.depthwise(z, conv_m.weight.detach().numpy(),
+                                      bias(conv_m), conv_m.stride[0],
+                                      conv_m.padding[0], relu)
+                else:
+                    z = conv(z, conv_m, relu)
+            y = net.add(z, y, relu=False) if getattr(feature, "use_res_connect",
+                                                     False) else z
+        y = net.global_avgpool(y)
+        y = net.flatten(y)
+        y = net.linear(y, se(model.classifier[1], 0.0), bias(model.classifier[1]))
     else:
         raise ValueError(f"no whole-network form for '{name}'")
     return net, y, x
@@ -363,7 +426,7 @@ def quantize_input(net: Network, x: np.ndarray) -> np.ndarray:
 
 
 def run_cpu(model: str, xq: np.ndarray, out_shape, work: Path, sd_opt="sd-opt",
-            runner="mlir-runner",
+            runner=shutil.which("mlir-runner") or "/usr/lib/llvm-22/bin/mlir-runner",
             runtime="/usr/lib/llvm-22/lib/libmlir_runner_utils.so") -> np.ndarray:
     """The CPU quantized mode (sd-opt --sd-cpu-to-llvm, JIT) on `xq`."""
     t_in = _tensor(xq.shape, "i8")

@@ -78,3 +78,273 @@ def select_layers(model: onnx.ModelProto, layers: Sequence[CompressedLayer],
     result.score = score
     result.evaluations = evaluations
     return result
+
+
+# ---------------------------------------------------------------------------
+# Per-layer settings: SmartExchange variants, int-k, or dense, under a budget
+# ---------------------------------------------------------------------------
+#
+# The skip-only selection above can only choose between the reference
+# decomposition and dense. `plan_options` gives every weight layer a menu:
+# SmartExchange at several settings (threshold, exponent range — fewer
+# levels give narrower codes —, structured row fraction), each fitted to the
+# layer's outputs (calibrate.fit_layer: least-squares bases and code
+# re-selection), per-output-channel int-k (the only compressed form for
+# depthwise, 1x3 and small layers), or dense. Each entry has its storage and
+# its relative output error on calibration activations of the original
+# model. For a tolerance eps every layer takes its smallest entry with error
+# <= eps; eps is the largest in a geometric sweep whose whole-model metric
+# stays within the budget. One full-model evaluation per eps.
+
+import json as _json
+import subprocess as _subprocess
+import tempfile as _tempfile
+from pathlib import Path as _Path
+
+import numpy as _np
+
+DEFAULT_SE_SETTINGS = (
+    "threshold=1e-3",
+    "threshold=1e-3 min-exp=-5 max-exp=2",
+    "threshold=1e-3 min-exp=-4 max-exp=-1",
+    "threshold=1e-3 min-exp=-5 max-exp=2 structured-fraction=0.25",
+    "threshold=1e-3 min-exp=-5 max-exp=2 structured-fraction=0.5",
+)
+DEFAULT_INT_BITS = (8, 6, 5, 4)
+
+
+def setting_dict(setting: str) -> dict:
+    """'threshold=1e-3 min-exp=-5' -> {'threshold': 0.001, 'min-exp': -5}."""
+    out = {}
+    for part in setting.split():
+        key, _, value = part.partition("=")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            out[key] = float(value)
+    return out
+
+
+def se_bits(codes: _np.ndarray, basis_bits: int = 8) -> int:
+    """Entry-bitmap storage of one SE layer, the sd-decompose report's rule
+    (docs/decomposition.md): nnz codes of ceil(log2 D) + 1 bits (D distinct
+    magnitudes), one bit per stored Ce entry, bases at basis_bits."""
+    nz = codes[codes != 0]
+    distinct = len(_np.unique(_np.abs(nz))) if nz.size else 1
+    width = int(_np.ceil(_np.log2(max(distinct, 1)))) + 1
+    o, nb = codes.shape[0], codes.shape[1]
+    return int(nz.size * width + codes.size + o * nb * 9 * basis_bits)
+
+
+def int_quantize(w: _np.ndarray, bits: int) -> _np.ndarray:
+    """Per-output-channel symmetric round-to-nearest int-bits, dequantized."""
+    flat = w.reshape(w.shape[0], -1).astype(_np.float64)
+    q = (1 << (bits - 1)) - 1
+    scale = _np.maximum(_np.abs(flat).max(axis=1, keepdims=True), 1e-30) / q
+    return (_np.clip(_np.round(flat / scale), -q, q) * scale).reshape(w.shape)
+
+
+def int_bits_of(shape, bits: int) -> int:
+    """int-k storage: k bits per weight plus a 32-bit scale per output channel."""
+    return int(_np.prod(shape)) * bits + int(shape[0]) * 32
+
+
+class LayerMenu:
+    """One weight layer: its ONNX node, original weight and menu of entries."""
+
+    def __init__(self, name, node, weight, onnx_shape):
+        self.name, self.node = name, node
+        self.weight = weight          # canonical [O, ...] float64
+        self.onnx_shape = onnx_shape  # the initializer's shape
+        self.entries = [{"plan": {"form": "dense"}, "bits": 32 * weight.size,
+                         "error": 0.0, "weight": None}]
+
+    def dense_bits(self):
+        return 32 * self.weight.size
+
+
+def _weight_layers(model):
+    """(node, canonical weight, onnx shape) for every Conv / MatMul / Gemm with a
+    constant weight, in graph order."""
+    from onnx import numpy_helper
+    inits = {i.name: i for i in model.graph.initializer}
+    consts = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
+    out = []
+    for node in model.graph.node:
+        if node.op_type not in ("Conv", "MatMul", "Gemm") or len(node.input) < 2:
+            continue
+        wn = node.input[1]
+        if wn in inits:
+            w = numpy_helper.to_array(inits[wn])
+        elif wn in consts:
+            w = numpy_helper.to_array(next(a.t for a in consts[wn].attribute
+                                           if a.name == "value"))
+        else:
+            continue  # an activation (attention's batch matmuls)
+        if w.ndim < 2:
+            continue
+        shape = w.shape
+        if node.op_type == "MatMul" or (node.op_type == "Gemm" and not any(
+                a.name == "transB" and a.i for a in node.attribute)):
+            w = w.T
+        out.append((node, _np.ascontiguousarray(w, dtype=_np.float64), shape))
+    return out
+
+
+def _layer_output(node, x, w):
+    """The layer's output (no bias) for input x and canonical weight w, in torch."""
+    import torch
+    import torch.nn.functional as F
+
+    def attr(name, default):
+        for a in node.attribute:
+            if a.name == name:
+                return list(a.ints) if a.ints else a.i
+        return default
+    xt = torch.from_numpy(_np.ascontiguousarray(x, dtype=_np.float64))
+    if node.op_type == "Conv":
+        group = attr("group", 1)
+        wt = torch.from_numpy(w.reshape(w.shape[0], -1, *w.shape[-2:]) if w.ndim == 3
+                              else w)
+        if wt.shape[1] * group != xt.shape[1]:
+            wt = wt.reshape(wt.shape[0], xt.shape[1] // group, *wt.shape[-2:])
+        pads = attr("pads", [0, 0, 0, 0])
+        xt = F.pad(xt, (pads[1], pads[3], pads[0], pads[2]))
+        return F.conv2d(xt, wt, None, tuple(attr("strides", [1, 1])), 0,
+                        tuple(attr("dilations", [1, 1])), group).numpy()
+    return (xt @ torch.from_numpy(w).T).numpy()
+
+
+def build_menus(onnx_path, model_mlir, calibration, sd_opt,
+                se_settings=DEFAULT_SE_SETTINGS, int_bits=DEFAULT_INT_BITS,
+                rounds: int = 1, min_size: int = 1024, max_rows: int = 4096,
+                log=lambda s: None):
+    """Every weight layer's menu (see the section comment), fitted on the
+    original model's activations for `calibration` inputs."""
+    import onnx
+    from . import calibrate
+    from . import compressed as cm
+    from .importers.onnx_reference import OnnxReference
+
+    model = onnx.load(str(onnx_path))
+    menus = [LayerMenu(n.name, n, w, s) for n, w, s in _weight_layers(model)]
+    ref = OnnxReference(model)
+    names = sorted({m.node.input[0] for m in menus})
+    rng = _np.random.default_rng(0)
+    inputs = {m.name: [] for m in menus}
+    for inp in calibration:
+        cap = ref.run_capture(inp, names)
+        for m in menus:
+            inputs[m.name].append(cap[m.node.input[0]])
+    rows, raw = {}, {}
+    for m in menus:
+        raw[m.name] = inputs[m.name][:4]   # whole inputs for int-k errors
+        try:
+            x = _np.concatenate([calibrate._rows(m.node, v, m.weight.shape)
+                                 for v in inputs[m.name]]).astype(_np.float64)
+        except ValueError:
+            continue  # grouped convolution: no SmartExchange form
+        if len(x) > max_rows:
+            x = x[rng.choice(len(x), max_rows, replace=False)]
+        rows[m.name] = x
+    del inputs
+    for m in menus:
+        ys = [_layer_output(m.node, v, m.weight) for v in raw[m.name]]
+        denom = sum(float((y ** 2).sum()) for y in ys) or 1.0
+        for k in int_bits:
+            wq = int_quantize(m.weight, k)
+            err = sum(float(((_layer_output(m.node, v, wq) - y) ** 2).sum())
+                      for v, y in zip(raw[m.name], ys))
+            m.entries.append({"plan": {"form": "int", "bits": k},
+                              "bits": int_bits_of(m.weight.shape, k),
+                              "error": (err / denom) ** 0.5, "weight": wq})
+    by_name = {m.name: m for m in menus}
+    with _tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
+        for setting in se_settings:
+            rep, out = _Path(tmp) / "r.json", _Path(tmp) / "c.mlir"
+            proc = _subprocess.run(
+                [sd_opt, str(model_mlir),
+                 f"--sd-decompose={setting} min-size={min_size} report={rep}",
+                 "-o", str(out)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError(f"sd-decompose {setting}: {proc.stderr.strip()}")
+            report = _json.loads(rep.read_text())
+            blobs = cm.read_blobs(out.read_text())
+            for entry in report["layers"]:
+                m = by_name.get(entry["name"])
+                if entry["form"] != "se" or m is None or m.name not in rows:
+                    continue
+                key = cm._key(entry["name"])
+                o, nb, br = entry["shape"][0], entry["blocks"], entry["block_rows"]
+                lo, hi = (int(v) for v in entry["settings"]["exponents"].strip("[]").split(","))
+                codes = _np.frombuffer(blobs[key + "_ce"], _np.int8).reshape(o, nb, br, 3)
+                basis = _np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
+                w2 = m.weight.reshape(o, -1)
+                codes, basis, _, err = calibrate.fit_layer(codes, basis, w2, rows[m.name],
+                                                           lo, hi, rounds=rounds)
+                rebuilt = cm.rebuild(codes, basis.astype(_np.float32), entry["shape"], lo)
+                m.entries.append({"plan": dict(setting_dict(setting), form="se"),
+                                  "bits": se_bits(codes), "error": err,
+                                  "weight": rebuilt.astype(_np.float64)})
+            log(f"menu: {setting} done")
+    return model, menus
+
+
+def choose(menus, eps: float) -> dict:
+    """name -> the smallest entry with error <= eps (dense always qualifies)."""
+    return {m.name: min((e for e in m.entries if e["error"] <= eps),
+                        key=lambda e: e["bits"]) for m in menus}
+
+
+def apply_choice(model, menus, choice):
+    """A copy of the ONNX model with every chosen non-dense entry's weight."""
+    from .compressed import CompressedLayer
+    layers = []
+    for m in menus:
+        e = choice[m.name]
+        if e["weight"] is None:
+            continue
+        w = e["weight"]
+        if m.node.op_type == "Conv":
+            w = w.reshape(m.onnx_shape)
+        layers.append(CompressedLayer(m.name, list(w.shape), w.astype(_np.float32), 0, 0))
+    out = copy.deepcopy(model)
+    replace_weights(out, layers)
+    return out
+
+
+def plan_totals(menus, choice, extra_dense_bits: int = 0) -> dict:
+    dense = sum(m.dense_bits() for m in menus) + extra_dense_bits
+    bits = sum(choice[m.name]["bits"] for m in menus) + extra_dense_bits
+    forms = {}
+    for m in menus:
+        f = choice[m.name]["plan"]["form"]
+        forms[f] = forms.get(f, 0) + 1
+    return {"dense_bits": dense, "bits": bits, "compression_ratio": dense / max(bits, 1),
+            "forms": forms}
+
+
+def plan_config(menus, choice) -> dict:
+    """The plan file (docs/Driver.md) for a choice."""
+    return {"layers": {m.name: choice[m.name]["plan"] for m in menus}}
+
+
+def plan_options(model, menus, metric, budget: float,
+                 eps_list=(0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25),
+                 log=lambda s: None):
+    """The largest eps whose choice keeps metric >= baseline - budget.
+    Returns (choice, eps, score, baseline, trace)."""
+    baseline = metric(model)
+    best = (choose(menus, 0.0), 0.0, baseline)
+    trace = []
+    for eps in eps_list:
+        choice = choose(menus, eps)
+        score = metric(apply_choice(model, menus, choice))
+        ratio = plan_totals(menus, choice)["compression_ratio"]
+        trace.append({"eps": eps, "score": score, "compression_ratio": ratio})
+        log(f"eps {eps:g}: {ratio:.2f}x, score {score:.4f} (baseline {baseline:.4f})")
+        if score >= baseline - budget:
+            best = (choice, eps, score)
+        else:
+            break
+    return best[0], best[1], best[2], baseline, trace

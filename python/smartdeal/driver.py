@@ -58,16 +58,49 @@ def _run(cmd: List[str], what: str) -> subprocess.CompletedProcess:
     return proc
 
 
+PLAN_FORMS = ("se", "int", "dense", "permdiag")
+
+
+def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
+    """name -> settings of every plan entry whose form is not SmartExchange,
+    checked: `int` needs `bits` in 2..8; `permdiag` is not run by the driver."""
+    out = {}
+    for layer, settings in ((config or {}).get("layers", {}) or {}).items():
+        form = settings.get("form", "se")
+        if form not in PLAN_FORMS:
+            raise DriverError(f"plan entry '{layer}': unknown form '{form}' "
+                              f"(expected {', '.join(PLAN_FORMS)})")
+        if form == "int":
+            bits = settings.get("bits")
+            if not isinstance(bits, int) or not 2 <= bits <= 8:
+                raise DriverError(f"plan entry '{layer}': form int needs an "
+                                  f"integer 'bits' from 2 to 8, got {bits!r}")
+        if form == "permdiag":
+            raise DriverError(f"plan entry '{layer}': form permdiag is not run by "
+                              "the driver; use sd-opt --sd-permdiag with this plan")
+        if form != "se":
+            out[layer] = settings
+    return out
+
+
 def decompose_options(config: Optional[dict], args) -> str:
-    """sd-decompose's option string from defaults, the config file and flags."""
+    """sd-decompose's option string from defaults, the config file and flags.
+
+    Plan entries whose form is not `se` become `skip` for sd-decompose (the
+    driver quantizes `int` layers itself, before the import); `form` and
+    `bits` are plan keys, not sd-decompose options."""
     opts: Dict[str, str] = {"min-size": str(args.min_size)}
     layer_opts: List[str] = []
+    others = plan_forms(config)
     if config:
         for key, value in config.get("defaults", {}).items():
             opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
         for layer, settings in config.get("layers", {}).items():
+            if layer in others:
+                layer_opts.append(f"{layer}:skip=true")
+                continue
             parts = [f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-                     for k, v in settings.items()]
+                     for k, v in settings.items() if k != "form"]
             if parts:
                 layer_opts.append(f"{layer}:" + ":".join(parts))
     if args.threshold is not None:
@@ -76,6 +109,64 @@ def decompose_options(config: Optional[dict], args) -> str:
     if layer_opts:
         text += " layer-options=" + ",".join(layer_opts)
     return text
+
+
+def quantize_int_layers(path: Path, config: Optional[dict], destination: Path):
+    """Writes the ONNX model with every `form: int` layer's weight replaced by
+    its per-output-channel int-k values (dequantized), so the imported IR,
+    the compiled code and the exported model all carry them. Returns the
+    report entries of those layers."""
+    import onnx
+
+    from . import budget
+
+    ints = {n: s for n, s in plan_forms(config).items() if s.get("form") == "int"}
+    if not ints:
+        return []
+    model = onnx.load(str(path))
+    found = {node.name: (node, w, shape) for node, w, shape in budget._weight_layers(model)}
+    missing = sorted(set(ints) - set(found))
+    if missing:
+        raise DriverError(f"plan: int layers not found in the model: {', '.join(missing)}")
+    layers, entries = [], []
+    for name, settings in ints.items():
+        node, w, shape = found[name]
+        q = budget.int_quantize(w, settings["bits"])
+        err = float(np.linalg.norm(q - w) / max(np.linalg.norm(w), 1e-30))
+        bits = budget.int_bits_of(w.shape, settings["bits"])
+        layers.append(compressed_mod.CompressedLayer(
+            name, list(q.shape), (q.reshape(shape) if node.op_type == "Conv" else q)
+            .astype(np.float32), 0, err))
+        entries.append({"name": name, "form": f"int{settings['bits']}", "shape": list(w.shape),
+                        "weights": int(w.size), "bits": bits, "dense_bits": 32 * int(w.size),
+                        "compression_ratio": 32 * w.size / bits, "relative_error": err})
+    export.replace_weights(model, layers)
+    onnx.save(model, str(destination))
+    return entries
+
+
+def merge_int_entries(report: dict, entries: List[dict]) -> dict:
+    """The sd-decompose report with the int layers' storage: their entries
+    (left dense by sd-decompose) replaced, and the totals recomputed."""
+    if not entries:
+        return report
+    by_name = {e["name"]: e for e in entries}
+    layers = []
+    for l in report["layers"]:
+        e = by_name.get(l["name"])
+        layers.append(dict(l, **e) if e else l)
+    totals = dict(report["totals"])
+    bits = 0
+    for l in layers:
+        bits += l["bits"] if "bits" in l else 32 * int(l.get("weights", 0))
+    compressed = [l for l in layers if l["form"] != "dense"]
+    totals["bits"] = bits
+    totals["compression_ratio"] = totals["dense_bits"] / max(bits, 1)
+    totals["compressed_layers"] = len(compressed)
+    totals["int_layers"] = len(entries)
+    totals["compressed_layers_ratio"] = (
+        sum(32 * l["weights"] for l in compressed) / max(sum(l["bits"] for l in compressed), 1))
+    return dict(report, layers=layers, totals=totals)
 
 
 def resolve_model(spec: str):
@@ -200,11 +291,11 @@ def calibration_inputs(path: Path, real, args) -> List[dict]:
             for _ in range(max(args.calibration // 5, 1))]
 
 
-def choose_plan(path: Path, real, layers, report, args):
-    """Runs the sensitivity pass and the greedy selection (smartdeal.budget)."""
+def plan_metric(path: Path, real, args):
+    """(model, metric) for budgets: metric(onnx model) is higher-is-better on
+    the calibration inputs (seed 1, distinct from the evaluation inputs)."""
     import onnx
 
-    from . import budget
     from .importers.onnx_reference import OnnxReference
 
     model = onnx.load(str(path))
@@ -238,6 +329,14 @@ def choose_plan(path: Path, real, layers, report, args):
                     max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
             return -float(np.mean(errs))
 
+    return model, metric
+
+
+def choose_plan(path: Path, real, layers, report, args):
+    """Runs the sensitivity pass and the greedy selection (smartdeal.budget)."""
+    from . import budget
+
+    model, metric = plan_metric(path, real, args)
     by_name = {l["name"]: l for l in report["layers"] if l["form"] == "se"}
     return budget.select_layers(
         model, layers, metric, args.budget,
@@ -266,6 +365,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--data-aware", action="store_true",
                    help="refit each layer's bases to its outputs on calibration "
                    "inputs (ONNX models; same storage, smaller output error)")
+    p.add_argument("--search", action="store_true",
+                   help="with --budget: choose per layer among SmartExchange settings, "
+                   "int8/6/5/4 and dense (data-aware fits; the plan goes to plan.json)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="data-aware fits: rounds of code re-selection after the "
+                   "basis refit (0: bases only)")
     p.add_argument("--calibration", type=int, default=20,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
@@ -281,7 +386,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         out_dir = args.output or Path("sd-out") / stem
         config = json.loads(args.config.read_text()) if args.config else None
         sd_opt = runner.find_sd_opt()
-        progress = Progress(7 + (args.budget is not None) + args.data_aware)
+        progress = Progress(7 + (args.budget is not None and not args.search)
+                            + (args.data_aware or args.search) + args.search)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
         try:
@@ -303,9 +409,53 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
+def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
+    """--search: every weight layer's menu (SE settings, int-k, dense) and the
+    most compressed per-layer choice within the budget (budget.plan_options).
+    Returns the plan (merged over `config`) and a summary."""
+    from . import budget
+
+    progress(f"searching per-layer settings within budget {args.budget} "
+             f"({args.calibration} calibration inputs)")
+    model_mlir = import_model("onnx", path, shapes, real, work)
+    model, menus = budget.build_menus(path, model_mlir, calibration_inputs(path, real, args),
+                                      sd_opt, rounds=args.rounds, min_size=args.min_size,
+                                      log=lambda m: print(f"    {m}", flush=True))
+    _, metric = plan_metric(path, real, args)
+    choice, eps, score, baseline, trace = budget.plan_options(
+        model, menus, metric, args.budget,
+        log=lambda m: print(f"    {m}", flush=True))
+    plan = budget.plan_config(menus, choice)
+    merged = dict(config or {})
+    merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
+    info = {"eps": eps, "score": score, "baseline": baseline, "trace": trace,
+            "totals": budget.plan_totals(menus, choice)}
+    return merged, info
+
+
 def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
+    search = None
+    if args.search:
+        if kind != "onnx" or args.budget is None:
+            raise DriverError("--search needs an ONNX model and --budget")
+        config, search = search_plan(args, path, shapes, real, config, sd_opt, progress,
+                                     work)
+        args.data_aware = True
+        (work / "plan.json").write_text(json.dumps(config, indent=2) + "\n")
+    # Layers the plan quantizes to int-k are quantized in the source model
+    # itself, so every later step (IR, compiled code, export) carries them;
+    # `path` stays the original, the accuracy reference.
+    source = path
+    int_entries: List[dict] = []
+    if plan_forms(config):
+        if kind != "onnx":
+            raise DriverError("plan entries with form int/dense need an ONNX model")
+        int_entries = quantize_int_layers(path, config, work / "source.onnx")
+        if int_entries:
+            source = work / "source.onnx"
+
     progress(f"importing {path}")
-    model_mlir = import_model(kind, path, shapes, real, work)
+    model_mlir = import_model(kind, source, shapes, real, work)
 
     progress("decomposing weights (sd-opt --sd-decompose)")
     compressed = work / "compressed.mlir"
@@ -322,8 +472,9 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
             return compressed_mod.load(report_json, compressed)
         if kind != "onnx":
             raise DriverError("--data-aware needs an ONNX model")
-        refits[:] = calibrate.refit(path, compressed, report_json,
-                                    calibration_inputs(path, real, args))
+        refits[:] = calibrate.refit(source, compressed, report_json,
+                                    calibration_inputs(path, real, args),
+                                    rounds=args.rounds)
         return compressed_mod.load(report_json, compressed)
 
     if args.data_aware:
@@ -332,7 +483,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         layers = data_aware()
 
     plan = None
-    if args.budget is not None:
+    if args.budget is not None and search is None:
         if kind != "onnx":
             raise DriverError("--budget needs an ONNX model (its metric runs the "
                               "ONNX reference executor)")
@@ -352,11 +503,14 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         report = json.loads(report_json.read_text())
         layers = data_aware()
 
+    report = merge_int_entries(json.loads(report_json.read_text()), int_entries)
+    report_json.write_text(json.dumps(report, indent=2) + "\n")
+
     progress("exporting the compressed model")
     exported = None
     if kind == "onnx":
         exported = work / "compressed.onnx"
-        export.export_onnx(path, layers, exported)
+        export.export_onnx(source, layers, exported)
     elif kind == "torchvision":
         import torch
 
@@ -411,6 +565,15 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         lines.append(f"- data-aware bases: mean layer output error {before:.4f} "
                      f"-> {after:.4f} over {len(refits)} layers (calibration "
                      "activations; storage unchanged)")
+    if int_entries:
+        lines.append(f"- int-k layers (plan): {len(int_entries)} ("
+                     + ", ".join(f"{e['name']} {e['form']}" for e in int_entries[:8])
+                     + (", ..." if len(int_entries) > 8 else "") + ")")
+    if search is not None:
+        forms = ", ".join(f"{k} {v}" for k, v in sorted(search["totals"]["forms"].items()))
+        lines.append(f"- per-layer search, budget {args.budget}: tolerance eps "
+                     f"{search['eps']:g}, layers {forms}; calibration score "
+                     f"{search['baseline']:.4f} -> {search['score']:.4f}; plan in plan.json")
     if plan is not None:
         lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "
                      f"{len(plan.skipped)} dense (calibration score "
@@ -441,6 +604,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     clean = {k: v for k, v in quality.items() if not k.startswith("example")}
     (work / "summary.json").write_text(json.dumps(
         {"totals": totals, "quality": clean, "cpu": cpu, "data_aware": refits,
+         "search": search, "int_layers": int_entries,
          "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
         indent=2) + "\n")
     return "\n".join(lines[:10])

@@ -1,6 +1,6 @@
 # A whole ResNet-like network (3x3 stem, 3x3 s2 p1 max pooling, a basic
-# block and a strided block with a 1x1 downsample and residual adds, global
-# average pooling, a classifier) compiles to ONE accelerator program; the
+# block, a depthwise 3x3 convolution, a strided block with a 1x1 downsample
+# and residual adds, global average pooling, a classifier) compiles to ONE accelerator program; the
 # program round-trips through the text and binary forms and the sdacc
 # dialect unchanged, and sd-sim's outputs equal the CPU quantized mode's bit
 # for bit (both from the binary and from the text form).
@@ -35,8 +35,8 @@ text = (work / "net.txt").read_text()
 layers = [l for l in text.splitlines() if l.startswith("layerdef ")]
 kinds = [l.split(" kind=")[1].split()[0] for l in layers]
 print("layers:", " ".join(kinds))
-assert kinds == ["conv", "maxpool", "conv", "conv", "add", "conv", "conv",
-                 "conv", "add", "avgpool", "fc"], kinds
+assert kinds == ["conv", "maxpool", "conv", "conv", "add", "dwconv", "conv",
+                 "conv", "conv", "add", "avgpool", "fc"], kinds
 outputs = [l for l in text.splitlines() if l.startswith("tensor ") and "role=output" in l]
 assert len(outputs) == 1, outputs
 
@@ -62,6 +62,6 @@ assert diff == 0
 assert np.array_equal(sim, sim_text)
 assert len(set(cpu.reshape(-1).tolist())) > 3, "degenerate outputs"
 names = [l["name"] for l in report["layers"]]
-assert len(names) == 11, names
+assert len(names) == 12, names
 print(f"cycles {report['cycles']}, dense baseline {report['baseline']['cycles']}")
 print("PASS")

@@ -73,7 +73,6 @@ func.func @case{n}() {{
 
 # Prints the bits of each value, so equal output means bit-identical.
 PRINT = """
-func.func private @printMemrefI32(tensor<*xi32>)
 func.func @print%R(%y: tensor<%Sxf32>) {
   %e = tensor.empty(%D) : tensor<%Sxi32>
   %bits = linalg.generic {indexing_maps = [%M, %M], iterator_types = [%I]}
@@ -99,7 +98,8 @@ for r in (1, 2):
     text = text.replace("  %e = tensor.empty(%D)", dimops + f"\n  %e = tensor.empty({idx})")
     printers.append(text)
 # The printers take dynamic shapes; cast at the call sites.
-module = "\n".join(printers) + "\n".join(funcs) + "\nfunc.func @main() {\n" + "\n".join(calls) + "\n  return\n}\n"
+module = ("func.func private @printMemrefI32(tensor<*xi32>)\n" + "\n".join(printers)
+          + "\n".join(funcs)) + "\nfunc.func @main() {\n" + "\n".join(calls) + "\n  return\n}\n"
 for n, (batch, m, k, p, bias) in enumerate(CASES):
     ys = shape(batch + (m,), "f32")
     dyn = "x".join("?" * (len(batch) + 1)) + "xf32"

@@ -72,3 +72,21 @@ TEST(PermDiag, BlockSizeOneIsTheDenseWeight) {
   EXPECT_EQ(rebuildPermDiag(pd), w);
   EXPECT_TRUE(projectPermDiag(w.data(), 2, 3, 0).error.size() > 0);
 }
+
+TEST(PermDiag, TiesGoToTheSmallerOffsetAndPaddingCountsAsZero) {
+  // 3 x 3 with p = 2, padded to 4 x 4. Block (0,0) is all ones: every
+  // diagonal ties, offset 0 wins. Block (1,1) holds only W[2,2] = 5 and
+  // padding; its offset-0 diagonal (W[2,2], pad) keeps 5, offset 1 keeps 0.
+  // Block (0,1) column 3 is padding: rows 0,1 of column 2 are 7 and 0, so
+  // offset 0 (W[0,2]) wins over offset 1 (W[1,2]).
+  std::vector<float> w = {1, 1, 7, //
+                          1, 1, 0, //
+                          0, 0, 5};
+  PermDiagWeight pd = projectPermDiag(w.data(), 3, 3, 2);
+  ASSERT_TRUE(pd.error.empty());
+  EXPECT_EQ(pd.offsets, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(pd.values, (std::vector<float>{1, 1, 7, 0, 0, 0, 5, 0}));
+  EXPECT_EQ(rebuildPermDiag(pd),
+            (std::vector<float>{1, 0, 7, 0, 1, 0, 0, 0, 5}));
+  EXPECT_NEAR(pd.keptEnergy, (1 + 1 + 49 + 25) / 78.0, 1e-12);
+}

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Compression/Quantize.h"
 #include "SD/Target/SDAcc/PermDiag.h"
+#include "SD/Compression/Quantize.h"
 #include "SD/Target/SDAcc/ProgramBuilder.h"
 #include "SD/Target/SDAcc/Simulator.h"
 
@@ -87,7 +87,7 @@ struct LayerRun {
 };
 
 LayerRun buildAndRun(const HardwareConfig &config, const LayerSpec &spec,
-                const std::vector<int8_t> &x, int64_t n, int64_t inputs) {
+                     const std::vector<int8_t> &x, int64_t n, int64_t inputs) {
   ProgramBuilder builder(config);
   std::string error;
   EXPECT_TRUE(builder.addInput("x", {n, inputs}, error)) << error;
@@ -144,9 +144,9 @@ TEST(PermDiag, SimulatorMatchesTheDefinitionOnEveryTiling) {
   struct Case {
     int64_t n, outputs, inputs, p;
   };
-  for (const Case &c : {Case{1, 7, 10, 4}, Case{3, 29, 37, 3},
-                        Case{9, 50, 70, 8}, Case{4, 17, 33, 2},
-                        Case{2, 5, 9, 1}, Case{12, 40, 45, 5}}) {
+  for (const Case &c :
+       {Case{1, 7, 10, 4}, Case{3, 29, 37, 3}, Case{9, 50, 70, 8},
+        Case{4, 17, 33, 2}, Case{2, 5, 9, 1}, Case{12, 40, 45, 5}}) {
     LayerSpec s = randomLayer(rng, c.outputs, c.inputs, c.p, "x", "y");
     std::uniform_int_distribution<int> v(-127, 127);
     std::vector<int8_t> x(size_t(c.n * c.inputs));
@@ -202,8 +202,9 @@ TEST(PermDiag, BuilderRejectsBadLayers) {
   };
   LayerSpec s = randomLayer(rng, 8, 8, 4, "x", "y");
   s.pdOffsets[1] = 4;
-  EXPECT_NE(addError(s, {1, 8}).find("offset 4 of block 1 is not in [0, p = 4)"),
-            std::string::npos);
+  EXPECT_NE(
+      addError(s, {1, 8}).find("offset 4 of block 1 is not in [0, p = 4)"),
+      std::string::npos);
   s = randomLayer(rng, 8, 8, 4, "x", "y");
   s.pdValues.pop_back();
   EXPECT_NE(addError(s, {1, 8}).find("values hold 15 values, expected 16"),
@@ -213,7 +214,8 @@ TEST(PermDiag, BuilderRejectsBadLayers) {
             std::string::npos);
   s = randomLayer(rng, 8, 8, 4, "x", "y");
   s.kind = LayerKind::Conv;
-  EXPECT_NE(addError(s, {1, 8, 1, 1}).find("must be fully connected"), std::string::npos);
+  EXPECT_NE(addError(s, {1, 8, 1, 1}).find("must be fully connected"),
+            std::string::npos);
 }
 
 } // namespace

@@ -222,4 +222,46 @@ TEST(NetworkLayers, VerifierRejectsMisplacedInstructions) {
       << verifyProgram(p, c);
 }
 
+TEST(NetworkLayers, DepthwiseLayersCarryTheirWeights) {
+  const HardwareConfig &c = HardwareConfig::defaults();
+  ProgramBuilder builder(c);
+  std::string error;
+  ASSERT_TRUE(builder.addInput("x", {1, 3, 5, 5}, error));
+  LayerSpec dw;
+  dw.name = "dw";
+  dw.kind = LayerKind::Depthwise;
+  dw.input = "x";
+  dw.output = "y";
+  dw.kernelH = dw.kernelW = 3;
+  dw.strideH = dw.strideW = 2;
+  dw.padTop = dw.padLeft = 1;
+  dw.multiplier = 20000;
+  dw.shift = 20;
+  dw.bias = {5, -6, 7};
+  dw.weights.assign(26, 1);
+  EXPECT_FALSE(builder.addLayer(dw, error));
+  EXPECT_EQ(error, "layer 'dw': depthwise weights hold 26 values, expected C "
+                   "x R x S = 27");
+  dw.weights.clear();
+  for (int i = 0; i < 27; ++i)
+    dw.weights.push_back(int8_t(i - 13));
+  ASSERT_TRUE(builder.addLayer(dw, error)) << error;
+  ASSERT_TRUE(builder.markOutput("y", error));
+  Program p;
+  ASSERT_TRUE(builder.build(p, error)) << error;
+  EXPECT_EQ(verifyProgram(p, c), "");
+  ASSERT_EQ(p.segments.size(), 2u);
+  EXPECT_EQ(p.layers[0].oh, 3);
+  LayerSpec back;
+  ASSERT_TRUE(extractLayerSpec(p, 0, back, error)) << error;
+  EXPECT_EQ(back.weights, dw.weights);
+  EXPECT_EQ(back.bias, dw.bias);
+  // A segment of the wrong size is named.
+  p.segments[0].bytes.pop_back();
+  EXPECT_NE(verifyProgram(p, c).find("weights segment has 26 bytes, expected "
+                                     "27"),
+            std::string::npos)
+      << verifyProgram(p, c);
+}
+
 } // namespace

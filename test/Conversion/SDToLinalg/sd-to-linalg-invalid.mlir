@@ -44,3 +44,28 @@ func.func @quantized_bad_scales() -> tensor<1x4xi8> {
          {input_scale = 1.0e6 : f64, output_scale = 1.0e-6 : f64} -> tensor<1x4xi8>
   return %y : tensor<1x4xi8>
 }
+
+// -----
+
+func.func @quantized_permdiag_runtime_bias(%x: tensor<1x6xi8>, %b: tensor<4xf32>) -> tensor<1x4xi8> {
+  %w = sd.permdiag_constant offsets(dense<0> : tensor<2x3xi32>) values(dense<0.5> : tensor<2x3x2xf32>)
+         : !sd.permdiag<4x6xf32, p = 2>
+  // expected-error @+2 {{the bias of a quantized layer must be a constant}}
+  // expected-error @+1 {{cannot lower 'sd.quantized_matmul'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.permdiag<4x6xf32, p = 2>)
+         bias(%b : tensor<4xf32>) {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<1x4xi8>
+  return %y : tensor<1x4xi8>
+}
+
+// -----
+
+func.func @quantized_permdiag_bad_scales() -> tensor<1x4xi8> {
+  %x = arith.constant dense<1> : tensor<1x6xi8>
+  %w = sd.permdiag_constant offsets(dense<0> : tensor<2x3xi32>) values(dense<0.5> : tensor<2x3x2xf32>)
+         : !sd.permdiag<4x6xf32, p = 2>
+  // expected-error @+2 {{cannot quantize this layer: requantization multiplier}}
+  // expected-error @+1 {{cannot lower 'sd.quantized_matmul'}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.permdiag<4x6xf32, p = 2>)
+         {input_scale = 1.0e6 : f64, output_scale = 1.0e-6 : f64} -> tensor<1x4xi8>
+  return %y : tensor<1x4xi8>
+}

@@ -54,3 +54,37 @@ func.func @matmul_3d(%x: tensor<2x3x6xf32>, %init: tensor<2x3x4xf32>) -> tensor<
          outs(%init : tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
   return %y : tensor<2x3x4xf32>
 }
+
+// -----
+
+// A quantized permuted-diagonal layer: int8 values on one power-of-two scale
+// (max |q| = 1.0 -> f_W = 6, so 0.5 -> 32), placed on their diagonals as
+// int32, summed in int64 from the bias (0.5 / (0.05 * 2^-6) = 640), then
+// requantized with m = 0.05 * 2^-6 / 0.1 = 2^-7 (M = 2^14, S = 21).
+// CHECK-LABEL: func.func @quantized_permdiag
+// CHECK-DAG:     %[[BIAS:.*]] = arith.constant dense<[640, -640, 1280]> : tensor<3xi64>
+// CHECK-DAG:     %[[VALUES:.*]] = arith.constant dense<{{\[\[\[}}32, -16], [64, 8]], {{\[\[}}-64, 48], [16, 32]]]> : tensor<2x2x2xi8>
+// CHECK-DAG:     %[[OFFSETS:.*]] = arith.constant dense<{{\[\[}}1, 0], [0, 1]]> : tensor<2x2xi32>
+// CHECK:         %[[W:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3xi32>)
+// CHECK:           tensor.extract %[[OFFSETS]]
+// CHECK:           arith.remui
+// CHECK:           %[[Q:.*]] = tensor.extract %[[VALUES]]
+// CHECK:           %[[Q32:.*]] = arith.extsi %[[Q]] : i8 to i32
+// CHECK:           arith.select %{{.*}}, %[[Q32]], %{{.*}} : i32
+// CHECK:         %[[ACC0:.*]] = linalg.generic {{.*}} ins(%[[BIAS]] : tensor<3xi64>)
+// CHECK:         %[[ACC:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[W]] : tensor<2x3xi8>, tensor<3x3xi32>) outs(%[[ACC0]] : tensor<2x3xi64>)
+// CHECK:           arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK:         linalg.generic {{.*}} ins(%[[ACC]] : tensor<2x3xi64>) outs(%{{.*}} : tensor<2x3xi8>)
+// CHECK:           arith.muli %{{.*}}, %c16384_i64 : i64
+// CHECK:           arith.shrsi %{{.*}}, %c21_i64 : i64
+// CHECK:           arith.maxsi %{{.*}}, %c0_i64 : i64
+// CHECK-NOT:     sd.
+func.func @quantized_permdiag(%x: tensor<2x3xi8>) -> tensor<2x3xi8> {
+  %w = sd.permdiag_constant offsets(dense<[[1, 0], [0, 1]]> : tensor<2x2xi32>)
+         values(dense<[[[0.5, -0.25], [1.0, 0.125]], [[-1.0, 0.75], [0.25, 0.5]]]> : tensor<2x2x2xf32>)
+         : !sd.permdiag<3x3xf32, p = 2>
+  %b = arith.constant dense<[0.5, -0.5, 1.0]> : tensor<3xf32>
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x3xi8>, !sd.permdiag<3x3xf32, p = 2>)
+         bias(%b : tensor<3xf32>) {input_scale = 0.05 : f64, output_scale = 0.1 : f64, relu} -> tensor<2x3xi8>
+  return %y : tensor<2x3xi8>
+}

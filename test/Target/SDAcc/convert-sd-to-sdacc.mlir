@@ -40,9 +40,9 @@
 // REPORT: "format": "se"
 // REPORT: "name": "layer1"
 // REPORT: "format": "none"
-// REPORT: "compulsory_bytes": 270
+// REPORT: "compulsory": 270
 // REPORT: "name": "layer3"
-// REPORT: "compulsory_bytes": 162
+// REPORT: "compulsory": 162
 
 // MISSING: error: no function @other to lower
 

@@ -8,7 +8,7 @@ func.func @main(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
 // -----
 
 func.func @main(%x: tensor<2x6xi8>) -> tensor<2x6xi8> {
-  // expected-error @+1 {{'arith.addi' has no accelerator instruction; only sd.quantized_conv2d, sd.quantized_matmul, sd.quantized_add, sd.quantized_max_pool2d, sd.quantized_avg_pool2d, zero tensor.pad and tensor.collapse_shape map to the accelerator}}
+  // expected-error @+1 {{'arith.addi' has no accelerator instruction; only sd.quantized_conv2d, sd.quantized_matmul, sd.quantized_add, sd.quantized_max_pool2d, sd.quantized_avg_pool2d, sd.quantized_depthwise_conv2d, zero tensor.pad and tensor.collapse_shape map to the accelerator}}
   %y = arith.addi %x, %x : tensor<2x6xi8>
   return %y : tensor<2x6xi8>
 }
@@ -45,4 +45,16 @@ func.func @main(%x: tensor<1x2x6x6xi8>) -> tensor<1x2x8x6xi8> {
     tensor.yield %one : i8
   } : tensor<1x2x6x6xi8> to tensor<1x2x8x6xi8>
   return %p : tensor<1x2x8x6xi8>
+}
+
+// -----
+
+// A permuted-diagonal block wider than the PermDNN engine's modular adders.
+func.func @main(%x: tensor<1x40xi8>) -> tensor<1x40xi8> {
+  %w = sd.permdiag_constant offsets(dense<0> : tensor<1x1xi32>) values(dense<0.5> : tensor<1x1x40xf32>)
+         : !sd.permdiag<40x40xf32, p = 40>
+  // expected-error @+1 {{the accelerator cannot run this layer: layer 'layer0': block size p = 40 must be in [1, 32] (permdiag_engine.max_block_size)}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x40xi8>, !sd.permdiag<40x40xf32, p = 40>)
+         {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<1x40xi8>
+  return %y : tensor<1x40xi8>
 }

@@ -37,6 +37,19 @@ std::string verifyNetworkLayer(const Program &program, int64_t index);
 int8_t poolOutput(const LayerDecl &l, const int8_t *band, int64_t h0,
                   int64_t ch, int64_t oh, int64_t ow);
 
+/// Depthwise convolution output (n, oh, ow) of channel `ch` of layer `l`:
+/// `bias` plus the window of input rows [h0, h0 + rows) of the sample (laid
+/// out [rows][c][w] at `band`) times the channel's r * s int8 weights
+/// `w` (padding adds 0), requantized by the layer's multiplier and shift.
+int8_t depthwiseOutput(const LayerDecl &l, const int8_t *band, int64_t h0,
+                       int64_t ch, int64_t oh, int64_t ow, const int8_t *w,
+                       int64_t bias);
+
+/// Cycles of a `dwconv`: slices take dim_m channels, the dim_c lines split
+/// the r * s taps, the MACs take dim_f positions; plus the adder tree.
+int64_t depthwiseCycles(int64_t channels, int64_t npos, int64_t taps,
+                        int64_t dimM, int64_t dimC, int64_t dimF);
+
 /// Cycles of a `pool` instruction: one window tap per cycle for dim_m
 /// channels x dim_f positions, plus the requantization pipeline.
 int64_t poolCycles(int64_t channels, int64_t npos, int64_t taps,

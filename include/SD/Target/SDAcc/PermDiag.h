@@ -50,7 +50,8 @@ inline int64_t permDiagRowBlocks(const LayerDecl &l) {
 
 /// Empty when a permdiag layer's table entry is legal for `config`: fully
 /// connected, 1 <= p <= max_block_size, blocks = ceil(c / p).
-std::string checkPermDiagLayer(const LayerDecl &l, const HardwareConfig &config);
+std::string checkPermDiagLayer(const LayerDecl &l,
+                               const HardwareConfig &config);
 
 /// Empty when `bytes` (the weights segment) holds the layer's R x C records
 /// and every offset is below p.
@@ -83,8 +84,7 @@ std::string checkPermDiagInstruction(const Instruction &inst,
 
 /// True for pd_tile, pd_mac and pd_requant.
 inline bool isPermDiagInstruction(Opcode op) {
-  return op == Opcode::PdTile || op == Opcode::PdMac ||
-         op == Opcode::PdRequant;
+  return op == Opcode::PdTile || op == Opcode::PdMac || op == Opcode::PdRequant;
 }
 
 //===----------------------------------------------------------------------===//
@@ -98,8 +98,7 @@ std::string checkPermDiagSpec(const LayerSpec &spec, int64_t inputs,
                               const HardwareConfig &config);
 
 /// The weights segment of `spec` (see the file comment).
-std::vector<uint8_t> packPermDiagRecords(const LayerSpec &spec,
-                                         int64_t inputs);
+std::vector<uint8_t> packPermDiagRecords(const LayerSpec &spec, int64_t inputs);
 
 /// The offsets and values of layer `l` back from its weights segment.
 bool unpackPermDiagRecords(const LayerDecl &l,

@@ -37,10 +37,13 @@ enum class LayerKind : int64_t {
   MaxPool = 2,
   AvgPool = 3,
   Add = 4,
+  Depthwise = 5, ///< Depthwise convolution with raw int8 weights.
 };
-/// True for the layers without weights (pooling, residual add).
+/// True for the whole-network layers of NetworkLayers.h (pooling, residual
+/// add, depthwise convolution).
 inline bool isNetworkLayerKind(int64_t kind) {
-  return kind >= int64_t(LayerKind::MaxPool) && kind <= int64_t(LayerKind::Add);
+  return kind >= int64_t(LayerKind::MaxPool) &&
+         kind <= int64_t(LayerKind::Depthwise);
 }
 
 /// An int8 activation tensor in DRAM (NCHW or [N, K], row-major).

@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Kernels that compute with SmartExchange weights while they stay compressed.
-// The loop structure for y[m, o] = init[m, o] + sum_l x[m, l] * W[o, l]:
+// Kernels that compute with SmartExchange and PermDNN weights while they stay
+// compressed. The SmartExchange loop structure for
+// y[m, o] = init[m, o] + sum_l x[m, l] * W[o, l]:
 //
 //   xp = planes(x)                            (once per call, M x nb*3*Rp)
 //   for o0 in 0..N step T                     (one tile of T weight rows)
@@ -32,6 +33,12 @@
 // Rebuilding a tile once and using it for every input row amortizes the
 // decode across the batch; at batch 1 the tile stays in L2. The layer's
 // dense weight never exists in memory: only T rows at a time.
+//
+// Permuted-diagonal weights (PermDNN) need no rebuild: a block's p outputs
+// are its p values times the block's input slice rotated by its offset, and
+// a rotation by k is the contiguous load [k, k + p) of the slice written
+// twice, so the input is doubled once per call and every block costs two
+// p-lane loads (values, x), a multiply and an add per input row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -649,10 +656,10 @@ struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
     // The output padded to whole row blocks; the padding rows are dropped.
     Value y = init;
     if (rb * p != outs)
-      y = tensor::PadOp::create(b, RankedTensorType::get({m, rb * p}, f32), y,
-                                ArrayRef<OpFoldResult>{idx(0), idx(0)},
-                                ArrayRef<OpFoldResult>{idx(0), idx(rb * p - outs)},
-                                zero);
+      y = tensor::PadOp::create(
+          b, RankedTensorType::get({m, rb * p}, f32), y,
+          ArrayRef<OpFoldResult>{idx(0), idx(0)},
+          ArrayRef<OpFoldResult>{idx(0), idx(rb * p - outs)}, zero);
     // Offsets are below p: one byte each when p <= 128, so the index data
     // is 1/p^2 of a byte per weight.
     Value offsets;
@@ -682,9 +689,9 @@ struct LowerPermDiagToCPU : OpRewritePattern<PermDiagMatmulOp> {
             SmallVector<Value> rows;
             for (int64_t r = 0; r < group; ++r)
               rows.push_back(e1.add(row0, e1.index(r)));
-            scf::YieldOp::create(b1, emitPermDiagRows(b1, xx, offsets, values,
-                                                      mArgs[0], p, rb, cb,
-                                                      rows));
+            scf::YieldOp::create(b1,
+                                 emitPermDiagRows(b1, xx, offsets, values,
+                                                  mArgs[0], p, rb, cb, rows));
           });
       y = mLoop.getResult(0);
     }
@@ -748,8 +755,7 @@ struct ConvertSDToCPUPass
 } // namespace
 
 void mlir::sd::populateSDToCPUPatterns(RewritePatternSet &patterns,
-                                       int64_t tileRows,
-                                       int64_t permdiagRows) {
+                                       int64_t tileRows, int64_t permdiagRows) {
   patterns.add<LowerMatmulToCPU, LowerConvToCPU>(patterns.getContext(),
                                                  tileRows);
   patterns.add<LowerPermDiagToCPU>(patterns.getContext(), permdiagRows);

@@ -122,8 +122,9 @@ static Value rebuildSE(OpBuilder &b, Location loc, SEConstantOp constant) {
 /// Dense W[m, n] = values[m/p, n/p, m%p] where n%p == (m%p + k) mod p with
 /// k = offsets[m/p, n/p], else 0, in element type `elem` (integer values are
 /// sign-extended to it).
-static Value permDiagToDense(OpBuilder &b, Location loc, PermDiagWeightType type,
-                             Value offsets, Value values, Type elem) {
+static Value permDiagToDense(OpBuilder &b, Location loc,
+                             PermDiagWeightType type, Value offsets,
+                             Value values, Type elem) {
   RankedTensorType dense = type.getDenseType();
   MLIRContext *ctx = b.getContext();
   Value p = arith::ConstantIndexOp::create(b, loc, type.getBlockSize());
@@ -278,8 +279,7 @@ buildPermDiagIntegerLayer(OpBuilder &b, Operation *op,
       b, loc, DenseElementsAttr::get(valuesType, ArrayRef<int8_t>(q.basis)));
   Value offsets = arith::ConstantOp::create(b, loc, constant.getOffsets());
   IntegerLayer layer;
-  layer.weight =
-      permDiagToDense(b, loc, type, offsets, values, b.getI32Type());
+  layer.weight = permDiagToDense(b, loc, type, offsets, values, b.getI32Type());
   auto biasType = RankedTensorType::get({type.getShape()[0]}, b.getI64Type());
   layer.bias = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(biasType, ArrayRef<int64_t>(q.bias)));
@@ -642,6 +642,47 @@ struct LowerQuantizedAvgPool : OpRewritePattern<QuantizedAvgPool2DOp> {
   }
 };
 
+/// bias + per-channel window sums of int8 x int8 in int64, requantized.
+struct LowerQuantizedDepthwise : OpRewritePattern<QuantizedDepthwiseConv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizedDepthwiseConv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<::sd::compression::QuantizedLayer> q = quantizeDepthwiseOf(op);
+    if (failed(q))
+      return rewriter.notifyMatchFailure(op, "weight is not quantizable");
+    Location loc = op.getLoc();
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    // linalg's NCHW depthwise convolution takes the filter as C x R x S.
+    auto wqType = RankedTensorType::get(
+        {wType.getDimSize(0), wType.getDimSize(2), wType.getDimSize(3)},
+        rewriter.getI8Type());
+    Value wq = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(wqType, ArrayRef<int8_t>(q->basis)));
+    IntegerLayer layer;
+    layer.requant = q->requant;
+    layer.relu = op.getRelu();
+    auto biasType =
+        RankedTensorType::get({wType.getDimSize(0)}, rewriter.getI64Type());
+    layer.bias = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(biasType, ArrayRef<int64_t>(q->bias)));
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    Value acc =
+        broadcastBias(rewriter, loc, layer.bias, resultType.getShape(), 1);
+    SmallVector<int64_t> ones = {1, 1};
+    // The convolution sign-extends input and filter to the i64 output.
+    acc = linalg::DepthwiseConv2DNchwChwOp::create(
+              rewriter, loc, TypeRange{acc.getType()},
+              ValueRange{op.getInput(), wq}, ValueRange{acc},
+              i64VectorAttr(rewriter, op.getStrides()),
+              i64VectorAttr(rewriter, ones))
+              .getResult(0);
+    rewriter.replaceOp(op, requantize(rewriter, loc, acc, layer));
+    return success();
+  }
+};
+
 /// Rewrites a weight-consuming op through a dense rebuild of its weight.
 template <typename OpTy> struct LowerMatmulLike : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -775,6 +816,7 @@ void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
   patterns
       .add<LowerMatmulLike<ShiftAddMatmulOp>, LowerMatmulLike<PermDiagMatmulOp>,
            LowerConv2D, LowerRebuild, LowerQuantizedMatmul, LowerQuantizedConv,
-           LowerQuantizedAdd, LowerQuantizedMaxPool, LowerQuantizedAvgPool>(
+           LowerQuantizedAdd, LowerQuantizedMaxPool, LowerQuantizedAvgPool,
+           LowerQuantizedDepthwise>(
           patterns.getContext());
 }

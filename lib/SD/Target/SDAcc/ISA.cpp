@@ -548,6 +548,12 @@ public:
                   get(Channels) * get(Npos));
       break;
     }
+    case Opcode::DwConv: {
+      using namespace field::DwConv;
+      checkExtent(Buffer::Output, "result", get(OutAddr),
+                  get(Channels) * get(Npos));
+      break;
+    }
     case Opcode::Requant: {
       using namespace field::Requant;
       if (get(AccAddr) + get(Npos) > config.accEntries)

@@ -15,6 +15,7 @@
 
 #include "SD/Target/SDAcc/NetworkLayers.h"
 #include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Compression/Quantize.h"
 
 #include <algorithm>
 
@@ -26,6 +27,11 @@ constexpr int64_t kMaxDmaCount = (int64_t(1) << 16) - 1;
 constexpr int64_t kMaxDmaStride = (int64_t(1) << 24) - 1;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// A depthwise layer's biases follow its weights, 8-byte aligned.
+int64_t depthwiseBiasAddr(int64_t weightBytes) {
+  return (weightBytes + 7) / 8 * 8;
+}
 
 /// floor(v / 2^s), spelled out for negative v.
 int64_t floorShift(int64_t v, int64_t s) {
@@ -59,6 +65,35 @@ int8_t poolOutput(const LayerDecl &l, const int8_t *band, int64_t h0,
   int64_t t = sum * l.multiplier + (int64_t(1) << (l.shift - 1));
   return int8_t(
       std::clamp<int64_t>(floorShift(t, l.shift), l.relu ? 0 : -127, 127));
+}
+
+int8_t depthwiseOutput(const LayerDecl &l, const int8_t *band, int64_t h0,
+                       int64_t ch, int64_t oh, int64_t ow, const int8_t *w,
+                       int64_t bias) {
+  const int64_t ih0 = oh * l.strideH - l.padTop;
+  const int64_t iw0 = ow * l.strideW - l.padLeft;
+  const int64_t rowStride = l.c * l.w;
+  int64_t acc = bias;
+  for (int64_t y = std::max<int64_t>(0, ih0);
+       y < std::min<int64_t>(l.h, ih0 + l.r); ++y) {
+    const int8_t *row = band + (y - h0) * rowStride + ch * l.w;
+    for (int64_t x = std::max<int64_t>(0, iw0);
+         x < std::min<int64_t>(l.w, iw0 + l.s); ++x)
+      acc += int64_t(row[x]) * w[(y - ih0) * l.s + (x - iw0)];
+  }
+  compression::Requantization r;
+  r.multiplier = l.multiplier;
+  r.shift = l.shift;
+  return compression::requantize(acc, r, l.relu != 0);
+}
+
+int64_t depthwiseCycles(int64_t channels, int64_t npos, int64_t taps,
+                        int64_t dimM, int64_t dimC, int64_t dimF) {
+  int64_t tree = 1;
+  while ((int64_t(1) << (tree - 1)) < dimC)
+    ++tree;
+  return ceilDiv(channels, dimM) * ceilDiv(npos, dimF) * ceilDiv(taps, dimC) +
+         tree;
 }
 
 int64_t poolCycles(int64_t channels, int64_t npos, int64_t taps,
@@ -105,6 +140,7 @@ std::string verifyNetworkLayer(const Program &program, int64_t index) {
         range("code_bits", l.codeBits, 0, 0), range("relu", l.relu, 0, 1)})
     if (!e.empty())
       return e;
+  const bool dw = kind == LayerKind::Depthwise;
   if (kind == LayerKind::MaxPool) {
     for (std::string e :
          {range("multiplier", l.multiplier, 0, 0), range("shift", l.shift, 0, 0),
@@ -112,7 +148,7 @@ std::string verifyNetworkLayer(const Program &program, int64_t index) {
           range("relu", l.relu, 0, 0)})
       if (!e.empty())
         return e;
-  } else if (kind == LayerKind::AvgPool) {
+  } else if (kind == LayerKind::AvgPool || dw) {
     for (std::string e : {range("multiplier", l.multiplier, 1 << 14,
                                 (1 << 15) - 1),
                           range("shift", l.shift, 1, 62),
@@ -154,10 +190,22 @@ std::string verifyNetworkLayer(const Program &program, int64_t index) {
   if (program.tensors[size_t(l.output)].role == TensorRole::Input)
     return where + "writes network input '" +
            program.tensors[size_t(l.output)].name + "'";
-  for (const DataSegment &s : program.segments)
-    if (s.layer == index)
+  for (const DataSegment &s : program.segments) {
+    if (s.layer != index)
+      continue;
+    if (!dw || (s.kind != DmaKind::Weights && s.kind != DmaKind::Bias))
       return where + "has a " + dmaKindName(s.kind) +
-             " segment; pooling and add layers have no data";
+             " segment; pooling and add layers have no data, depthwise "
+             "layers weights and bias";
+    int64_t want = s.kind == DmaKind::Weights ? l.c * l.r * l.s : l.c * 8;
+    if (int64_t(s.bytes.size()) != want)
+      return where + dmaKindName(s.kind) + " segment has " +
+             std::to_string(s.bytes.size()) + " bytes, expected " +
+             std::to_string(want);
+  }
+  if (dw && (!program.findSegment(index, DmaKind::Weights) ||
+             !program.findSegment(index, DmaKind::Bias)))
+    return where + "a depthwise layer needs one weights and one bias segment";
   return {};
 }
 
@@ -217,10 +265,13 @@ bool ProgramBuilder::addNetworkLayer(LayerSpec spec, std::string &error) {
       spec.padBottom >= spec.kernelH || spec.padRight < 0 ||
       spec.padRight >= spec.kernelW)
     return fail("padding must be smaller than the window");
-  if (spec.kind == LayerKind::AvgPool) {
+  if (spec.kind == LayerKind::AvgPool || spec.kind == LayerKind::Depthwise) {
     if (spec.multiplier < (1 << 14) || spec.multiplier >= (1 << 15) ||
         spec.shift < 1 || spec.shift > 62)
-      return fail("average pooling needs M in [2^14, 2^15) and S in [1, 62]");
+      return fail(std::string(spec.kind == LayerKind::AvgPool
+                                  ? "average pooling"
+                                  : "a depthwise convolution") +
+                  " needs M in [2^14, 2^15) and S in [1, 62]");
   } else {
     spec.multiplier = spec.shift = 0;
     spec.relu = false;
@@ -242,6 +293,22 @@ bool ProgramBuilder::addNetworkLayer(LayerSpec spec, std::string &error) {
       c * ow > config_.output.bytes / 2)
     return fail("one output row of every channel does not fit half the "
                 "input and output buffers");
+  if (spec.kind == LayerKind::Depthwise) {
+    const int64_t taps = spec.kernelH * spec.kernelW;
+    if (int64_t(spec.weights.size()) != c * taps)
+      return fail("depthwise weights hold " +
+                  std::to_string(spec.weights.size()) +
+                  " values, expected C x R x S = " + std::to_string(c * taps));
+    if (!spec.bias.empty() && int64_t(spec.bias.size()) != c)
+      return fail("bias holds " + std::to_string(spec.bias.size()) +
+                  " values, expected " + std::to_string(c));
+    if (depthwiseBiasAddr(c * taps) + 8 * c > config_.weight.bytes)
+      return fail("the depthwise weights and biases do not fit the weight "
+                  "buffer");
+  } else {
+    spec.weights.clear();
+    spec.bias.clear();
+  }
   spec.outChannels = c;
   tensors_.push_back({spec.output, {n, c, oh, ow}, TensorRole::Internal});
   layers_.push_back(std::move(spec));
@@ -320,12 +387,28 @@ private:
 
   void emitPool() {
     const bool avg = l.layerKind() == LayerKind::AvgPool;
+    const bool dw = l.layerKind() == LayerKind::Depthwise;
     code.push_back(Instruction(Opcode::CfgKernel, {l.r, l.s, l.strideH,
                                                    l.strideW, l.padTop,
                                                    l.padLeft}));
-    if (avg)
+    if (avg || dw)
       code.push_back(
           Instruction(Opcode::CfgQuant, {l.multiplier, l.shift, l.relu}));
+    if (dw) {
+      // The whole layer's weights and biases stay in the weight buffer.
+      const int64_t wBytes = l.c * l.r * l.s;
+      const int64_t biasAddr = depthwiseBiasAddr(wBytes);
+      code.push_back(Instruction(Opcode::CfgDw, {0, biasAddr}));
+      code.push_back(Instruction(Opcode::DmaLoad,
+                                 {int64_t(DmaKind::Weights), weights, 0,
+                                  wBytes, 1, 0}));
+      code.push_back(Instruction(Opcode::DmaLoad,
+                                 {int64_t(DmaKind::Bias), bias, biasAddr,
+                                  l.c * 8, 1, 0}));
+      sched.dramWeightBytes += wBytes + l.c * 8;
+      sched.weightsResident = true;
+      sched.weightDataBytes = wBytes + l.c * 8;
+    }
     const int64_t inHalf = config.input.bytes / 2;
     const int64_t outHalf = config.output.bytes / 2;
     const int64_t rowBytes = l.c * l.w;
@@ -363,8 +446,12 @@ private:
         for (int64_t c0 = 0; c0 < l.c; c0 += group) {
           int64_t ch = std::min(group, l.c - c0);
           int64_t o = obase + c0 * npos;
-          code.push_back(Instruction(
-              Opcode::Pool, {avg ? 1 : 0, c0, ch, pos0, npos, o}));
+          if (dw)
+            code.push_back(
+                Instruction(Opcode::DwConv, {c0, ch, pos0, npos, o}));
+          else
+            code.push_back(Instruction(
+                Opcode::Pool, {avg ? 1 : 0, c0, ch, pos0, npos, o}));
           store(out + ((n * l.c + c0) * l.oh + oh0) * l.ow, o, npos, ch,
                 plane);
         }
@@ -376,6 +463,11 @@ private:
     sched.inputResident = bands == 1;
   }
 
+public:
+  /// DRAM addresses of a depthwise layer's segments.
+  int64_t weights = 0, bias = 0;
+
+private:
   const HardwareConfig &config;
   const LayerDecl &l;
   int64_t index, in, in2, out;
@@ -386,7 +478,6 @@ private:
 
 bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
                                        int64_t &dramEnd, std::string &error) {
-  (void)dramEnd;
   (void)error;
   const LayerSpec &spec = layers_[index];
   const std::vector<int64_t> &inShape =
@@ -424,7 +515,7 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
   d.relu = spec.relu ? 1 : 0;
   LayerSchedule sched;
   sched.name = d.name;
-  sched.format = "none";
+  sched.format = spec.kind == LayerKind::Depthwise ? "dense" : "none";
   sched.loopOrder = "bands-outer";
   sched.channelsPerGroup = std::min<int64_t>(config_.dimM, d.c);
   sched.groups = (d.c + config_.dimM - 1) / config_.dimM;
@@ -432,14 +523,37 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
   sched.compulsoryBytes = inBytes * (spec.kind == LayerKind::Add ? 2 : 1) +
                           d.n * d.k * d.oh * d.ow;
   program.layers.push_back(d);
-  NetworkEmitter(config_, program.layers.back(), int64_t(index),
-                 int64_t(program.tensors[size_t(d.input)].dramAddr),
-                 spec.kind == LayerKind::Add
-                     ? int64_t(program.tensors[size_t(d.input2)].dramAddr)
-                     : 0,
-                 int64_t(program.tensors[size_t(d.output)].dramAddr),
-                 program.instructions, sched)
-      .run();
+  NetworkEmitter emitter(
+      config_, program.layers.back(), int64_t(index),
+      int64_t(program.tensors[size_t(d.input)].dramAddr),
+      spec.kind == LayerKind::Add
+          ? int64_t(program.tensors[size_t(d.input2)].dramAddr)
+          : 0,
+      int64_t(program.tensors[size_t(d.output)].dramAddr),
+      program.instructions, sched);
+  if (spec.kind == LayerKind::Depthwise) {
+    // Raw int8 weights [c][r*s] and int64 biases, preloaded into DRAM.
+    auto segment = [&](DmaKind kind, std::vector<uint8_t> bytes) {
+      DataSegment s;
+      s.kind = kind;
+      s.layer = int64_t(index);
+      s.dramAddr = uint64_t(dramEnd);
+      dramEnd = (dramEnd + int64_t(bytes.size()) + 63) / 64 * 64;
+      s.bytes = std::move(bytes);
+      program.segments.push_back(std::move(s));
+      return int64_t(program.segments.back().dramAddr);
+    };
+    emitter.weights = segment(
+        DmaKind::Weights,
+        std::vector<uint8_t>(spec.weights.begin(), spec.weights.end()));
+    std::vector<uint8_t> bias(size_t(d.c * 8), 0);
+    for (size_t o = 0; o < spec.bias.size(); ++o)
+      for (int i = 0; i < 8; ++i)
+        bias[o * 8 + size_t(i)] = uint8_t(uint64_t(spec.bias[o]) >> (8 * i));
+    emitter.bias = segment(DmaKind::Bias, std::move(bias));
+    sched.compulsoryBytes += d.c * d.r * d.s + d.c * 8;
+  }
+  emitter.run();
   schedules_.push_back(std::move(sched));
   return true;
 }

@@ -138,8 +138,8 @@ std::vector<int32_t> permDiagDenseWeights(const LayerSpec &spec) {
 namespace {
 /// One step: a column tile of a group for a chunk of positions.
 struct Step {
-  int64_t band, group, tile, pos0, npos;
-  bool first, last;
+  int64_t band = 0, group = 0, tile = 0, pos0 = 0, npos = 0;
+  bool first = true, last = true;
   bool loadBand = false, loadTile = false, loadBias = false;
   int64_t bandSlot = 0, tileSlot = 0, biasSlot = 0;
 };
@@ -192,7 +192,9 @@ private:
     // Whole-layer residency, with room for two bias slots of the largest
     // group.
     const int64_t rtMax = std::min(R, poolHalf / p);
-    resident = R * C * rec + 2 * rtMax * p * 8 <= config.weight.bytes;
+    // Biases start 8-byte aligned after the records.
+    const int64_t recordBytes = (R * C * rec + 7) / 8 * 8;
+    resident = recordBytes + 2 * rtMax * p * 8 <= config.weight.bytes;
     if (resident)
       npos = std::clamp<int64_t>(poolHalf / (R * p), 1, bandSamples);
     else
@@ -207,11 +209,11 @@ private:
     biasSlot = rt * p * 8;
     if (resident) {
       ct = C;
-      biasBase = R * C * rec;
+      biasBase = recordBytes;
     } else {
       for (;;) {
         biasSlot = rt * p * 8;
-        wSlot = (config.weight.bytes - 2 * biasSlot) / 2;
+        wSlot = (config.weight.bytes - 2 * biasSlot) / 2 / 8 * 8;
         ct = std::min(C, wSlot / (rt * rec));
         if (ct >= 1 || rt == 1)
           break;
@@ -237,8 +239,14 @@ private:
       for (int64_t g = 0; g < groups; ++g)
         for (int64_t pos = n0; pos < n1; pos += npos)
           for (int64_t t = 0; t < colTiles; ++t) {
-            Step s{b, g, t, pos, std::min(npos, n1 - pos), t == 0,
-                   t == colTiles - 1};
+            Step s;
+            s.band = b;
+            s.group = g;
+            s.tile = t;
+            s.pos0 = pos;
+            s.npos = std::min(npos, n1 - pos);
+            s.first = t == 0;
+            s.last = t == colTiles - 1;
             s.bandSlot = b % bandSlots;
             s.loadBand = b != prevBand;
             if (g != prevGroup) {
@@ -344,13 +352,12 @@ private:
     const int64_t r0 = s.group * rt;
     if (!prev || prev->band != s.band) {
       const int64_t n0 = s.band * bandSamples;
-      push(Instruction(Opcode::CfgBand,
-                       {s.bandSlot * bandBytes, n0,
-                        std::min(bandSamples, l.n - n0), 0, 1}));
+      push(Instruction(
+          Opcode::CfgBand,
+          {s.bandSlot * bandBytes, n0, std::min(bandSamples, l.n - n0), 0, 1}));
     }
     if (!prev || prev->group != s.group || prev->tile != s.tile) {
-      const int64_t addr =
-          resident ? r0 * C * rec : s.tileSlot * wSlot;
+      const int64_t addr = resident ? r0 * C * rec : s.tileSlot * wSlot;
       push(Instruction(Opcode::PdTile, {r0, groupRows(s.group), s.tile * ct,
                                         tileCols(s.tile), addr}));
     }
@@ -360,9 +367,8 @@ private:
       return;
     const int64_t outs = groupOutputs(s.group);
     const int64_t obuf = (chunks % 2) * outHalf;
-    push(Instruction(Opcode::PdRequant,
-                     {acc, s.npos, obuf, 1, outs,
-                      biasBase + s.biasSlot * biasSlot}));
+    push(Instruction(Opcode::PdRequant, {acc, s.npos, obuf, 1, outs,
+                                         biasBase + s.biasSlot * biasSlot}));
     dma(true, DmaKind::Act, addrs.output + s.pos0 * l.k + r0 * p, obuf, outs,
         s.npos, l.k);
     ++chunks;
@@ -373,9 +379,8 @@ private:
     push(Instruction(Opcode::CfgInput, {l.n, l.c, 1, 1}));
     push(Instruction(Opcode::CfgOutput, {l.k, 1, 1}));
     push(Instruction(Opcode::CfgKernel, {1, 1, 1, 1, 0, 0}));
-    push(Instruction(Opcode::CfgWeight,
-                     {int64_t(WeightFormat::PermDiag), C, p, config.ceBits, 0,
-                      0}));
+    push(Instruction(Opcode::CfgWeight, {int64_t(WeightFormat::PermDiag), C, p,
+                                         config.ceBits, 0, 0}));
     push(Instruction(Opcode::CfgQuant, {l.multiplier, l.shift, l.relu}));
     if (resident)
       dma(false, DmaKind::Weights, addrs.weights, 0, R * C * rec, 1, 0);

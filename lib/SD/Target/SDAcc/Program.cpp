@@ -311,7 +311,8 @@ private:
                   std::to_string(hi) + "]");
     };
     // Limits follow the widths of the configuration instructions.
-    if (!field("kind", l.kind, 0, 1) || !field("format", l.format, 0, int64_t(kNumWeightFormats) - 1) ||
+    if (!field("kind", l.kind, 0, 1) ||
+        !field("format", l.format, 0, int64_t(kNumWeightFormats) - 1) ||
         !field("input", l.input, 0, int64_t(program.tensors.size()) - 1) ||
         !field("output", l.output, 0, int64_t(program.tensors.size()) - 1) ||
         !field("n", l.n, 1, 65535) || !field("c", l.c, 1, (1 << 20) - 1) ||
@@ -503,7 +504,7 @@ private:
 struct WalkState {
   int64_t layer = -1;
   bool input = false, output = false, kernel = false, weight = false,
-       quant = false, band = false, tile = false, add = false;
+       quant = false, band = false, tile = false, add = false, dw = false;
   int64_t bandAddr = 0, n0 = 0, samples = 0, h0 = 0, rows = 0;
   int64_t channels = 0, block0 = 0, blocks = 0;
   PermDiagTile pdTile;
@@ -628,6 +629,39 @@ bool ProgramVerifier::checkInstructions() {
       if (!need(st.input, "cfg_input") || !need(st.output, "cfg_output") ||
           !need(st.kernel, "cfg_kernel") || !need(st.band, "cfg_band") ||
           (avg && !need(st.quant, "cfg_quant")))
+        return false;
+      if (inst[Ch0] + inst[Channels] > l.c)
+        return fail(where + "channels [" + std::to_string(inst[Ch0]) + ", " +
+                    std::to_string(inst[Ch0] + inst[Channels]) +
+                    ") exceed the layer's " + std::to_string(l.c));
+      if (inst[Pos0] + inst[Npos] > l.numPositions())
+        return fail(where + "positions [" + std::to_string(inst[Pos0]) + ", " +
+                    std::to_string(inst[Pos0] + inst[Npos]) +
+                    ") exceed the layer's " + std::to_string(l.numPositions()));
+      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0, st.rows,
+                                          inst[Pos0], inst[Npos]);
+      if (!cover.empty())
+        return fail(where + cover);
+      break;
+    }
+    case Opcode::CfgDw: {
+      using namespace field::CfgDw;
+      if (l.layerKind() != LayerKind::Depthwise)
+        return fail(where + "layer '" + l.name + "' is not depthwise");
+      if (inst[WAddr] + l.c * l.r * l.s > config.weight.bytes ||
+          inst[BiasAddr] + 8 * l.c > config.weight.bytes)
+        return fail(where + "the layer's weights or biases overflow the "
+                            "weight buffer");
+      st.dw = true;
+      break;
+    }
+    case Opcode::DwConv: {
+      using namespace field::DwConv;
+      if (l.layerKind() != LayerKind::Depthwise)
+        return fail(where + "layer '" + l.name + "' is not depthwise");
+      if (!need(st.input, "cfg_input") || !need(st.output, "cfg_output") ||
+          !need(st.kernel, "cfg_kernel") || !need(st.band, "cfg_band") ||
+          !need(st.quant, "cfg_quant") || !need(st.dw, "cfg_dw"))
         return false;
       if (inst[Ch0] + inst[Channels] > l.c)
         return fail(where + "channels [" + std::to_string(inst[Ch0]) + ", " +

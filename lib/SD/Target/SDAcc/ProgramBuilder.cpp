@@ -1065,8 +1065,8 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     d.codeBits = se ? spec.codeBits : 0;
     d.minExp = se ? spec.range.minExp : 0;
     d.maxExp = se ? spec.range.maxExp : 0;
-    d.fracBitsB = se || spec.format == WeightFormat::PermDiag ? spec.fracBitsB
-                                                              : 0;
+    d.fracBitsB =
+        se || spec.format == WeightFormat::PermDiag ? spec.fracBitsB : 0;
     d.multiplier = spec.multiplier;
     d.shift = spec.shift;
     d.relu = spec.relu ? 1 : 0;
@@ -1253,6 +1253,20 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
       }
       s.input2 = program.tensors[size_t(l.input2)].name;
       s.multiplier2 = l.multiplier2;
+    }
+    if (s.kind == LayerKind::Depthwise) {
+      const DataSegment *w = program.findSegment(index, DmaKind::Weights);
+      const DataSegment *b = program.findSegment(index, DmaKind::Bias);
+      if (!w || !b || int64_t(b->bytes.size()) != l.c * 8) {
+        error = "layer '" + l.name + "' lacks valid weights or biases";
+        return false;
+      }
+      s.weights.assign(w->bytes.begin(), w->bytes.end());
+      s.bias.assign(size_t(l.c), 0);
+      for (int64_t o = 0; o < l.c; ++o)
+        for (int i = 0; i < 8; ++i)
+          s.bias[size_t(o)] |= int64_t(uint64_t(b->bytes[size_t(o * 8 + i)])
+                                       << (8 * i));
     }
     spec = std::move(s);
     return true;

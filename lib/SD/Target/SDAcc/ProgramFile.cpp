@@ -511,6 +511,8 @@ static const char *layerKindName(int64_t kind) {
     return "avgpool";
   case LayerKind::Add:
     return "add";
+  case LayerKind::Depthwise:
+    return "dwconv";
   }
   return nullptr;
 }
@@ -742,18 +744,18 @@ bool readProgramText(const std::string &text, Program &program,
         int64_t v = 0;
         bool named = false;
         if (desc->member == &LayerDecl::kind)
-          for (int64_t k = 0; k <= int64_t(LayerKind::Add) && !named; ++k)
+          for (int64_t k = 0; k <= int64_t(LayerKind::Depthwise) && !named; ++k)
             if (f.second == layerKindName(k)) {
               v = k;
               named = true;
             }
-        if (named)
-          ;
-        else if (desc->member == &LayerDecl::format && f.second == "se")
-          v = int64_t(WeightFormat::SmartExchange);
-        else if (desc->member == &LayerDecl::format && f.second == "dense")
-          v = int64_t(WeightFormat::Dense);
-        else if (!parseInt(f.second, v))
+        if (desc->member == &LayerDecl::format)
+          for (unsigned k = 0; k < kNumWeightFormats && !named; ++k)
+            if (f.second == weightFormatName(WeightFormat(k))) {
+              v = int64_t(k);
+              named = true;
+            }
+        if (!named && !parseInt(f.second, v))
           return fail("layerdef: bad value '" + f.second + "' for '" + f.first +
                       "'");
         l.*desc->member = v;

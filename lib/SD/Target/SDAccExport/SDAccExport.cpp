@@ -49,6 +49,7 @@ private:
                          ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
                          Value result);
   LogicalResult addAdd(QuantizedAddOp op);
+  LogicalResult addDepthwise(QuantizedDepthwiseConv2DOp op);
   LogicalResult addPool(Operation *op, isa::LayerKind kind, Value input,
                         ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
                         ArrayRef<int64_t> padding, double inputScale,
@@ -221,6 +222,35 @@ LogicalResult Exporter::addAdd(QuantizedAddOp op) {
   return addNetworkLayer(op, spec, op.getResult());
 }
 
+LogicalResult Exporter::addDepthwise(QuantizedDepthwiseConv2DOp op) {
+  FailureOr<comp::QuantizedLayer> q = quantizeDepthwiseOf(op);
+  if (failed(q))
+    return failure();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  isa::LayerSpec spec;
+  spec.kind = isa::LayerKind::Depthwise;
+  Value source = op.getInput();
+  if (auto it = pads.find(source); it != pads.end()) {
+    source = it->second.first;
+    ArrayRef<int64_t> p = it->second.second;
+    spec.padTop = p[0];
+    spec.padLeft = p[1];
+    spec.padBottom = p[2];
+    spec.padRight = p[3];
+  }
+  spec.input = nameOf(source);
+  spec.kernelH = wType.getDimSize(2);
+  spec.kernelW = wType.getDimSize(3);
+  spec.strideH = op.getStrides()[0];
+  spec.strideW = op.getStrides()[1];
+  spec.weights = q->basis;
+  spec.bias = q->bias;
+  spec.multiplier = q->requant.multiplier;
+  spec.shift = q->requant.shift;
+  spec.relu = op.getRelu();
+  return addNetworkLayer(op, spec, op.getResult());
+}
+
 LogicalResult Exporter::addPool(Operation *op, isa::LayerKind kind,
                                 Value input, ArrayRef<int64_t> kernel,
                                 ArrayRef<int64_t> strides,
@@ -268,7 +298,7 @@ LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
       return func.emitError("cannot declare input: ") << error;
   }
   for (Operation &op : func.getBody().front()) {
-    if (isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp>(op))
+    if (llvm::isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp>(op))
       continue;
     if (auto pad = dyn_cast<tensor::PadOp>(op)) {
       auto type = cast<RankedTensorType>(pad.getSource().getType());
@@ -334,6 +364,11 @@ LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
         return failure();
       continue;
     }
+    if (auto dw = dyn_cast<QuantizedDepthwiseConv2DOp>(op)) {
+      if (failed(addDepthwise(dw)))
+        return failure();
+      continue;
+    }
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
       // Row-major reshapes keep the bytes: the result names the same tensor
       // (a fully connected layer reads any [N, ...] as [N, K]).
@@ -358,7 +393,9 @@ LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
                              << "' has no accelerator instruction; only "
                                 "sd.quantized_conv2d, sd.quantized_matmul, "
                                 "sd.quantized_add, sd.quantized_max_pool2d, "
-                                "sd.quantized_avg_pool2d, zero tensor.pad and "
+                                "sd.quantized_avg_pool2d, "
+                                "sd.quantized_depthwise_conv2d, zero "
+                                "tensor.pad and "
                                 "tensor.collapse_shape map to the "
                                 "accelerator";
   }

@@ -653,7 +653,55 @@ func.func @qpd_float_result(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>
 // -----
 
 func.func @qpd_conv(%x: tensor<1x2x5x5xi8>, %w: !sd.permdiag<3x18xf32, p = 3>) {
-  // expected-error @+1 {{operand #1 must be a weight stored as SmartExchange}}
+  // expected-error @+1 {{operand #1 must be A weight stored as SmartExchange}}
   %y = "sd.quantized_conv2d"(%x, %w) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} : (tensor<1x2x5x5xi8>, !sd.permdiag<3x18xf32, p = 3>) -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_rank(%x: tensor<1x2x5x5xi8>, %w: tensor<2x3x3xf32>) {
+  // expected-error @+1 {{expects static rank-4 NCHW input and result and a C x 1 x R x S weight}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_elem(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xi8>) {
+  // expected-error @+1 {{weight must hold f32 values, got 'i8'}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xi8>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_channels(%x: tensor<1x2x5x5xi8>, %w: tensor<3x1x3x3xf32>) {
+  // expected-error @+1 {{input 'tensor<1x2x5x5xi8>', weight 'tensor<3x1x3x3xf32>' and result 'tensor<1x3x3x3xi8>' are not a depthwise convolution}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<3x1x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_strides(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>) {
+  // expected-error @+1 {{strides must be 2 positive values}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, strides = array<i64: 0, 1>} -> tensor<1x2x3x3xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_spatial(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>) {
+  // expected-error @+1 {{spatial dimension 0 of the result is 3 but should be 2}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, strides = array<i64: 2, 2>} -> tensor<1x2x3x2xi8>
+  return
+}
+
+// -----
+
+func.func @qdw_common(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{bias must be a 1-D f32 tensor of 2 elements, got 'tensor<3xf32>'}}
+  %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) bias(%b : tensor<3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
   return
 }

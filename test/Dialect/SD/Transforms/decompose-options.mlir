@@ -22,8 +22,8 @@
 // RUN: not sd-opt %s --sd-decompose="layer-options=fc1:form=lowrank" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
 // RUN: not sd-opt %s --sd-decompose="layer-options=fc1:p=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
 
-// PLAN: remark: layer 'fc1' left dense: its form is permdiag in layer-options
-// PLANDENSE: remark: layer 'fc1' left dense: its form is dense in layer-options
+// PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in layer-options
+// PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in layer-options
 // BOTH-NOT:  warning
 // BOTH:      sd.permdiag_matmul
 // BOTH:      sd.shift_add_matmul

@@ -336,4 +336,36 @@ def SD_QuantizedAvgPool2DOp : SD_QuantizedOp<"quantized_avg_pool2d"> {
   }];
 }
 
+def SD_QuantizedDepthwiseConv2DOp
+    : SD_QuantizedOp<"quantized_depthwise_conv2d"> {
+  let summary = "Depthwise 2-D convolution with raw int8 weights";
+  let description = [{
+    Each channel of the int8 NCHW input (pad it with 0 first, as for
+    `sd.quantized_conv2d`) convolved with its own `C x 1 x R x S` float
+    weight. The weight is not decomposed (one 3x3 basis per channel would
+    gain nothing): it is quantized to int8 with one power-of-two scale per
+    layer, `wq = clamp(round_half_away(w · 2^f), -127, 127)` with the
+    largest `f` keeping `max|w| · 2^f <= 127`, and the layer follows the
+    accumulator rule of docs/QuantizedArithmetic.md (bias, int64 sum,
+    requantization) like a SmartExchange layer whose codes are all 1.
+
+    ```mlir
+    %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x8x6x6xi8>,
+           tensor<8x1x3x3xf32>) bias(%b : tensor<8xf32>)
+           {input_scale = 0.05 : f64, output_scale = 0.1 : f64, relu,
+            strides = array<i64: 1, 1>} -> tensor<1x8x4x4xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
+                       F64Attr:$output_scale, UnitAttr:$relu,
+                       DefaultValuedAttr<DenseI64ArrayAttr,
+                                         "{1, 1}">:$strides);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
+  }];
+}
+
 #endif // SD_DIALECT_SD_IR_SDOPS_TD

@@ -5,9 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // The one place that turns a quantized sd op (its sd.se_constant or
-// sd.permdiag_constant weight, constant bias and scales) into the integer parameters of
-// docs/QuantizedArithmetic.md, so the CPU lowering and the accelerator
-// export cannot disagree.
+// sd.permdiag_constant weight, constant bias and scales) into the integer
+// parameters of docs/QuantizedArithmetic.md, so the CPU lowering and the
+// accelerator export cannot disagree.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,6 +41,12 @@ quantizeLayerOf(OpTy op, SEConstantOp weight) {
                          op.getInputScale().convertToDouble(),
                          op.getOutputScale().convertToDouble(), op.getRelu());
 }
+
+/// The int8 weights ([C * R * S] in basis), int64 biases and
+/// requantization of a depthwise convolution whose float weight is a
+/// constant: quantizeLayer with every code 1 (one power-of-two scale).
+FailureOr<::sd::compression::QuantizedLayer>
+quantizeDepthwiseOf(QuantizedDepthwiseConv2DOp op);
 
 } // namespace mlir::sd
 

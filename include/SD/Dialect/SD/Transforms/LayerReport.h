@@ -42,9 +42,9 @@ struct LayerRecord {
   double timeMs = 0.0;
 
   // PermDNN results (form == "permdiag").
-  int64_t blockSize = 0;             ///< p.
-  double keptEnergy = 0.0;           ///< ||projection||^2 / ||W||^2.
-  std::vector<int64_t> paddedShape;  ///< [M, N] rounded up to multiples of p.
+  int64_t blockSize = 0;            ///< p.
+  double keptEnergy = 0.0;          ///< ||projection||^2 / ||W||^2.
+  std::vector<int64_t> paddedShape; ///< [M, N] rounded up to multiples of p.
   /// The settings used (after per-layer overrides), as key/value text.
   std::vector<std::pair<std::string, std::string>> settings;
 };

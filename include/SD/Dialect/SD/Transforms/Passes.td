@@ -55,7 +55,11 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
     `NAME_OR_INDEX:key=value[:key=value...]` with keys `threshold`,
     `iterations`, `min-exp`, `max-exp`, `block-rows`,
     `structured-fraction`, `row-threshold`, `column-scale` and `skip`
-    (`fc1:threshold=0.01`, `0:skip`).
+    (`fc1:threshold=0.01`, `0:skip`), plus the plan keys shared with
+    sd-permdiag: `form` (`se`, `permdiag` or `dense`; only `se` layers are
+    decomposed, the others stay dense with a remark) and `p` (checked,
+    used by sd-permdiag). An unused entry whose form is `permdiag` is not
+    warned about: sd-permdiag, run first, has taken that layer.
 
     `report` (or sd-opt's `--sd-report=FILE`) writes a JSON report per layer
     (shape, blocks, non-zeros, exponent histogram, bits, compression ratio,

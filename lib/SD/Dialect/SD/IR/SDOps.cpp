@@ -476,3 +476,34 @@ LogicalResult QuantizedAvgPool2DOp::verify() {
     return emitOpError("the scales cannot be requantized: ") << error;
   return success();
 }
+
+LogicalResult QuantizedDepthwiseConv2DOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  auto out = cast<RankedTensorType>(getResult().getType());
+  if (in.getRank() != 4 || out.getRank() != 4 || w.getRank() != 4 ||
+      !in.hasStaticShape() || !out.hasStaticShape() || !w.hasStaticShape())
+    return emitOpError("expects static rank-4 NCHW input and result and a "
+                       "C x 1 x R x S weight");
+  if (!w.getElementType().isF32())
+    return emitOpError("weight must hold f32 values, got ")
+           << w.getElementType();
+  int64_t c = in.getDimSize(1);
+  if (w.getDimSize(0) != c || w.getDimSize(1) != 1 ||
+      out.getDimSize(1) != c || out.getDimSize(0) != in.getDimSize(0))
+    return emitOpError("input ") << in << ", weight " << w << " and result "
+                                 << out << " are not a depthwise convolution";
+  if (getStrides().size() != 2 || getStrides()[0] < 1 || getStrides()[1] < 1)
+    return emitOpError("strides must be 2 positive values");
+  for (int d = 0; d < 2; ++d) {
+    int64_t size = in.getDimSize(2 + d), k = w.getDimSize(2 + d);
+    int64_t expected = size < k ? 0 : (size - k) / getStrides()[d] + 1;
+    if (out.getDimSize(2 + d) != expected)
+      return emitOpError("spatial dimension ")
+             << d << " of the result is " << out.getDimSize(2 + d)
+             << " but should be " << expected;
+  }
+  return verifyQuantizedCommon(*this, getInput(), getResult(), getBias(),
+                               getInputScale().convertToDouble(),
+                               getOutputScale().convertToDouble(), c);
+}

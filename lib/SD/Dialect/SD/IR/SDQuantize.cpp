@@ -67,3 +67,29 @@ mlir::sd::quantizeLayerOf(Operation *op, PermDiagConstantOp weight, Value bias,
     return op->emitError("cannot quantize this layer: ") << q.error, failure();
   return q;
 }
+
+FailureOr<::sd::compression::QuantizedLayer>
+mlir::sd::quantizeDepthwiseOf(QuantizedDepthwiseConv2DOp op) {
+  ElementsAttr attr;
+  if (!matchPattern(op.getWeight(), m_Constant(&attr)))
+    return op.emitError("the weight of a depthwise convolution must be a "
+                        "constant"),
+           failure();
+  FailureOr<SmallVector<float>> values = readFloats(attr);
+  if (failed(values))
+    return op.emitError("the weight's data cannot be read: ")
+               << unreadableReason(attr),
+           failure();
+  FailureOr<std::vector<float>> biasValues = constantBias(op, op.getBias());
+  if (failed(biasValues))
+    return failure();
+  int64_t channels = cast<ShapedType>(op.getInput().getType()).getDimSize(1);
+  ::sd::compression::QuantizedLayer q = ::sd::compression::quantizeLayer(
+      std::vector<float>(values->begin(), values->end()), *biasValues,
+      channels, ::sd::compression::ExponentRange{0, 0},
+      op.getInputScale().convertToDouble(),
+      op.getOutputScale().convertToDouble(), op.getRelu());
+  if (!q.error.empty())
+    return op.emitError("cannot quantize this layer: ") << q.error, failure();
+  return q;
+}

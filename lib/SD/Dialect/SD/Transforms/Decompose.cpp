@@ -328,9 +328,9 @@ void SDDecomposePass::runOnOperation() {
   // An entry that gives a layer to sd-permdiag names a layer that pass has
   // already rewritten when it ran first: not a mistake in the plan.
   for (const Override &o : overrides)
-    if (!o.used && !llvm::is_contained(o.assignments,
-                                       std::pair<std::string, std::string>(
-                                           "form", "permdiag")))
+    if (!o.used && !llvm::is_contained(
+                       o.assignments,
+                       std::pair<std::string, std::string>("form", "permdiag")))
       emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
                                    << "' matches no candidate layer";
 

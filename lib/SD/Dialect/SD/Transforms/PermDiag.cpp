@@ -110,8 +110,7 @@ LogicalResult SDPermDiagPass::parseOverrides(std::vector<Override> &out) {
       } else if (key == "skip") {
         if (value.empty())
           value = "true";
-        if (value != "true" && value != "false" && value != "1" &&
-            value != "0")
+        if (value != "true" && value != "false" && value != "1" && value != "0")
           return bad() << " (expected true or false)";
         o.plan.skip = value == "true" || value == "1";
         o.setsSkip = true;
@@ -152,8 +151,9 @@ Value SDPermDiagPass::buildConv1x1(OpBuilder &b, const WeightUse &use,
     SmallVector<OpFoldResult> sizes, strides;
     for (int64_t d : sliced)
       sizes.push_back(idx(d));
-    strides = nchw ? SmallVector<OpFoldResult>{idx(1), idx(1), idx(sh), idx(sw)}
-                   : SmallVector<OpFoldResult>{idx(1), idx(sh), idx(sw), idx(1)};
+    strides = nchw
+                  ? SmallVector<OpFoldResult>{idx(1), idx(1), idx(sh), idx(sw)}
+                  : SmallVector<OpFoldResult>{idx(1), idx(sh), idx(sw), idx(1)};
     x = tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get(sliced, f32), x,
         SmallVector<OpFoldResult>(4, idx(0)), sizes, strides);
@@ -191,8 +191,8 @@ void SDPermDiagPass::runOnOperation() {
     return signalPassFailure();
   }
   if (!isForm(form)) {
-    emitError(module.getLoc()) << "form must be permdiag, se or dense, not '"
-                               << form << "'";
+    emitError(module.getLoc())
+        << "form must be permdiag, se or dense, not '" << form << "'";
     return signalPassFailure();
   }
   std::vector<Override> overrides;
@@ -232,8 +232,8 @@ void SDPermDiagPass::runOnOperation() {
           plan.skip = o.plan.skip;
       }
     // Remarks only for layers someone asked for by name.
-    bool asked = (selected && !wanted.empty()) ||
-                 (planned && plan.form == "permdiag");
+    bool asked =
+        (selected && !wanted.empty()) || (planned && plan.form == "permdiag");
     if (match.use)
       record.shape.assign(match.use->shape.begin(), match.use->shape.end());
     std::string whyNot = match.whyNot;
@@ -296,13 +296,12 @@ void SDPermDiagPass::runOnOperation() {
         b, op->getLoc(), type,
         DenseElementsAttr::get(offsetsType, ArrayRef<int32_t>(pd.offsets)),
         makeFloatConstant(valuesType, pd.values, key + "_pd"));
-    Value result =
-        use.kind == LayerKind::Linear
-            ? PermDiagMatmulOp::create(b, op->getLoc(),
-                                       op->getResult(0).getType(), use.input,
-                                       weight, /*bias=*/Value(), use.init)
-                  .getResult()
-            : buildConv1x1(b, use, weight);
+    Value result = use.kind == LayerKind::Linear
+                       ? PermDiagMatmulOp::create(
+                             b, op->getLoc(), op->getResult(0).getType(),
+                             use.input, weight, /*bias=*/Value(), use.init)
+                             .getResult()
+                       : buildConv1x1(b, use, weight);
     replaceLayer(use, result);
 
     record.form = "permdiag";

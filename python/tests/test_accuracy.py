@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Keeping accuracy: data-aware fits, per-layer menus and plans, int-k plan
+entries in the driver, and the quantized export of a trained SE MLP on the
+CPU backend and the simulator. Run with /usr/bin/python3; seconds."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = Path(__file__).resolve().parent
+PYTHON_DIR = HERE.parent
+sys.path.insert(0, str(PYTHON_DIR))
+sys.path.insert(0, str(HERE))
+
+from smartdeal import budget, calibrate  # noqa: E402
+from smartdeal.compressed import decode_codes  # noqa: E402
+from test_driver import make_mlp, run_driver  # noqa: E402
+
+
+def output_error(codes, basis, w, x, lo):
+    """||X (Ce·B)ᵀ - X Wᵀ||², from scratch."""
+    o, nb, rows, _ = codes.shape
+    rebuilt = np.einsum("obrk,obkj->obrj", decode_codes(codes, lo), basis)
+    rebuilt = rebuilt.reshape(o, -1)[:, : w.shape[1]]
+    return float(((x @ rebuilt.T - x @ w.T) ** 2).sum())
+
+
+class FitTest(unittest.TestCase):
+    def setUp(self):
+        rng = np.random.default_rng(3)
+        self.lo, self.hi = -4, 2
+        self.codes = rng.integers(1, 8, size=(5, 1, 4, 3)) * rng.choice([-1, 1], (5, 1, 4, 3))
+        self.codes[rng.random(self.codes.shape) < 0.3] = 0
+        self.codes = self.codes.astype(np.int8)
+        self.basis = rng.standard_normal((5, 1, 3, 3))
+        self.w = np.einsum("obrk,obkj->obrj", decode_codes(self.codes, self.lo),
+                           self.basis).reshape(5, 12)
+        # Correlated inputs: a data-aware fit differs from a weight fit.
+        self.x = rng.standard_normal((200, 12)) @ rng.standard_normal((12, 12))
+
+    def test_basis_refit_recovers_exact_bases(self):
+        start = self.basis + 0.3
+        new, before, after = calibrate.fit_basis(decode_codes(self.codes, self.lo), start,
+                                                 self.x, self.x @ self.w.T, ridge=0.0)
+        np.testing.assert_allclose(new, self.basis, atol=1e-8)
+        self.assertGreater(before, 1.0)
+        self.assertLess(after, 1e-12)
+
+    def test_reselection_finds_the_exact_codes(self):
+        # The first code visited a level off: its coordinate step reaches the
+        # global optimum 0 (the weight is exactly representable), after which
+        # no step can gain, so every code comes back exactly.
+        start = self.codes.copy()
+        a = tuple(np.argwhere(start != 0)[0])
+        start[a] = np.sign(start[a]) * (abs(int(start[a])) % 7 + 1)
+        got = calibrate.reselect_codes(start, self.basis, self.w, self.x.T @ self.x,
+                                       self.lo, self.hi, sweeps=2)
+        np.testing.assert_array_equal(got, self.codes)
+
+    def test_reselection_never_adds_codes_or_error(self):
+        rng = np.random.default_rng(4)
+        w = self.w + 0.2 * rng.standard_normal(self.w.shape)
+        got = calibrate.reselect_codes(self.codes, self.basis, w, self.x.T @ self.x,
+                                       self.lo, self.hi)
+        self.assertTrue(np.all(got[self.codes == 0] == 0))
+        self.assertLessEqual(output_error(got, self.basis, w, self.x, self.lo),
+                             output_error(self.codes, self.basis, w, self.x, self.lo))
+        codes, basis, e0, e1 = calibrate.fit_layer(self.codes, self.basis, w, self.x,
+                                                   self.lo, self.hi, rounds=2)
+        self.assertLess(e1, e0)
+        self.assertAlmostEqual(
+            e1, (output_error(codes, basis, w, self.x, self.lo)
+                 / float(((self.x @ w.T) ** 2).sum())) ** 0.5, places=6)
+
+
+class MenuTest(unittest.TestCase):
+    def test_storage_rules(self):
+        codes = np.array([0, 1, -1, 2, 0, 0], np.int8).reshape(1, 1, 2, 3)
+        # 3 non-zeros, magnitudes {1, 2}: 2-bit codes; 6 entries; 9 bases x 8 bits.
+        self.assertEqual(budget.se_bits(codes), 3 * 2 + 6 + 9 * 8)
+        self.assertEqual(budget.int_bits_of((4, 3, 3, 3), 6), 108 * 6 + 4 * 32)
+
+    def test_int_quantize(self):
+        w = np.array([[1.0, -0.5, 0.26], [0.0, 0.0, 0.0]])
+        q = budget.int_quantize(w, 3)  # levels -3..3, scale max/3 per row
+        np.testing.assert_allclose(q, [[1.0, -2 / 3, 1 / 3], [0.0, 0.0, 0.0]])
+
+    def test_choose_takes_the_smallest_entry_within_eps(self):
+        m = budget.LayerMenu("l", None, np.zeros((2, 8)), (2, 8))
+        m.entries += [{"plan": {"form": "int", "bits": 8}, "bits": 200, "error": 0.01, "weight": 0},
+                      {"plan": {"form": "int", "bits": 4}, "bits": 100, "error": 0.2, "weight": 0},
+                      {"plan": {"form": "se"}, "bits": 150, "error": 0.05, "weight": 0}]
+        self.assertEqual(budget.choose([m], 0.0)["l"]["plan"], {"form": "dense"})
+        self.assertEqual(budget.choose([m], 0.02)["l"]["bits"], 200)
+        self.assertEqual(budget.choose([m], 0.05)["l"]["bits"], 150)
+        self.assertEqual(budget.choose([m], 1.0)["l"]["bits"], 100)
+
+
+class DriverPlanTest(unittest.TestCase):
+    def test_int_entry_is_quantized_everywhere(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            w1, w2 = make_mlp(tmp / "mlp.onnx")
+            (tmp / "plan.json").write_text(json.dumps(
+                {"layers": {"fc1": {"form": "int", "bits": 6},
+                            "fc2": {"form": "se", "threshold": 0.001}}}))
+            out = tmp / "out"
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--config", tmp / "plan.json", "--no-accelerator")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertEqual(summary["totals"]["int_layers"], 1)
+            self.assertEqual(summary["totals"]["compressed_layers"], 2)
+            self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            fc1 = next(l for l in json.loads((out / "layers.json").read_text())["layers"]
+                       if l["name"] == "fc1")
+            self.assertEqual(fc1["form"], "int6")
+            self.assertEqual(fc1["bits"], 64 * 48 * 6 + 64 * 32)
+            inits = {i.name: numpy_helper.to_array(i)
+                     for i in onnx.load(str(out / "compressed.onnx")).graph.initializer}
+            want = budget.int_quantize(w1.T.astype(np.float64), 6).T.astype(np.float32)
+            np.testing.assert_array_equal(inits["w1"], want)
+
+    def test_bad_plan_form_is_one_clear_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            for entry, message in [({"form": "int"}, "form int needs an integer 'bits'"),
+                                   ({"form": "lut"}, "unknown form 'lut'")]:
+                (tmp / "plan.json").write_text(json.dumps({"layers": {"fc1": entry}}))
+                proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out",
+                                  "--config", tmp / "plan.json")
+                self.assertEqual(proc.returncode, 1)
+                self.assertIn(message, proc.stderr)
+                self.assertFalse((tmp / "out").exists())
+
+    def test_search_within_budget(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            # Output relative error budget 0: nothing may change; a generous
+            # one compresses both layers.
+            for b, compressed in [("0", 0), ("10", 2)]:
+                proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                                  "--budget", b, "--search", "--no-accelerator")
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                plan = json.loads((out / "plan.json").read_text())
+                self.assertEqual(sorted(plan["layers"]), ["fc1", "fc2"])
+                summary = json.loads((out / "summary.json").read_text())
+                self.assertEqual(summary["totals"]["compressed_layers"], compressed)
+                self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+
+
+class QuantizedExportTest(unittest.TestCase):
+    def test_trained_se_mlp_on_cpu_and_simulator(self):
+        import torch
+        import torch.nn as nn
+
+        from smartdeal.runner import find_sd_opt
+        from smartdeal.training import (convert_model, export_quantized_mlir,
+                                        quantized_scales, run_quantized_cpu,
+                                        run_quantized_sim)
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(40, 24), nn.ReLU(), nn.Linear(24, 10))
+        model = convert_model(model, "se", 1e-3, (-4, 2))
+        x = torch.randn(6, 40)
+        scales = quantized_scales(model, x)
+        xq = np.clip(np.rint(x.numpy() / scales[0]), -127, 127).astype(np.int8)
+        cpu = run_quantized_cpu(export_quantized_mlir(model, 6, scales, "chain"), xq, 10)
+        tools = Path(find_sd_opt()).parent
+        with tempfile.TemporaryDirectory() as tmp:
+            sim = run_quantized_sim(export_quantized_mlir(model, 6, scales), xq, tmp,
+                                    str(tools / "sd-translate"), str(tools / "sd-sim"))
+        np.testing.assert_array_equal(sim.reshape(cpu.shape), cpu)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        # int8 activations: within a few output steps of the float model.
+        self.assertLess(np.abs(cpu * scales[-1] - ref).max(), 4 * scales[-1] + 0.05 * np.abs(ref).max())
+
+
+if __name__ == "__main__":
+    unittest.main()
