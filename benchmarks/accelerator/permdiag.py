@@ -22,12 +22,13 @@ Reports cycles and energy per layer and per model, the ratios, and the
 projection error (the accuracy cost is not measured here: these are the
 pretrained dense weights projected, not PermDNN-trained ones).
 
-Usage: permdiag.py [--build build]
+Usage: permdiag.py [--build build] [--check]
 Writes benchmarks/results/accelerator-permdiag.md.
 """
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,13 +44,17 @@ from smartdeal.models import model_path  # noqa: E402
 
 LO, HI = -6, 0  # the published 4-bit Ce: 7 exponent levels
 # PP-OCRv4 rec on a 48x320 line: the SVTR neck and the head see 320/8 = 40
-# positions (the backbone keeps 1/8 of the width and pools the height to 1).
+# positions (the imported model's matmuls are [1, 40, K] x [K, N]).
 OCR_POSITIONS = 40
 
 
 def fc_layers():
     """(model, layer, W [N, K] float32, positions) of every FC layer."""
     out = []
+    missing = [n for n in ("ocr-rec", "wakeword-hello", "silero-vad") if not model_path(n)]
+    if missing:
+        sys.exit(f"models not in the cache: {', '.join(missing)} (scripts/fetch-models.sh "
+                 "ocr wakeword vad)")
     m = onnx.load(str(model_path("ocr-rec")))
     consts = {n.output[0]: numpy_helper.to_array(n.attribute[0].t)
               for n in m.graph.node if n.op_type == "Constant"}
@@ -133,27 +138,63 @@ def se_module(w, m, driver, tmp):
     return module(t, decl, blobs, m, n, k), err
 
 
+def cpu_outputs(text, x, build, tmp):
+    """The CPU quantized mode's int8 outputs (sd-opt --sd-cpu-to-llvm, JIT)."""
+    m, k = x.shape
+    n = int(re.search(r"-> tensor<\d+x(\d+)xi8>", text).group(1))
+    x_lit = "[" + ", ".join("[" + ", ".join(map(str, r)) + "]" for r in x.tolist()) + "]"
+    entry = f"""
+func.func private @printMemrefF32(tensor<*xf32>)
+func.func @entry() {{
+  %x = arith.constant dense<{x_lit}> : tensor<{m}x{k}xi8>
+  %y = call @main(%x) : (tensor<{m}x{k}xi8>) -> tensor<{m}x{n}xi8>
+  %f = arith.sitofp %y : tensor<{m}x{n}xi8> to tensor<{m}x{n}xf32>
+  %u = tensor.cast %f : tensor<{m}x{n}xf32> to tensor<*xf32>
+  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()
+  return
+}}
+"""
+    body, resources = text.split("{-#", 1)
+    (tmp / "cpu.mlir").write_text(body + entry + "{-#" + resources)
+    llvm = subprocess.run([str(build / "bin" / "sd-opt"), str(tmp / "cpu.mlir"),
+                           "--sd-cpu-to-llvm"], check=True, capture_output=True,
+                          text=True).stdout
+    out = subprocess.run(["/usr/lib/llvm-22/bin/mlir-runner", "-e", "entry",
+                          "-entry-point-result=void",
+                          "-shared-libs=/usr/lib/llvm-22/lib/libmlir_runner_utils.so"],
+                         input=llvm, check=True, capture_output=True, text=True).stdout
+    data = out.split("data =", 1)[1]
+    return np.array([int(float(v)) for v in re.findall(r"-?\d+(?:\.\d+)?", data)],
+                    np.int8).reshape(m, n)
+
+
 def simulate(text, x, build, tmp, tag):
     (tmp / f"{tag}.mlir").write_text(text)
     subprocess.run([str(build / "bin" / "sd-translate"), "--sd-to-sdacc",
                     str(tmp / f"{tag}.mlir"), "-o", str(tmp / f"{tag}.sdacc")], check=True)
     np.save(tmp / "x.npy", x)
+    out = tmp / f"{tag}-out"
     subprocess.run([str(build / "bin" / "sd-sim"), str(tmp / f"{tag}.sdacc"),
                     "--input", f"arg0={tmp}/x.npy", "--report", str(tmp / f"{tag}.json"),
-                    "--compare", "dense"], check=True, capture_output=True)
+                    "--output-dir", str(out), "--compare", "dense"], check=True,
+                   capture_output=True)
     r = json.loads((tmp / f"{tag}.json").read_text())
+    r["outputs"] = np.load(next(out.glob("*.npy")))
     return r, r["baseline"]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=str(ROOT / "build"))
+    ap.add_argument("--check", action="store_true",
+                    help="also run every PermDNN layer through the CPU quantized "
+                    "mode and require the same int8 outputs as sd-sim")
     args = ap.parse_args()
     build = Path(args.build)
     driver = build / "unittests" / "bin" / "sd-decompose-ref-driver"
     rng = np.random.default_rng(0)
     forms = ["dense", "SE", "PD p=4", "PD p=8"]
-    rows, totals, breakdown = [], {}, {}
+    rows, totals, breakdown, exact = [], {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for model, name, w, m in fc_layers():
@@ -168,7 +209,16 @@ def main():
                 res[("dense", sparse)], res[("SE", sparse)] = dense, se
                 for p in (4, 8):
                     text, err[p] = permdiag_module(w, p, m)
-                    res[(f"PD p={p}", sparse)], _ = simulate(text, xin, build, tmp, f"pd{p}")
+                    r, _ = simulate(text, xin, build, tmp, f"pd{p}")
+                    res[(f"PD p={p}", sparse)] = r
+                    if args.check and not sparse:
+                        # The done-means of PermDNN on the accelerator: the
+                        # simulator and the CPU quantized mode agree bit for bit.
+                        cpu = cpu_outputs(text, xin, build, tmp)
+                        same = np.array_equal(cpu, r["outputs"])
+                        exact[(model, name, p)] = same
+                        if not same:
+                            print(f"MISMATCH {model} {name} p={p}", flush=True)
             rows.append((model, name, f"{n}x{k}", m, res, err))
             t = totals.setdefault(model, {})
             b = breakdown.setdefault(model, {})
@@ -229,6 +279,10 @@ def main():
         for f in forms:
             lines.append(f"| {model} | {f} | " + " | ".join(
                 f"{v / 1e6:.2f}" for v in b[(f, False)].values()) + " |")
+    if args.check:
+        lines += ["", f"Bit-exact check (`--check`): sd-sim equals the CPU quantized mode "
+                  f"(`sd-opt --sd-cpu-to-llvm`, JIT) on {sum(exact.values())} of "
+                  f"{len(exact)} PermDNN layers (p = 4 and 8, random activations)."]
     out = ROOT / "benchmarks" / "results" / "accelerator-permdiag.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

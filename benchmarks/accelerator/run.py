@@ -165,8 +165,8 @@ def main():
             f"Each network is ONE program (`sd-translate --sd-to-sdacc`); 4-bit Ce codes "
             f"(exponents [{LO}, {HI}]), default hardware configuration, batch 1, 224x224, "
             "random torchvision weights (torch.manual_seed(0)), calibrated on one random "
-            "input. `fraction` is SmartDeal's structured row pruning of the 3x3 "
-            "convolutions (per group of 32 filters). DRAM / compulsory divides the DRAM bytes "
+            "input. `fraction` is SmartDeal's structured row pruning of every "
+            "convolution (per group of 32 filters). DRAM / compulsory divides the DRAM bytes "
             "moved by each layer's input, weight data and output moved once.", "",
             "| network | layers | instructions | energy dense/SE | cycles dense/SE | SE energy (uJ) "
             "| dense energy (uJ) | SE cycles | DRAM / compulsory | 3x3 utilization | "

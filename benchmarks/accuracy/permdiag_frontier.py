@@ -9,7 +9,8 @@ ONNX model and scored by exact-match word accuracy on rendered words
 (evaluation seed 0, as benchmarks/accuracy/ocr_frontier.py). "Data-aware"
 keeps the compiler's offsets and refits each output row's p-sparse values to
 the original layer's outputs on calibration words (seed 1) by ridge least
-squares, layer after layer in network order; storage is unchanged.
+squares, every layer on the original model's activations (one capture run
+per word); storage is unchanged.
 
 Part `mnist` (fine-tuned): the Fashion-MNIST MLP of
 smartdeal.training.experiment (Debian dataset-fashion-mnist), every Linear
@@ -21,6 +22,7 @@ model) is checked against PermDiagLinear's.
 
 Writes benchmarks/results/permdiag_frontier.md (and .json).
 Usage: permdiag_frontier.py [--part ocr|mnist|both] [--words 200] [--ps 2,4,8,16]
+       permdiag_frontier.py --merge ocr.json mnist.json   (one table from two runs)
 """
 
 import argparse
@@ -96,24 +98,34 @@ def refit_values(x, target, offsets, p, k, ridge=1e-4, chunk=64):
     return values.astype(np.float32)
 
 
-def data_aware(path, layers, calib, max_rows=4096, seed=0):
-    """Refits each layer's values to its outputs, in network order; each
-    layer sees the activations of the already refitted layers before it."""
+def capture_inputs(path, layers, calib, max_rows=4096, seed=0):
+    """Each layer's input rows on the calibration words, from the original
+    model (one run per word captures every layer)."""
     from smartdeal.importers.onnx_reference import OnnxReference
     rng = np.random.default_rng(seed)
     model = onnx.load(str(path))
     nodes = {n.name: n for n in model.graph.node}
-    order = {n.name: i for i, n in enumerate(model.graph.node)}
-    done, errors = [], []
-    current = copy.deepcopy(model)
-    for layer in sorted(layers, key=lambda l: order[l.name]):
-        node = nodes[layer.name]
-        w = original_weight(model, node)
-        ref = OnnxReference(current)
-        xs = [ref.run_capture({"x": v}, [node.input[0]])[node.input[0]] for v in calib]
-        x = np.concatenate([v.reshape(-1, v.shape[-1]) for v in xs]).astype(np.float64)
+    names = [nodes[l.name].input[0] for l in layers]
+    ref = OnnxReference(model)
+    runs = [ref.run_capture({"x": v}, names) for v in calib]
+    out = {}
+    for l, name in zip(layers, names):
+        x = np.concatenate([r[name].reshape(-1, r[name].shape[-1]) for r in runs])
         if len(x) > max_rows:
             x = x[rng.choice(len(x), max_rows, replace=False)]
+        out[l.name] = x.astype(np.float64)
+    return out
+
+
+def data_aware(path, layers, inputs):
+    """Refits each layer's values to the original layer's outputs on its
+    captured inputs (all layers from the original model's activations)."""
+    model = onnx.load(str(path))
+    nodes = {n.name: n for n in model.graph.node}
+    done, errors = [], []
+    for layer in layers:
+        w = original_weight(model, nodes[layer.name])
+        x = inputs[layer.name]
         target = x @ w.T
         p = layer.values.shape[2]
         values = refit_values(x, target, layer.offsets, p, w.shape[1])
@@ -121,11 +133,9 @@ def data_aware(path, layers, calib, max_rows=4096, seed=0):
         before = np.linalg.norm(x @ layer.weight.reshape(w.shape).T - target)
         after = np.linalg.norm(x @ dense.T - target)
         errors.append((before / np.linalg.norm(target), after / np.linalg.norm(target)))
-        new = compressed.CompressedLayer(layer.name, layer.shape, dense.reshape(layer.shape),
-                                         layer.ratio, layer.relative_error)
-        done.append(new)
-        current = copy.deepcopy(model)
-        export.replace_weights(current, done)
+        done.append(compressed.CompressedLayer(layer.name, layer.shape,
+                                               dense.reshape(layer.shape),
+                                               layer.ratio, layer.relative_error))
     return done, errors
 
 
@@ -147,6 +157,7 @@ def run_ocr(args, ps):
         mlir = tmp / "model.mlir"
         importers.import_onnx(str(path), output=str(mlir), input_shapes=real.input_shapes,
                               fold_batchnorm=False)
+        inputs = None
         for p in ps:
             out, rep = tmp / f"pd{p}.mlir", tmp / f"pd{p}.json"
             subprocess.run([sd_opt, str(mlir), f"--sd-permdiag=block-size={p} report={rep}",
@@ -171,7 +182,9 @@ def run_ocr(args, ps):
             rows.append(dict(common, method="PermDNN, weight-only projection", accuracy=acc))
             log(f"ocr p={p}: {len(layers)} layers, {common['ratio_layers']:.2f}x on them, "
                 f"kept energy {common['kept_energy']:.3f}, weight-only {acc:.1%}")
-            refit, errs = data_aware(path, layers, calib)
+            if inputs is None:
+                inputs = capture_inputs(path, layers, calib)
+            refit, errs = data_aware(path, layers, inputs)
             m = onnx.load(str(path))
             export.replace_weights(m, refit)
             acc = ocr_accuracy(m, path, sample)
@@ -230,6 +243,7 @@ def run_mnist(args, ps):
         with torch.no_grad():
             ref = pd(xs).numpy()
         row = {"p": p, "variant": "PermDNN", "post_training": post, "accuracy": tuned,
+               "ft_epochs": args.ft_epochs,
                "compression": compression(pd), "finetune_seconds": round(seconds, 1),
                "compiler_projection_max_rel_diff": proj_diff,
                "ir_accuracy": float((ir.argmax(1) == ys).mean()),
@@ -274,18 +288,23 @@ def write(args, ocr_rows, mnist_rows):
     if mnist_rows:
         lines += ["## Fine-tuned: Fashion-MNIST MLP 784-256-128-10", "",
                   f"Dense: {args.epochs} epochs (Adam 1e-3); every Linear projected "
-                  f"(PermDiagLinear.from_dense), then {args.ft_epochs} epoch of fine-tuning "
+                  f"(PermDiagLinear.from_dense), then fine-tuning for the epochs given "
                   f"(Adam {args.ft_lr:g}) on the stored values only. Test accuracy on all "
                   f"10 000 test images; 'IR' runs the exported sd IR through the CPU "
                   f"backend on the first {args.check} test images.", "",
-                  "| p | compression | post-training | fine-tuned | IR acc (subset) | "
-                  "PyTorch acc (subset) | IR max rel diff | sd-permdiag vs PyTorch projection |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| p | compression | post-training | fine-tune epochs | fine-tuned | "
+                  "IR acc (subset) | PyTorch acc (subset) | IR max rel diff | "
+                  "sd-permdiag vs PyTorch projection |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        dense_done = False
         for r in mnist_rows:
             if r["p"] == "-":
-                lines.append(f"| dense | 1.00x | - | {r['accuracy']:.4f} | | | | |")
+                if not dense_done:
+                    lines.append(f"| dense | 1.00x | - | - | {r['accuracy']:.4f} | | | | |")
+                dense_done = True
                 continue
             lines.append(f"| {r['p']} | {r['compression']:.2f}x | {r['post_training']:.4f} | "
+                         f"{r.get('ft_epochs', 1)} | "
                          f"{r['accuracy']:.4f} | {r['ir_accuracy']:.4f} | "
                          f"{r['torch_accuracy_subset']:.4f} | {r['ir_max_rel_diff']:.1e} | "
                          f"{r['compiler_projection_max_rel_diff']:.1e} |")
@@ -305,10 +324,20 @@ def main():
     ap.add_argument("--check", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(RESULTS / "permdiag_frontier"))
+    ap.add_argument("--merge", nargs="*", default=[],
+                    help="JSON files of earlier partial runs (--part ocr / mnist) "
+                    "to write one table from, instead of running")
     args = ap.parse_args()
     ps = [int(v) for v in args.ps.split(",")]
-    ocr_rows = run_ocr(args, ps) if args.part in ("ocr", "both") else []
-    mnist_rows = run_mnist(args, ps) if args.part in ("mnist", "both") else []
+    if args.merge:
+        ocr_rows, mnist_rows = [], []
+        for f in args.merge:
+            data = json.loads(Path(f).read_text())
+            ocr_rows += data["ocr"]
+            mnist_rows += data["mnist"]
+    else:
+        ocr_rows = run_ocr(args, ps) if args.part in ("ocr", "both") else []
+        mnist_rows = run_mnist(args, ps) if args.part in ("mnist", "both") else []
     text = write(args, ocr_rows, mnist_rows)
     out = Path(args.out)
     out.with_suffix(".md").write_text(text)

@@ -10,7 +10,10 @@ ctx = data["context"]
 
 
 def ms(b):
-    return b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e6
+    """CPU time of the (single) benchmark thread: on a shared machine wall
+    time also counts the other jobs' slices; Google Benchmark's byte rates
+    are per CPU second too."""
+    return b["cpu_time"] if b["time_unit"] == "ms" else b["cpu_time"] / 1e6
 
 
 stream = rows.get("stream_copy")
@@ -18,7 +21,8 @@ bandwidth = stream["bytes_per_second"] if stream else None
 print("# CPU backend: compressed SmartExchange kernels vs dense fp32\n")
 print(f"Host: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
       f"run {ctx.get('date')}. Single thread everywhere "
-      "(OPENBLAS_NUM_THREADS=1).")
+      "(OPENBLAS_NUM_THREADS=1); times are CPU time of that thread, "
+      f"load average during the run {ctx.get('load_avg', ['?'])[0]}.")
 if bandwidth:
     print(f"Stream-copy bandwidth (read + write): {bandwidth / 1e9:.2f} GB/s.\n")
 print("| layer | batch | SE kernel ms | dense MLIR ms | OpenBLAS ms | "

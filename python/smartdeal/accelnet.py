@@ -462,6 +462,8 @@ def run_sim(program: Path, xq: np.ndarray, work: Path, sd_sim="sd-sim",
     """sd-sim on `program`; returns (the single output, the report)."""
     np.save(work / "x.npy", xq)
     out = work / "sim-out"
+    for stale in out.glob("*.npy"):  # an earlier run's outputs
+        stale.unlink()
     report = work / "report.json"
     cmd = [sd_sim, str(program), "--input", f"arg0={work / 'x.npy'}",
            "--output-dir", str(out), "--report", str(report)]

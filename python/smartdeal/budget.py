@@ -348,3 +348,80 @@ def plan_options(model, menus, metric, budget: float,
         else:
             break
     return best[0], best[1], best[2], baseline, trace
+
+
+# ---------------------------------------------------------------------------
+# Bias correction
+# ---------------------------------------------------------------------------
+#
+# A compressed weight shifts the mean of each output channel by
+# E[x]·(W - W')ᵀ: inputs after ReLU / hardswish are mostly positive, so the
+# shifts do not average out and they add up through the layers. Adding the
+# measured mean shift (on calibration inputs) to the layer's bias removes it
+# at no storage cost: the bias is stored anyway. Where the bias lives in
+# ONNX: the Conv's third input, the constant operand of the Add after a
+# MatMul, or the running mean of the BatchNormalization after a bias-free
+# Conv (subtracted there).
+
+def capture_raw(model, menus, calibration, count: int = 4):
+    """name -> the layer's input for the first `count` calibration inputs."""
+    from .importers.onnx_reference import OnnxReference
+    ref = OnnxReference(model)
+    names = sorted({m.node.input[0] for m in menus})
+    raw = {m.name: [] for m in menus}
+    for inp in list(calibration)[:count]:
+        cap = ref.run_capture(inp, names)
+        for m in menus:
+            raw[m.name].append(cap[m.node.input[0]])
+    return raw
+
+
+def output_shift(m, w_new, raw) -> _np.ndarray:
+    """Per output channel mean of (original - new) outputs over `raw` inputs."""
+    total, count = 0.0, 0
+    for v in raw:
+        d = _layer_output(m.node, v, m.weight) - _layer_output(m.node, v, w_new)
+        axes = (0, 2, 3) if m.node.op_type == "Conv" else tuple(range(d.ndim - 1))
+        total = total + d.sum(axis=axes)
+        count += int(_np.prod([d.shape[a] for a in axes]))
+    return _np.asarray(total) / max(count, 1)
+
+
+def _bias_target(model, node):
+    """(kind, tensor name) of where node's output bias lives, or None."""
+    consumers = [n for n in model.graph.node if node.output[0] in n.input]
+    inits = {i.name for i in model.graph.initializer}
+    if node.op_type == "Conv" and len(node.input) > 2 and node.input[2] in inits:
+        return ("add", node.input[2])
+    if len(consumers) == 1:
+        c = consumers[0]
+        if c.op_type == "Add":
+            other = [i for i in c.input if i != node.output[0]]
+            if len(other) == 1 and other[0] in inits:
+                return ("add", other[0])
+        if c.op_type == "BatchNormalization" and c.input[0] == node.output[0] \
+                and c.input[3] in inits:
+            return ("sub", c.input[3])
+    return None
+
+
+def correct_biases(model, shifts) -> int:
+    """Adds each layer's output shift to its bias in `model` (in place), for
+    the layers in `shifts` (node name -> shift). Returns how many were
+    corrected (layers without a bias to hold it are left as they are)."""
+    from onnx import numpy_helper
+    nodes = {n.name: n for n in model.graph.node}
+    inits = {i.name: i for i in model.graph.initializer}
+    done = 0
+    for name, shift in shifts.items():
+        target = _bias_target(model, nodes[name])
+        if target is None:
+            continue
+        kind, tensor = target
+        old = numpy_helper.to_array(inits[tensor]).astype(_np.float64)
+        if old.size != shift.size:
+            continue
+        new = (old + shift.reshape(old.shape)) if kind == "add" else (old - shift.reshape(old.shape))
+        inits[tensor].CopyFrom(numpy_helper.from_array(new.astype(_np.float32), tensor))
+        done += 1
+    return done

@@ -1,8 +1,9 @@
 # Full ResNet-18 (torchvision shapes: 7x7 stem, max pooling, eight basic
 # blocks with residual adds and 1x1 downsamples, global average pooling,
 # the 1000-way classifier; random 4-bit codes with a quarter of the Ce rows
-# zero, calibrated on one random input) as ONE accelerator program: sd-sim's
-# 1000 outputs equal the CPU quantized mode's bit for bit. About half a
+# zero, calibrated on one random input) as ONE accelerator program, which
+# round-trips through its text form and the sdacc dialect byte for byte;
+# sd-sim's 1000 outputs equal the CPU quantized mode's bit for bit. About half a
 # minute (the CPU side is a JIT of scalar loops).
 #
 # RUN: %PYTHON %s %t
@@ -20,6 +21,14 @@ model = net.mlir(result)
 (work / "net.mlir").write_text(model)
 subprocess.run(["sd-translate", "--sd-to-sdacc", str(work / "net.mlir"), "-o",
                 str(work / "net.sdacc")], check=True)
+# The text form read back through the sdacc dialect is the same file.
+subprocess.run(["sd-translate", "--sd-to-sdacc-text", str(work / "net.mlir"),
+                "-o", str(work / "net.txt")], check=True)
+subprocess.run(["sd-translate", "--import-sdacc", str(work / "net.txt"), "-o",
+                str(work / "net-ir.mlir")], check=True)
+subprocess.run(["sd-translate", "--export-sdacc", str(work / "net-ir.mlir"),
+                "-o", str(work / "back.sdacc")], check=True)
+assert (work / "back.sdacc").read_bytes() == (work / "net.sdacc").read_bytes()
 xq = accelnet.quantize_input(net, x)
 sim, report = accelnet.run_sim(work / "net.sdacc", xq, work)
 cpu = accelnet.run_cpu(model, xq, net.shapes[result], work)

@@ -136,6 +136,11 @@ TEST(PermDiag, RecordsRoundTripAndMatchTheDefinition) {
     bytes[0] = uint8_t(p);
     EXPECT_NE(checkPermDiagRecords(l, bytes).find("is not below p"),
               std::string::npos);
+    // So is a value outside the contract's [-127, 127].
+    bytes[0] = 0;
+    bytes[1] = 0x80;
+    EXPECT_NE(checkPermDiagRecords(l, bytes).find("value -128 of block (0, 0)"),
+              std::string::npos);
   }
 }
 

@@ -68,6 +68,30 @@ TEST(Config, FingerprintCoversArchitectureNotEnergyOrTiming) {
   EXPECT_NE(c.fingerprint(), base.fingerprint());
 }
 
+TEST(Config, PermDiagEngineFields) {
+  const HardwareConfig &base = HardwareConfig::defaults();
+  EXPECT_EQ(base.pdPes, base.dimM * base.dimC);
+  EXPECT_EQ(base.pdMultipliersPerPe, base.dimF);
+  EXPECT_EQ(base.pdMaxBlockSize, 32);
+  // The PEs and multipliers only time a program; the largest block size
+  // decides which programs are legal.
+  HardwareConfig c = base;
+  c.pdPes = 32;
+  c.pdMultipliersPerPe = 4;
+  EXPECT_EQ(c.fingerprint(), base.fingerprint());
+  c.pdMaxBlockSize = 16;
+  EXPECT_NE(c.fingerprint(), base.fingerprint());
+  std::string error;
+  EXPECT_FALSE(HardwareConfig::parse(edited([](JsonValue &r) {
+                                       JsonValue p = *r.find("permdiag_engine");
+                                       p.set("max_block_size",
+                                             JsonValue::integer(256));
+                                       r.set("permdiag_engine", p);
+                                     }),
+                                     c, error));
+  EXPECT_EQ(error, "permdiag_engine.max_block_size = 256 must be in [1, 255]");
+}
+
 TEST(Config, ErrorsNameTheField) {
   HardwareConfig c;
   std::string error;

@@ -264,4 +264,31 @@ TEST(NetworkLayers, DepthwiseLayersCarryTheirWeights) {
       << verifyProgram(p, c);
 }
 
+TEST(NetworkLayers, BandsAwayFromThePaddingFitTheBuffer) {
+  // 6400-byte input rows: ten fit half the input buffer. A band after the
+  // first reads 2 * rows + 1 input rows; the first band's top padding (one
+  // row fewer) must not make the builder choose more.
+  const HardwareConfig &c = HardwareConfig::defaults();
+  ProgramBuilder builder(c);
+  std::string error;
+  ASSERT_TRUE(builder.addInput("x", {1, 16, 64, 400}, error));
+  LayerSpec pool;
+  pool.name = "pool";
+  pool.kind = LayerKind::MaxPool;
+  pool.input = "x";
+  pool.output = "y";
+  pool.kernelH = pool.kernelW = 3;
+  pool.strideH = pool.strideW = 2;
+  pool.padTop = pool.padLeft = 1;
+  ASSERT_TRUE(builder.addLayer(pool, error)) << error;
+  ASSERT_TRUE(builder.markOutput("y", error));
+  Program p;
+  ASSERT_TRUE(builder.build(p, error)) << error;
+  EXPECT_EQ(verifyProgram(p, c), "");
+  ASSERT_EQ(builder.schedules().size(), 1u);
+  // 4 output rows read 9 input rows away from the top; 5 would read 11.
+  EXPECT_EQ(builder.schedules()[0].bandOutputRows, 4);
+  EXPECT_EQ(builder.schedules()[0].bands, 8);
+}
+
 } // namespace

@@ -59,3 +59,19 @@ sdacc.program attributes {fingerprint = "0x0", data = ""} {
   // expected-error @+1 {{'sdacc.cfg_add' op cfg_add: shift = 0 is out of range: must be 1 .. 62}}
   sdacc.cfg_add {multiplier_a = 100 : i64, multiplier_b = 100 : i64, relu = 0 : i64, shift = 0 : i64}
 }
+
+// -----
+
+// The PermDNN engine mode: the accumulator pool is dim_m x entries_per_slice
+// (4096 in the default configuration), and p is at most max_block_size (32).
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.pd_mac' op pd_mac: accumulator pool entries [4090, 4100) exceed the 4096 of dim_m x entries_per_slice}}
+  sdacc.pd_mac {acc_addr = 4090 : i64, init = 1 : i64, npos = 10 : i64, pos0 = 0 : i64}
+}
+
+// -----
+
+sdacc.program attributes {fingerprint = "0x0", data = ""} {
+  // expected-error @+1 {{'sdacc.cfg_weight' op cfg_weight: block_rows = p = 64 exceeds the PermDNN engine's max_block_size 32}}
+  sdacc.cfg_weight {block_rows = 64 : i64, blocks = 2 : i64, code_bits = 4 : i64, format = 2 : i64, max_exp = 0 : i64, min_exp = 0 : i64}
+}

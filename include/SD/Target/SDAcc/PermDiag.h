@@ -53,8 +53,8 @@ inline int64_t permDiagRowBlocks(const LayerDecl &l) {
 std::string checkPermDiagLayer(const LayerDecl &l,
                                const HardwareConfig &config);
 
-/// Empty when `bytes` (the weights segment) holds the layer's R x C records
-/// and every offset is below p.
+/// Empty when `bytes` (the weights segment) holds the layer's R x C records,
+/// every offset is below p and every value in [-127, 127].
 std::string checkPermDiagRecords(const LayerDecl &l,
                                  const std::vector<uint8_t> &bytes);
 

@@ -418,12 +418,12 @@ private:
           l.h, (oh0 + rows - 1) * l.strideH - l.padTop + l.r);
       return h1 - h0;
     };
-    // The most output rows whose input rows and outputs fit half buffers.
+    // The most output rows whose input rows (wherever the band starts, so
+    // without the padding of the first band) and outputs fit half buffers.
     int64_t rows = 1;
     while (rows < l.oh) {
-      int64_t h0;
-      if (inputRows(0, rows + 1, h0) * rowBytes > inHalf ||
-          (rows + 1) * l.ow * l.c > outHalf)
+      int64_t inRows = std::min<int64_t>(l.h, rows * l.strideH + l.r);
+      if (inRows * rowBytes > inHalf || (rows + 1) * l.ow * l.c > outHalf)
         break;
       ++rows;
     }

@@ -49,11 +49,15 @@ std::string checkPermDiagRecords(const LayerDecl &l,
            " block records of 1 + p bytes)";
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
-      int64_t k = bytes[size_t((i * cols + j) * rec)];
-      if (k >= p)
-        return "offset " + std::to_string(k) + " of block (" +
+      const uint8_t *r = &bytes[size_t((i * cols + j) * rec)];
+      if (r[0] >= p)
+        return "offset " + std::to_string(r[0]) + " of block (" +
                std::to_string(i) + ", " + std::to_string(j) +
                ") is not below p = " + std::to_string(p);
+      for (int64_t c = 0; c < p; ++c)
+        if (r[1 + c] == 0x80)
+          return "value -128 of block (" + std::to_string(i) + ", " +
+                 std::to_string(j) + ") is outside [-127, 127]";
     }
   return {};
 }

@@ -82,6 +82,24 @@ func.func @quantized_permdiag(%x: tensor<2x7xi8>, %b: tensor<5xf32>) -> tensor<2
   return %y : tensor<2x5xi8>
 }
 
+// CHECK-LABEL: func.func @network_ops
+// CHECK:         sd.quantized_add ins(%{{.*}}, %{{.*}} : tensor<1x2x4x4xi8>, tensor<1x2x4x4xi8>) {lhs_scale = 1.000000e-01 : f64, output_scale = 2.500000e-01 : f64, relu, rhs_scale = 5.000000e-02 : f64} -> tensor<1x2x4x4xi8>
+// CHECK:         sd.quantized_max_pool2d ins(%{{.*}} : tensor<1x2x4x4xi8>) {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} -> tensor<1x2x2x2xi8>
+// CHECK:         sd.quantized_avg_pool2d ins(%{{.*}} : tensor<1x2x2x2xi8>) {input_scale = 2.500000e-01 : f64, kernel = array<i64: 2, 2>, output_scale = 1.250000e-01 : f64} -> tensor<1x2x1x1xi8>
+// CHECK:         sd.quantized_depthwise_conv2d ins(%{{.*}}, %{{.*}} : tensor<1x2x4x4xi8>, tensor<2x1x3x3xf32>) bias(%{{.*}} : tensor<2xf32>) {input_scale = 1.000000e-01 : f64, output_scale = 2.000000e-01 : f64} -> tensor<1x2x2x2xi8>
+func.func @network_ops(%a: tensor<1x2x4x4xi8>, %b: tensor<1x2x4x4xi8>, %w: tensor<2x1x3x3xf32>, %bias: tensor<2xf32>)
+    -> (tensor<1x2x1x1xi8>, tensor<1x2x2x2xi8>) {
+  %s = sd.quantized_add ins(%a, %b : tensor<1x2x4x4xi8>, tensor<1x2x4x4xi8>)
+         {lhs_scale = 0.1 : f64, rhs_scale = 0.05 : f64, output_scale = 0.25 : f64, relu} -> tensor<1x2x4x4xi8>
+  %m = sd.quantized_max_pool2d ins(%s : tensor<1x2x4x4xi8>)
+         {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>} -> tensor<1x2x2x2xi8>
+  %g = sd.quantized_avg_pool2d ins(%m : tensor<1x2x2x2xi8>)
+         {kernel = array<i64: 2, 2>, input_scale = 0.25 : f64, output_scale = 0.125 : f64} -> tensor<1x2x1x1xi8>
+  %d = sd.quantized_depthwise_conv2d ins(%a, %w : tensor<1x2x4x4xi8>, tensor<2x1x3x3xf32>) bias(%bias : tensor<2xf32>)
+         {input_scale = 0.1 : f64, output_scale = 0.2 : f64, strides = array<i64: 1, 1>} -> tensor<1x2x2x2xi8>
+  return %g, %d : tensor<1x2x1x1xi8>, tensor<1x2x2x2xi8>
+}
+
 // The resource blobs survive the round trip.
 // CHECK:       {-#
 // CHECK:         dialect_resources: {
