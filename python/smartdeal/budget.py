@@ -387,20 +387,30 @@ def output_shift(m, w_new, raw) -> _np.ndarray:
     return _np.asarray(total) / max(count, 1)
 
 
-def _bias_target(model, node):
+def _constants(model):
+    """name -> TensorProto of every initializer and Constant node's value."""
+    out = {i.name: i for i in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    out[n.output[0]] = a.t
+    return out
+
+
+def _bias_target(model, node, consts):
     """(kind, tensor name) of where node's output bias lives, or None."""
     consumers = [n for n in model.graph.node if node.output[0] in n.input]
-    inits = {i.name for i in model.graph.initializer}
-    if node.op_type == "Conv" and len(node.input) > 2 and node.input[2] in inits:
+    if node.op_type == "Conv" and len(node.input) > 2 and node.input[2] in consts:
         return ("add", node.input[2])
     if len(consumers) == 1:
         c = consumers[0]
         if c.op_type == "Add":
             other = [i for i in c.input if i != node.output[0]]
-            if len(other) == 1 and other[0] in inits:
+            if len(other) == 1 and other[0] in consts:
                 return ("add", other[0])
         if c.op_type == "BatchNormalization" and c.input[0] == node.output[0] \
-                and c.input[3] in inits:
+                and c.input[3] in consts:
             return ("sub", c.input[3])
     return None
 
@@ -411,17 +421,17 @@ def correct_biases(model, shifts) -> int:
     corrected (layers without a bias to hold it are left as they are)."""
     from onnx import numpy_helper
     nodes = {n.name: n for n in model.graph.node}
-    inits = {i.name: i for i in model.graph.initializer}
+    consts = _constants(model)
     done = 0
     for name, shift in shifts.items():
-        target = _bias_target(model, nodes[name])
+        target = _bias_target(model, nodes[name], consts)
         if target is None:
             continue
         kind, tensor = target
-        old = numpy_helper.to_array(inits[tensor]).astype(_np.float64)
+        old = numpy_helper.to_array(consts[tensor]).astype(_np.float64)
         if old.size != shift.size:
             continue
         new = (old + shift.reshape(old.shape)) if kind == "add" else (old - shift.reshape(old.shape))
-        inits[tensor].CopyFrom(numpy_helper.from_array(new.astype(_np.float32), tensor))
+        consts[tensor].CopyFrom(numpy_helper.from_array(new.astype(_np.float32), tensor))
         done += 1
     return done
