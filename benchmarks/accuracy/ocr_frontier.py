@@ -143,10 +143,14 @@ def main():
             choice[m.name] = next((e for e in m.entries if pick(m, e)), m.entries[0])
         return choice
 
+    raw = budget.capture_raw(model, menus, calib, 4)
     for k in int_bits:
         choice = uniform(lambda m, e, k=k: e["plan"] == {"form": "int", "bits": k})
-        row(f"per-channel int{k}, every layer", "-", budget.plan_totals(menus, choice),
-            budget.apply_choice(model, menus, choice))
+        if k >= 5:  # int4 reads nothing either way
+            row(f"per-channel int{k}, every layer", "-", budget.plan_totals(menus, choice),
+                budget.apply_choice(model, menus, choice))
+        row(f"per-channel int{k}, every layer, bias-corrected", "-",
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
 
     # Reference SE (weight-only) on the layers sd-decompose takes, others dense.
     choice = dict(dense_choice)
@@ -160,8 +164,8 @@ def main():
     se0 = budget.setting_dict(settings[0])
     se0["form"] = "se"
     choice = uniform(lambda m, e: e["plan"] == se0)
-    row("SmartExchange θ=1e-3, data-aware, others dense", settings[0],
-        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
+    row("SmartExchange θ=1e-3, data-aware + bias correction, others dense", settings[0],
+        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
 
     # The frontier of per-layer plans, and the calibration-budget pick.
     metric_words = [c["x"] for c in calib]
@@ -176,7 +180,7 @@ def main():
 
     eps_list = [float(v) for v in args.eps.split(",")]
     chosen, eps, score, baseline, trace = budget.plan_options(
-        model, menus, metric, args.budget, eps_list + [1e9], log=log)
+        model, menus, metric, args.budget, eps_list + [1e9], log=log, raw=raw)
     for t in trace:
         if t["eps"] >= 1e9:
             continue
@@ -185,7 +189,7 @@ def main():
         forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
         mark = " (budget pick)" if t["eps"] == eps else ""
         row(f"per-layer plan, eps={t['eps']:g}{mark}", forms, totals,
-            budget.apply_choice(model, menus, choice),
+            budget.apply_choice(model, menus, choice, raw),
             calibration_agreement=t["score"])
     plan_file = args.out.with_name("ocr_plan.json")
     cfg = budget.plan_config(menus, chosen)
@@ -205,6 +209,8 @@ def main():
              "output channel).", "",
              f"Menus: SE settings {'; '.join(settings)} (each with least-squares bases and "
              f"one round of code re-selection), int{'/'.join(map(str, int_bits))}, dense. "
+             "Bias correction: each compressed layer's mean output shift on 4 calibration "
+             "words is added to its bias (no storage). "
              f"Budget pick: largest eps with calibration frame agreement within "
              f"{args.budget} of the original ({baseline:.4f}).", "",
              "Word accuracy: exact match after stripping surrounding spaces. Same as "

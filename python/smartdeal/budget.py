@@ -296,8 +296,9 @@ def choose(menus, eps: float) -> dict:
                         key=lambda e: e["bits"]) for m in menus}
 
 
-def apply_choice(model, menus, choice):
-    """A copy of the ONNX model with every chosen non-dense entry's weight."""
+def apply_choice(model, menus, choice, raw=None):
+    """A copy of the ONNX model with every chosen non-dense entry's weight;
+    with `raw` (from `capture_raw`), biases corrected for the mean shift."""
     from .compressed import CompressedLayer
     layers = []
     for m in menus:
@@ -310,7 +311,15 @@ def apply_choice(model, menus, choice):
         layers.append(CompressedLayer(m.name, list(w.shape), w.astype(_np.float32), 0, 0))
     out = copy.deepcopy(model)
     replace_weights(out, layers)
+    if raw is not None:
+        correct_biases(out, choice_shifts(menus, choice, raw))
     return out
+
+
+def choice_shifts(menus, choice, raw):
+    """node name -> output mean shift of every chosen non-dense entry."""
+    return {m.name: output_shift(m, choice[m.name]["weight"], raw[m.name])
+            for m in menus if choice[m.name]["weight"] is not None}
 
 
 def plan_totals(menus, choice, extra_dense_bits: int = 0) -> dict:
@@ -331,7 +340,7 @@ def plan_config(menus, choice) -> dict:
 
 def plan_options(model, menus, metric, budget: float,
                  eps_list=(0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25),
-                 log=lambda s: None):
+                 log=lambda s: None, raw=None):
     """The largest eps whose choice keeps metric >= baseline - budget.
     Returns (choice, eps, score, baseline, trace)."""
     baseline = metric(model)
@@ -339,7 +348,7 @@ def plan_options(model, menus, metric, budget: float,
     trace = []
     for eps in eps_list:
         choice = choose(menus, eps)
-        score = metric(apply_choice(model, menus, choice))
+        score = metric(apply_choice(model, menus, choice, raw))
         ratio = plan_totals(menus, choice)["compression_ratio"]
         trace.append({"eps": eps, "score": score, "compression_ratio": ratio})
         log(f"eps {eps:g}: {ratio:.2f}x, score {score:.4f} (baseline {baseline:.4f})")

@@ -111,17 +111,19 @@ def decompose_options(config: Optional[dict], args) -> str:
     return text
 
 
-def quantize_int_layers(path: Path, config: Optional[dict], destination: Path):
+def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
+                        shifts: Optional[dict] = None):
     """Writes the ONNX model with every `form: int` layer's weight replaced by
     its per-output-channel int-k values (dequantized), so the imported IR,
-    the compiled code and the exported model all carry them. Returns the
-    report entries of those layers."""
+    the compiled code and the exported model all carry them, and with the
+    biases corrected by `shifts` (layer -> output mean shift, from --search).
+    Returns the report entries of the int layers."""
     import onnx
 
     from . import budget
 
     ints = {n: s for n, s in plan_forms(config).items() if s.get("form") == "int"}
-    if not ints:
+    if not ints and not shifts:
         return []
     model = onnx.load(str(path))
     found = {node.name: (node, w, shape) for node, w, shape in budget._weight_layers(model)}
@@ -141,6 +143,8 @@ def quantize_int_layers(path: Path, config: Optional[dict], destination: Path):
                         "weights": int(w.size), "bits": bits, "dense_bits": 32 * int(w.size),
                         "compression_ratio": 32 * w.size / bits, "relative_error": err})
     export.replace_weights(model, layers)
+    if shifts:
+        budget.correct_biases(model, shifts)
     onnx.save(model, str(destination))
     return entries
 
@@ -422,14 +426,16 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
                                       sd_opt, rounds=args.rounds, min_size=args.min_size,
                                       log=lambda m: print(f"    {m}", flush=True))
     _, metric = plan_metric(path, real, args)
+    raw = budget.capture_raw(model, menus, calibration_inputs(path, real, args), 4)
     choice, eps, score, baseline, trace = budget.plan_options(
         model, menus, metric, args.budget,
-        log=lambda m: print(f"    {m}", flush=True))
+        log=lambda m: print(f"    {m}", flush=True), raw=raw)
     plan = budget.plan_config(menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
     info = {"eps": eps, "score": score, "baseline": baseline, "trace": trace,
-            "totals": budget.plan_totals(menus, choice)}
+            "totals": budget.plan_totals(menus, choice),
+            "shifts": budget.choice_shifts(menus, choice, raw)}
     return merged, info
 
 
@@ -447,11 +453,12 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     # `path` stays the original, the accuracy reference.
     source = path
     int_entries: List[dict] = []
-    if plan_forms(config):
+    shifts = search.pop("shifts") if search else None
+    if plan_forms(config) or shifts:
         if kind != "onnx":
             raise DriverError("plan entries with form int/dense need an ONNX model")
-        int_entries = quantize_int_layers(path, config, work / "source.onnx")
-        if int_entries:
+        int_entries = quantize_int_layers(path, config, work / "source.onnx", shifts)
+        if int_entries or shifts:
             source = work / "source.onnx"
 
     progress(f"importing {path}")

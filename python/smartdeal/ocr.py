@@ -59,7 +59,12 @@ def decode(probs: np.ndarray, chars: Sequence[str]) -> str:
 
 def word_accuracy(run: Callable[[np.ndarray], np.ndarray], model_path: Path,
                   sample: Sequence[str]) -> float:
-    """Fraction of `sample` that `run` (input -> [1, T, classes]) reads exactly."""
+    """Fraction of `sample` that `run` (input -> [1, T, classes]) reads exactly.
+
+    Surrounding spaces are stripped: the dictionary's last class is a space,
+    and a stray leading or trailing one flips with any small perturbation of
+    the model without being a misreading (on 300 words the original model
+    scores 78 % with them and 95 % without)."""
     chars = dictionary(model_path)
-    hits = sum(decode(run(render(w))[0], chars) == w for w in sample)
+    hits = sum(decode(run(render(w))[0], chars).strip() == w for w in sample)
     return hits / max(len(sample), 1)

@@ -104,6 +104,41 @@ class MenuTest(unittest.TestCase):
         self.assertEqual(budget.choose([m], 1.0)["l"]["bits"], 100)
 
 
+class BiasCorrectionTest(unittest.TestCase):
+    def test_corrected_bias_restores_the_mean_output(self):
+        from onnx import TensorProto, helper
+
+        from smartdeal.importers.onnx_reference import OnnxReference
+        rng = np.random.default_rng(5)
+        w = rng.standard_normal((6, 4)).astype(np.float32)   # MatMul [K, N]
+        b = rng.standard_normal(4).astype(np.float32)
+        nodes = [helper.make_node("Constant", [], ["w"], value=numpy_helper.from_array(w)),
+                 helper.make_node("Constant", [], ["b"], value=numpy_helper.from_array(b)),
+                 helper.make_node("MatMul", ["x", "w"], ["h"], name="fc"),
+                 helper.make_node("Add", ["h", "b"], ["y"], name="add")]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 6])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, 4])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        (node, weight, shape), = budget._weight_layers(model)
+        menu = budget.LayerMenu("fc", node, weight, shape)
+        new = weight + 0.3 * rng.standard_normal(weight.shape)   # canonical [N, K]
+        menu.entries.append({"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
+                             "weight": new})
+        xs = [np.abs(rng.standard_normal((5, 6))).astype(np.float32) for _ in range(3)]
+        raw = budget.capture_raw(model, [menu], [{"x": x} for x in xs], 3)
+        choice = {"fc": menu.entries[-1]}
+        plain = budget.apply_choice(model, [menu], choice)
+        fixed = budget.apply_choice(model, [menu], choice, raw)
+
+        def mean_out(m):
+            r = OnnxReference(m)
+            return np.mean([r.run({"x": x})[0] for x in xs], axis=(0, 1))
+        want = mean_out(model)
+        self.assertGreater(np.abs(mean_out(plain) - want).max(), 0.05)
+        np.testing.assert_allclose(mean_out(fixed), want, atol=1e-5)
+
+
 class DriverPlanTest(unittest.TestCase):
     def test_int_entry_is_quantized_everywhere(self):
         with tempfile.TemporaryDirectory() as tmp:

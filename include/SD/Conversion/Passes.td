@@ -96,7 +96,7 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
     Option<"tileRows", "tile-rows", "int64_t", "8",
            "Weight rows rebuilt per tile (the largest divisor of the output "
            "count not above this is used)">,
-    Option<"permdiagRows", "permdiag-rows", "int64_t", "4",
+    Option<"permdiagRows", "permdiag-rows", "int64_t", "8",
            "Input rows that share each load of a permuted-diagonal block">
   ];
 }

@@ -1,14 +1,15 @@
-//===- NetworkLayers.h - Pooling and residual add on the accelerator -*- C++ -*-===//
+//===- NetworkLayers.h - Whole-network accelerator layers -------*- C++ -*-===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
 //===----------------------------------------------------------------------===//
 //
 // The layers a whole network needs besides convolutions and fully connected
-// layers: max pooling, average pooling (global or windowed) and the
-// residual add of two int8 tensors with their own scales. They have no
-// weights; they run on the requantization units (`pool`, `add`), reading
-// the input buffer and writing the output buffer, and chain with the other
+// layers: max pooling, average pooling (global or windowed), the residual
+// add of two int8 tensors with their own scales, and depthwise convolutions
+// with raw int8 weights. Pooling and adds run on the requantization units
+// (`pool`, `add`), depthwise convolutions on the MAC array (`dwconv`); all
+// read the input buffer, write the output buffer and chain with the other
 // layers through tensors in DRAM. The builder emits them, verifyProgram()
 // checks their layer-table entries with verifyNetworkLayer(), and the
 // simulator computes them with the functions below, so the arithmetic is

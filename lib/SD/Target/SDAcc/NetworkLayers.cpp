@@ -1,15 +1,17 @@
-//===- NetworkLayers.cpp - Pooling and residual add on the accelerator ----===//
+//===- NetworkLayers.cpp - Whole-network layers of the accelerator --------===//
 //
 // Part of SmartDeal-MLIR, under the MIT licence.
 //
 //===----------------------------------------------------------------------===//
 //
-// Builder, verifier and arithmetic of the layers without weights. Pooling
-// reads bands of input rows of every channel (the convolution's band layout,
-// so cfg_band and the band checks are shared), one sample at a time, and
-// writes [channel][position] blocks that one strided DMA stores; bands and
-// output blocks alternate between the two halves of the buffers, so loads,
-// pooling and stores overlap. The add streams both operands in chunks.
+// Builder, verifier and arithmetic of the whole-network layers. Pooling and
+// depthwise convolution read bands of input rows of every channel (the
+// convolution's band layout, so cfg_band and the band checks are shared),
+// one sample at a time, and write [channel][position] blocks that one
+// strided DMA stores; bands and output blocks alternate between the two
+// halves of the buffers, so loads, compute and stores overlap. Depthwise
+// weights and biases stay in the weight buffer for the whole layer. The add
+// streams both operands in chunks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -333,7 +335,7 @@ public:
     if (l.layerKind() == LayerKind::Add)
       emitAdd();
     else
-      emitPool();
+      emitWindowed();
     code.push_back(Instruction(Opcode::Sync, {}));
     sched.instructions = int64_t(code.size() - before);
   }
@@ -385,7 +387,9 @@ private:
     sched.bandKind = "chunks";
   }
 
-  void emitPool() {
+  /// Pooling and depthwise convolution: bands of input rows of every
+  /// channel, one instruction and one strided store per group of channels.
+  void emitWindowed() {
     const bool avg = l.layerKind() == LayerKind::AvgPool;
     const bool dw = l.layerKind() == LayerKind::Depthwise;
     code.push_back(Instruction(Opcode::CfgKernel, {l.r, l.s, l.strideH,
