@@ -200,8 +200,12 @@ def main():
             f"(exponents [{LO}, {HI}]), default hardware configuration, batch 1, 224x224, "
             "random torchvision weights (torch.manual_seed(0)), calibrated on one random "
             "input. `fraction` is SmartDeal's structured row pruning of every "
-            "convolution (per group of 32 filters). DRAM / compulsory divides the DRAM bytes "
-            "moved by each layer's input, weight data and output moved once.", "",
+            "convolution (per group of 32 filters); depthwise convolutions keep raw int8 "
+            "weights. DRAM / compulsory divides the DRAM bytes "
+            "moved by each layer's input, weight data and output moved once. The last "
+            "column removes the activation DRAM traffic (the same bytes in both modes) from "
+            "both energies: what keeping intermediate tensors on chip could give at most. "
+            "Analysis: docs/Accelerator.md, \"Whole networks: where the energy goes\".", "",
             "| network | layers | instructions | energy dense/SE | cycles dense/SE | SE energy (uJ) "
             "| dense energy (uJ) | SE cycles | DRAM / compulsory | 3x3 utilization | "
             "simulated M MAC/s | energy dense/SE without activation DRAM |",

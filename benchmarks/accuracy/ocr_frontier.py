@@ -75,6 +75,9 @@ def main():
     ap.add_argument("--eps", default="0.01,0.02,0.03,0.04,0.06,0.08")
     ap.add_argument("--settings", default="|".join(budget.DEFAULT_SE_SETTINGS))
     ap.add_argument("--int-bits", default="8,6,5,4")
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="rows JSON of an earlier run with the same words: keep its "
+                    "baseline rows (dense is measured again for the agreement column)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="pickle of the menus: reused when it exists (same settings!)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ocr_frontier.md")
@@ -144,7 +147,10 @@ def main():
         return choice
 
     raw = budget.capture_raw(model, menus, calib, 4)
-    for k in int_bits:
+    if args.reuse:
+        rows += [r for r in json.loads(args.reuse.read_text())
+                 if not r["method"].startswith(("dense", "per-layer plan"))]
+    for k in (int_bits if not args.reuse else []):
         choice = uniform(lambda m, e, k=k: e["plan"] == {"form": "int", "bits": k})
         if k >= 5:  # int4 reads nothing either way
             row(f"per-channel int{k}, every layer", "-", budget.plan_totals(menus, choice),
@@ -154,18 +160,21 @@ def main():
 
     # Reference SE (weight-only) on the layers sd-decompose takes, others dense.
     choice = dict(dense_choice)
+    baselines = not args.reuse
     for m in menus:
         if m.name in ref_layers:
             w = ref_layers[m.name].weight.astype(np.float64)
             choice[m.name] = {"plan": {"form": "se"}, "bits": ref_report[m.name]["bits"],
                               "error": 0.0, "weight": w}
-    row("SmartExchange θ=1e-3, weight-only (reference), others dense", settings[0],
-        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
+    if baselines:
+        row("SmartExchange θ=1e-3, weight-only (reference), others dense", settings[0],
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
     se0 = budget.setting_dict(settings[0])
     se0["form"] = "se"
     choice = uniform(lambda m, e: e["plan"] == se0)
-    row("SmartExchange θ=1e-3, data-aware + bias correction, others dense", settings[0],
-        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+    if baselines:
+        row("SmartExchange θ=1e-3, data-aware + bias correction, others dense", settings[0],
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
 
     # The frontier of per-layer plans, and the calibration-budget pick.
     metric_words = [c["x"] for c in calib]
@@ -180,10 +189,8 @@ def main():
 
     eps_list = [float(v) for v in args.eps.split(",")]
     chosen, eps, score, baseline, trace = budget.plan_options(
-        model, menus, metric, args.budget, eps_list + [1e9], log=log, raw=raw)
+        model, menus, metric, args.budget, eps_list, log=log, raw=raw, stop=False)
     for t in trace:
-        if t["eps"] >= 1e9:
-            continue
         choice = budget.choose(menus, t["eps"])
         totals = budget.plan_totals(menus, choice)
         forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))

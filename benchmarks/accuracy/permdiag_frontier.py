@@ -143,12 +143,12 @@ def run_ocr(args, ps):
     real = models.MODELS["ocr-rec"]
     path = real.path
     sd_opt = find_sd_opt()
-    sample = ocr.words(args.words, seed=0)
+    sample = ocr.words(args.words, seed=args.seed)
     calib = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
     base = onnx.load(str(path))
     rows = []
     t0 = time.time()
-    if not args.layers:
+    if not args.layers or args.with_dense:
         base_acc = ocr_accuracy(base, path, sample)
         log(f"ocr dense: {base_acc:.1%} ({time.time() - t0:.0f}s)")
         rows.append({"p": "-", "method": "dense fp32", "ratio_layers": 1.0,
@@ -320,6 +320,9 @@ def main():
     ap.add_argument("--part", default="both", choices=["ocr", "mnist", "both"])
     ap.add_argument("--ps", default="2,4,8,16")
     ap.add_argument("--words", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0, help="ocr: evaluation words' seed")
+    ap.add_argument("--with-dense", action="store_true",
+                    help="ocr: score the dense model also with --layers")
     ap.add_argument("--layers", default="",
                     help="ocr: project only these layers (sd-permdiag layers=, "
                     "comma-separated; the dense row is then left out)")

@@ -340,9 +340,10 @@ def plan_config(menus, choice) -> dict:
 
 def plan_options(model, menus, metric, budget: float,
                  eps_list=(0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25),
-                 log=lambda s: None, raw=None):
+                 log=lambda s: None, raw=None, stop: bool = True):
     """The largest eps whose choice keeps metric >= baseline - budget.
-    Returns (choice, eps, score, baseline, trace)."""
+    Returns (choice, eps, score, baseline, trace). With stop=False every eps
+    is measured (a frontier) instead of stopping at the first over budget."""
     baseline = metric(model)
     best = (choose(menus, 0.0), 0.0, baseline)
     trace = []
@@ -354,7 +355,7 @@ def plan_options(model, menus, metric, budget: float,
         log(f"eps {eps:g}: {ratio:.2f}x, score {score:.4f} (baseline {baseline:.4f})")
         if score >= baseline - budget:
             best = (choice, eps, score)
-        else:
+        elif stop:
             break
     return best[0], best[1], best[2], baseline, trace
 

@@ -245,6 +245,10 @@ void SDPermDiagPass::runOnOperation() {
       else if (shape[2] != 1 || shape[3] != 1)
         whyNot = "only 1x1 convolutions are projected, this kernel is " +
                  std::to_string(shape[2]) + "x" + std::to_string(shape[3]);
+      else if (!cast<ShapedType>(match.use->input.getType()).hasStaticShape() ||
+               !cast<ShapedType>(match.use->init.getType()).hasStaticShape())
+        // The rewrite reshapes pixels into matmul rows with static sizes.
+        whyNot = "the convolution's input or output shape is not static";
     }
     if (whyNot.empty() && plan.skip)
       whyNot = "skipped by layer-options";
