@@ -7,7 +7,8 @@ projects the fully connected layers of the PaddleOCR PP-OCRv4 recognizer
 p; the projected weights are rebuilt from the emitted IR, put back into the
 ONNX model and scored by exact-match word accuracy on rendered words
 (evaluation seed 0, as benchmarks/accuracy/ocr_frontier.py). "Data-aware"
-keeps the compiler's offsets and refits each output row's p-sparse values to
+keeps the compiler's offsets and refits each output row's values (one per
+block column) to
 the original layer's outputs on calibration words (seed 1) by ridge least
 squares, every layer on the original model's activations (one capture run
 per word); storage is unchanged.
@@ -22,13 +23,13 @@ model) is checked against PermDiagLinear's.
 
 Writes benchmarks/results/permdiag_frontier.md (and .json).
 Usage: permdiag_frontier.py [--part ocr|mnist|both] [--words 200] [--ps 2,4,8,16]
-       permdiag_frontier.py --merge ocr.json mnist.json   (one table from two runs)
+       permdiag_frontier.py --part ocr --ps 4 --layers A,B [--seed 2 --with-dense]
+       permdiag_frontier.py --merge ocr.json mnist.json   (one table from several runs)
 """
 
 import argparse
 import copy
 import json
-import re
 import subprocess
 import sys
 import tempfile

@@ -18,7 +18,7 @@ def ms(b):
 
 stream = rows.get("stream_copy")
 bandwidth = stream["bytes_per_second"] if stream else None
-print("# CPU backend: compressed SmartExchange kernels vs dense fp32\n")
+print("# CPU backend: compressed SmartExchange and PermDNN kernels vs dense fp32\n")
 print(f"Host: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
       f"run {ctx.get('date')}. Single thread everywhere "
       "(OPENBLAS_NUM_THREADS=1); times are CPU time of that thread, "

@@ -1,4 +1,10 @@
-"""Per-layer budgets: compress the layers a model tolerates, leave the rest.
+"""Per-layer budgets: which form each layer takes, within an accuracy budget.
+
+Two selections live here: the skip-only greedy one below (`select_layers`,
+the driver's `--budget`) and the per-layer menus further down
+(`build_menus`, `plan_options`: SE settings / int-k / dense, the driver's
+`--budget --search`), with bias correction at the end of the file.
+
 
 Post-training SmartExchange changes each weight by 10-20 % (relative
 Frobenius error); some layers absorb that and some destroy the model. The
@@ -12,9 +18,14 @@ result is a plan (layers to skip) that sd-decompose and the driver accept.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Sequence
 
+import numpy as np
 import onnx
 
 from .compressed import CompressedLayer
@@ -96,12 +107,6 @@ def select_layers(model: onnx.ModelProto, layers: Sequence[CompressedLayer],
 # <= eps; eps is the largest in a geometric sweep whose whole-model metric
 # stays within the budget. One full-model evaluation per eps.
 
-import json as _json
-import subprocess as _subprocess
-import tempfile as _tempfile
-from pathlib import Path as _Path
-
-import numpy as _np
 
 DEFAULT_SE_SETTINGS = (
     "threshold=1e-3",
@@ -125,28 +130,28 @@ def setting_dict(setting: str) -> dict:
     return out
 
 
-def se_bits(codes: _np.ndarray, basis_bits: int = 8) -> int:
+def se_bits(codes: np.ndarray, basis_bits: int = 8) -> int:
     """Entry-bitmap storage of one SE layer, the sd-decompose report's rule
     (docs/decomposition.md): nnz codes of ceil(log2 D) + 1 bits (D distinct
     magnitudes), one bit per stored Ce entry, bases at basis_bits."""
     nz = codes[codes != 0]
-    distinct = len(_np.unique(_np.abs(nz))) if nz.size else 1
-    width = int(_np.ceil(_np.log2(max(distinct, 1)))) + 1
+    distinct = len(np.unique(np.abs(nz))) if nz.size else 1
+    width = int(np.ceil(np.log2(max(distinct, 1)))) + 1
     o, nb = codes.shape[0], codes.shape[1]
     return int(nz.size * width + codes.size + o * nb * 9 * basis_bits)
 
 
-def int_quantize(w: _np.ndarray, bits: int) -> _np.ndarray:
+def int_quantize(w: np.ndarray, bits: int) -> np.ndarray:
     """Per-output-channel symmetric round-to-nearest int-bits, dequantized."""
-    flat = w.reshape(w.shape[0], -1).astype(_np.float64)
+    flat = w.reshape(w.shape[0], -1).astype(np.float64)
     q = (1 << (bits - 1)) - 1
-    scale = _np.maximum(_np.abs(flat).max(axis=1, keepdims=True), 1e-30) / q
-    return (_np.clip(_np.round(flat / scale), -q, q) * scale).reshape(w.shape)
+    scale = np.maximum(np.abs(flat).max(axis=1, keepdims=True), 1e-30) / q
+    return (np.clip(np.round(flat / scale), -q, q) * scale).reshape(w.shape)
 
 
 def int_bits_of(shape, bits: int) -> int:
     """int-k storage: k bits per weight plus a 32-bit scale per output channel."""
-    return int(_np.prod(shape)) * bits + int(shape[0]) * 32
+    return int(np.prod(shape)) * bits + int(shape[0]) * 32
 
 
 class LayerMenu:
@@ -187,7 +192,7 @@ def _weight_layers(model):
         if node.op_type == "MatMul" or (node.op_type == "Gemm" and not any(
                 a.name == "transB" and a.i for a in node.attribute)):
             w = w.T
-        out.append((node, _np.ascontiguousarray(w, dtype=_np.float64), shape))
+        out.append((node, np.ascontiguousarray(w, dtype=np.float64), shape))
     return out
 
 
@@ -201,7 +206,7 @@ def _layer_output(node, x, w):
             if a.name == name:
                 return list(a.ints) if a.ints else a.i
         return default
-    xt = torch.from_numpy(_np.ascontiguousarray(x, dtype=_np.float64))
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
     if node.op_type == "Conv":
         group = attr("group", 1)
         wt = torch.from_numpy(w.reshape(w.shape[0], -1, *w.shape[-2:]) if w.ndim == 3
@@ -230,7 +235,7 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
     menus = [LayerMenu(n.name, n, w, s) for n, w, s in _weight_layers(model)]
     ref = OnnxReference(model)
     names = sorted({m.node.input[0] for m in menus})
-    rng = _np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     inputs = {m.name: [] for m in menus}
     for inp in calibration:
         cap = ref.run_capture(inp, names)
@@ -240,8 +245,8 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
     for m in menus:
         raw[m.name] = inputs[m.name][:4]   # whole inputs for int-k errors
         try:
-            x = _np.concatenate([calibrate._rows(m.node, v, m.weight.shape)
-                                 for v in inputs[m.name]]).astype(_np.float64)
+            x = np.concatenate([calibrate._rows(m.node, v, m.weight.shape)
+                                 for v in inputs[m.name]]).astype(np.float64)
         except ValueError:
             continue  # grouped convolution: no SmartExchange form
         if len(x) > max_rows:
@@ -259,16 +264,16 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                               "bits": int_bits_of(m.weight.shape, k),
                               "error": (err / denom) ** 0.5, "weight": wq})
     by_name = {m.name: m for m in menus}
-    with _tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
         for setting in se_settings:
-            rep, out = _Path(tmp) / "r.json", _Path(tmp) / "c.mlir"
-            proc = _subprocess.run(
+            rep, out = Path(tmp) / "r.json", Path(tmp) / "c.mlir"
+            proc = subprocess.run(
                 [sd_opt, str(model_mlir),
                  f"--sd-decompose={setting} min-size={min_size} report={rep}",
                  "-o", str(out)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"sd-decompose {setting}: {proc.stderr.strip()}")
-            report = _json.loads(rep.read_text())
+            report = json.loads(rep.read_text())
             blobs = cm.read_blobs(out.read_text())
             for entry in report["layers"]:
                 m = by_name.get(entry["name"])
@@ -277,15 +282,15 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                 key = cm._key(entry["name"])
                 o, nb, br = entry["shape"][0], entry["blocks"], entry["block_rows"]
                 lo, hi = (int(v) for v in entry["settings"]["exponents"].strip("[]").split(","))
-                codes = _np.frombuffer(blobs[key + "_ce"], _np.int8).reshape(o, nb, br, 3)
-                basis = _np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
+                codes = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(o, nb, br, 3)
+                basis = np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
                 w2 = m.weight.reshape(o, -1)
                 codes, basis, _, err = calibrate.fit_layer(codes, basis, w2, rows[m.name],
                                                            lo, hi, rounds=rounds)
-                rebuilt = cm.rebuild(codes, basis.astype(_np.float32), entry["shape"], lo)
+                rebuilt = cm.rebuild(codes, basis.astype(np.float32), entry["shape"], lo)
                 m.entries.append({"plan": dict(setting_dict(setting), form="se"),
                                   "bits": se_bits(codes), "error": err,
-                                  "weight": rebuilt.astype(_np.float64)})
+                                  "weight": rebuilt.astype(np.float64)})
             log(f"menu: {setting} done")
     return model, menus
 
@@ -308,7 +313,7 @@ def apply_choice(model, menus, choice, raw=None):
         w = e["weight"]
         if m.node.op_type == "Conv":
             w = w.reshape(m.onnx_shape)
-        layers.append(CompressedLayer(m.name, list(w.shape), w.astype(_np.float32), 0, 0))
+        layers.append(CompressedLayer(m.name, list(w.shape), w.astype(np.float32), 0, 0))
     out = copy.deepcopy(model)
     replace_weights(out, layers)
     if raw is not None:
@@ -386,15 +391,15 @@ def capture_raw(model, menus, calibration, count: int = 4):
     return raw
 
 
-def output_shift(m, w_new, raw) -> _np.ndarray:
+def output_shift(m, w_new, raw) -> np.ndarray:
     """Per output channel mean of (original - new) outputs over `raw` inputs."""
     total, count = 0.0, 0
     for v in raw:
         d = _layer_output(m.node, v, m.weight) - _layer_output(m.node, v, w_new)
         axes = (0, 2, 3) if m.node.op_type == "Conv" else tuple(range(d.ndim - 1))
         total = total + d.sum(axis=axes)
-        count += int(_np.prod([d.shape[a] for a in axes]))
-    return _np.asarray(total) / max(count, 1)
+        count += int(np.prod([d.shape[a] for a in axes]))
+    return np.asarray(total) / max(count, 1)
 
 
 def _constants(model):
@@ -438,10 +443,10 @@ def correct_biases(model, shifts) -> int:
         if target is None:
             continue
         kind, tensor = target
-        old = numpy_helper.to_array(consts[tensor]).astype(_np.float64)
+        old = numpy_helper.to_array(consts[tensor]).astype(np.float64)
         if old.size != shift.size:
             continue
         new = (old + shift.reshape(old.shape)) if kind == "add" else (old - shift.reshape(old.shape))
-        consts[tensor].CopyFrom(numpy_helper.from_array(new.astype(_np.float32), tensor))
+        consts[tensor].CopyFrom(numpy_helper.from_array(new.astype(np.float32), tensor))
         done += 1
     return done

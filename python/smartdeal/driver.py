@@ -512,6 +512,16 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
 
     report = merge_int_entries(json.loads(report_json.read_text()), int_entries)
     report_json.write_text(json.dumps(report, indent=2) + "\n")
+    if int_entries and (work / "layers.md").exists():
+        # sd-decompose's table lists these layers as skipped; say what they are.
+        rows = ["", "int-k layers of the plan (quantized before the import):", "",
+                "| layer | form | shape | bits | ratio | rel. weight error |",
+                "|---|---|---|---|---|---|"]
+        rows += [f"| {e['name']} | {e['form']} | {'x'.join(map(str, e['shape']))} | "
+                 f"{e['bits']} | {e['compression_ratio']:.2f}x | {e['relative_error']:.4f} |"
+                 for e in int_entries]
+        with open(work / "layers.md", "a") as f:
+            f.write("\n".join(rows) + "\n")
 
     progress("exporting the compressed model")
     exported = None

@@ -4,8 +4,6 @@ entries in the driver, and the quantized export of a trained SE MLP on the
 CPU backend and the simulator. Run with /usr/bin/python3; seconds."""
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import unittest
