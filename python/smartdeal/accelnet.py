@@ -29,6 +29,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from .compressed import rebuild_permdiag
+
 try:  # the float calibration pass; the lit test's machine has PyTorch
     import torch
     import torch.nn.functional as F
@@ -60,6 +62,22 @@ class SEWeight:
         o, nb, rows, _ = self.codes.shape
         return (f"!sd.se<{dims}xf32, blocks = {nb}x{rows}, "
                 f"exponents = [{self.lo}, {self.hi}]>")
+
+
+@dataclass
+class PermDiagWeight:
+    """A PermDNN weight: offsets [rb, cb] and values [rb, cb, p] (the sd
+    dialect's convention; rows and columns padded to multiples of p)."""
+    shape: tuple
+    offsets: np.ndarray
+    values: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        return rebuild_permdiag(self.offsets, self.values, self.shape)
+
+    def type(self) -> str:
+        p = self.values.shape[2]
+        return f"!sd.permdiag<{self.shape[0]}x{self.shape[1]}xf32, p = {p}>"
 
 
 def random_se(shape, rng, lo=-4, hi=2, zero_rows=0.25) -> SEWeight:
@@ -140,18 +158,27 @@ class Network:
         self.blobs[key] = f"0x0{align}000000" + array.tobytes().hex().upper()
         return key
 
-    def _weight(self, se: SEWeight, bias: np.ndarray):
+    def _weight(self, weight, bias: np.ndarray):
         w, b = self._new("%w"), self._new("%b")
-        o, nb, rows, _ = se.codes.shape
-        c = self._blob(se.codes.astype(np.int8), 1)
-        bb = self._blob(se.basis.astype("<f4"), 4)
-        self.lines.append(
-            f"  {w} = sd.se_constant codes(dense_resource<{c}> : "
-            f"{_tensor([o, nb, rows, 3], 'i8')}) basis(dense_resource<{bb}> : "
-            f"{_tensor([o, nb, 3, 3], 'f32')}) : {se.type()}")
+        if isinstance(weight, PermDiagWeight):
+            rb, cb, p = weight.values.shape
+            k = self._blob(weight.offsets.astype("<i4"), 4)
+            v = self._blob(weight.values.astype("<f4"), 4)
+            self.lines.append(
+                f"  {w} = sd.permdiag_constant offsets(dense_resource<{k}> : "
+                f"{_tensor([rb, cb], 'i32')}) values(dense_resource<{v}> : "
+                f"{_tensor([rb, cb, p], 'f32')}) : {weight.type()}")
+        else:
+            o, nb, rows, _ = weight.codes.shape
+            c = self._blob(weight.codes.astype(np.int8), 1)
+            bb = self._blob(weight.basis.astype("<f4"), 4)
+            self.lines.append(
+                f"  {w} = sd.se_constant codes(dense_resource<{c}> : "
+                f"{_tensor([o, nb, rows, 3], 'i8')}) basis(dense_resource<{bb}> : "
+                f"{_tensor([o, nb, 3, 3], 'f32')}) : {weight.type()}")
         bk = self._blob(bias.astype("<f4"), 4)
         self.lines.append(f"  {b} = arith.constant dense_resource<{bk}> : "
-                          f"{_tensor([o], 'f32')}")
+                          f"{_tensor([weight.shape[0]], 'f32')}")
         return w, b
 
     def conv(self, x, se: SEWeight, bias, stride=1, pad=0, relu=True):
@@ -217,7 +244,8 @@ class Network:
             f"{_tensor(self.shapes[out], 'i8')}")
         return out
 
-    def linear(self, x, se: SEWeight, bias, relu=False):
+    def linear(self, x, se, bias, relu=False):
+        """A fully connected layer on an SEWeight or a PermDiagWeight."""
         self.layers += 1
         w, b = self._weight(se, bias)
         y = F.linear(self.values[x], torch.from_numpy(se.dense()),
@@ -476,3 +504,70 @@ def run_sim(program: Path, xq: np.ndarray, work: Path, sd_sim="sd-sim",
     if len(outs) != 1:
         raise RuntimeError(f"expected one network output, got {outs}")
     return np.load(outs[0]), json.loads(report.read_text())
+
+
+#===------------------------------------------------------------------------===#
+# Trained models
+#===------------------------------------------------------------------------===#
+
+def from_module(model, x: np.ndarray):
+    """A model trained in compressed form (`smartdeal.training`) as a quantized
+    Network, calibrated on `x`: returns (network, result value).
+
+    The model is an `nn.Sequential` (nested ones are flattened) of SELinear,
+    SEConv2d, PermDiagLinear, ReLU (fused into the layer before it),
+    MaxPool2d, Flatten, Dropout and Identity. The trained codes, bases,
+    offsets and values go in as they are, so the program computes the model
+    PyTorch fine-tuned, in the integer arithmetic of QuantizedArithmetic.md.
+    """
+    import torch.nn as nn
+    from .training import PermDiagLinear, SEConv2d, SELinear
+
+    def leaves(m):
+        if isinstance(m, nn.Sequential):
+            return [leaf for child in m for leaf in leaves(child)]
+        return [m]
+
+    def bias_of(m, n):
+        if m.bias is None:
+            return np.zeros(n, np.float32)
+        return m.bias.detach().numpy().astype(np.float32)
+
+    def se_weight(m):
+        return SEWeight(m.weight_shape, m.codes(), m.basis_array(), m.lo, m.hi)
+
+    layers = [m for m in leaves(model) if not isinstance(m, (nn.Identity, nn.Dropout))]
+    net = Network(x)
+    value = net.x
+    i = 0
+    while i < len(layers):
+        m = layers[i]
+        relu = i + 1 < len(layers) and isinstance(layers[i + 1], nn.ReLU)
+        if isinstance(m, SELinear):
+            value = net.linear(value, se_weight(m), bias_of(m, m.out_features), relu)
+        elif isinstance(m, PermDiagLinear):
+            w = PermDiagWeight((m.out_features, m.in_features), m.offsets.numpy(),
+                               m.values.detach().numpy())
+            value = net.linear(value, w, bias_of(m, m.out_features), relu)
+        elif isinstance(m, SEConv2d):
+            if m.stride[0] != m.stride[1] or m.padding[0] != m.padding[1] \
+                    or m.dilation != (1, 1):
+                raise ValueError(f"layer {i} ({m}): the accelerator takes square "
+                                 "strides and padding and no dilation")
+            value = net.conv(value, se_weight(m), bias_of(m, m.out_channels),
+                             m.stride[0], m.padding[0], relu)
+        elif isinstance(m, nn.MaxPool2d):
+            k, s, p = (v if isinstance(v, int) else v[0]
+                       for v in (m.kernel_size, m.stride, m.padding))
+            value, relu = net.maxpool(value, k, s, p), False
+        elif isinstance(m, nn.Flatten):
+            value, relu = net.flatten(value), False
+        elif isinstance(m, nn.ReLU):
+            raise ValueError(f"layer {i}: a ReLU must follow a linear or "
+                             "convolution layer, into which it is fused")
+        else:
+            raise ValueError(f"layer {i} ({type(m).__name__}) has no quantized "
+                             "accelerator form; expected SELinear, SEConv2d, "
+                             "PermDiagLinear, ReLU, MaxPool2d or Flatten")
+        i += 2 if relu else 1
+    return net, value
