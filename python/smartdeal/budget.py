@@ -290,7 +290,8 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                 rebuilt = cm.rebuild(codes, basis.astype(np.float32), entry["shape"], lo)
                 m.entries.append({"plan": dict(setting_dict(setting), form="se"),
                                   "bits": se_bits(codes), "error": err,
-                                  "weight": rebuilt.astype(np.float64)})
+                                  "weight": rebuilt.astype(np.float64),
+                                  "codes": codes, "basis": basis.astype(np.float32)})
             log(f"menu: {setting} done")
     return model, menus
 

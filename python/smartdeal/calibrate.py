@@ -176,6 +176,47 @@ def _blob_hex(values: np.ndarray) -> str:
     return "0x04000000" + values.astype("<f4").tobytes().hex().upper()
 
 
+def write_fits(compressed_path: Path, report_path: Path, fits: Dict[str, tuple]) -> int:
+    """Puts fitted (codes, basis) pairs (layer name -> arrays in the layer's
+    block layout) into the compressed module's blobs and the report's storage
+    figures. Returns how many layers were written."""
+    import json
+
+    from .budget import se_bits
+    text = Path(compressed_path).read_text()
+    report = json.loads(Path(report_path).read_text())
+    written = 0
+    for e in report["layers"]:
+        if e["form"] != "se" or e["name"] not in fits:
+            continue
+        codes, basis = fits[e["name"]]
+        want = (e["shape"][0], e["blocks"], e["block_rows"], 3)
+        if codes.shape != want:
+            raise ValueError(f"layer '{e['name']}': fitted codes {codes.shape} do not "
+                             f"match the decomposition's layout {want}")
+        key = compressed_mod._key(e["name"])
+        hexc = "0x01000000" + codes.astype(np.int8).tobytes().hex().upper()
+        text = re.sub(rf'(\s{re.escape(key)}_ce: ")0x[0-9A-Fa-f]+(")',
+                      lambda m: m.group(1) + hexc + m.group(2), text)
+        hexb = _blob_hex(np.asarray(basis, np.float32))
+        text = re.sub(rf'(\s{re.escape(key)}_b: ")0x[0-9A-Fa-f]+(")',
+                      lambda m: m.group(1) + hexb + m.group(2), text)
+        e["nnz"] = int((codes != 0).sum())
+        e["bits"] = se_bits(codes)
+        e["compression_ratio"] = e["dense_bits"] / e["bits"]
+        written += 1
+    totals = report["totals"]
+    se = [l for l in report["layers"] if l["form"] == "se"]
+    totals["bits"] = int(sum(l["bits"] if l["form"] == "se" else 32 * l.get("weights", 0)
+                             for l in report["layers"]))
+    totals["compression_ratio"] = totals["dense_bits"] / max(totals["bits"], 1)
+    totals["compressed_layers_ratio"] = (sum(l["dense_bits"] for l in se)
+                                         / max(sum(l["bits"] for l in se), 1))
+    Path(compressed_path).write_text(text)
+    Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
+    return written
+
+
 def refit(onnx_path: Path, compressed_path: Path, report_path: Path,
           calibration: Sequence[Dict[str, np.ndarray]], ridge: float = 1e-4,
           max_rows: int = MAX_ROWS, seed: int = 0, rounds: int = 0) -> List[dict]:

@@ -391,7 +391,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         config = json.loads(args.config.read_text()) if args.config else None
         sd_opt = runner.find_sd_opt()
         progress = Progress(7 + (args.budget is not None and not args.search)
-                            + (args.data_aware or args.search) + args.search)
+                            + args.data_aware + args.search)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
         try:
@@ -435,7 +435,12 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
     info = {"eps": eps, "score": score, "baseline": baseline, "trace": trace,
             "totals": budget.plan_totals(menus, choice),
-            "shifts": budget.choice_shifts(menus, choice, raw)}
+            "shifts": budget.choice_shifts(menus, choice, raw),
+            # The evaluated fits themselves: the driver puts exactly these
+            # codes and bases into the compressed module (the bias corrections
+            # were measured for them).
+            "fits": {m.name: (choice[m.name]["codes"], choice[m.name]["basis"])
+                     for m in menus if "codes" in choice[m.name]}}
     return merged, info
 
 
@@ -444,9 +449,11 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if args.search:
         if kind != "onnx" or args.budget is None:
             raise DriverError("--search needs an ONNX model and --budget")
+        if args.data_aware:
+            raise DriverError("--search makes its own data-aware fits; "
+                              "drop --data-aware")
         config, search = search_plan(args, path, shapes, real, config, sd_opt, progress,
                                      work)
-        args.data_aware = True
         (work / "plan.json").write_text(json.dumps(config, indent=2) + "\n")
     # Layers the plan quantizes to int-k are quantized in the source model
     # itself, so every later step (IR, compiled code, export) carries them;
@@ -454,6 +461,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     source = path
     int_entries: List[dict] = []
     shifts = search.pop("shifts") if search else None
+    fits = search.pop("fits") if search else None
     if plan_forms(config) or shifts:
         if kind != "onnx":
             raise DriverError("plan entries with form int/dense need an ONNX model")
@@ -470,6 +478,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     options = decompose_options(config, args)
     _run([sd_opt, str(model_mlir), f"--sd-decompose={options} report={report_json}",
           "-o", str(compressed)], "sd-decompose")
+    if fits:
+        calibrate.write_fits(compressed, report_json, fits)
     report = json.loads(report_json.read_text())
     layers = compressed_mod.load(report_json, compressed)
     refits: List[dict] = []
