@@ -30,6 +30,7 @@ import argparse
 import copy
 import json
 import math
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,10 +42,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
+from smartdeal import accelnet  # noqa: E402
 from smartdeal.training import (BucketSwitch, convert_model, evaluate,  # noqa: E402
-                                export_mlir, export_quantized_mlir, finetune,
-                                quantized_scales, run_exported, run_quantized_cpu,
-                                run_quantized_sim)
+                                export_mlir, finetune, run_exported)
 from smartdeal.training.experiment import (batches, compression,  # noqa: E402
                                            load_fashion_mnist, mlp)
 from smartdeal.runner import find_sd_opt  # noqa: E402
@@ -61,10 +61,10 @@ def train(model, x, y, epochs, lr, seed_base, log):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dense-epochs", type=int, default=8)
-    ap.add_argument("--ft-epochs", type=int, default=6)
+    ap.add_argument("--ft-epochs", type=int, default=10)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ft-lr", type=float, default=5e-4)
-    ap.add_argument("--fraction", type=float, default=0.5)
+    ap.add_argument("--fraction", type=float, default=0.3)
     ap.add_argument("--exponents", default="-4,2")
     ap.add_argument("--threshold", type=float, default=1e-3)
     ap.add_argument("--sim", type=int, default=1000, help="test images on the simulator")
@@ -121,17 +121,22 @@ def main():
     agree = float((ir.argmax(1) == ref.argmax(1)).mean())
     log(f"CPU (float IR) on 10000: acc {ir_acc:.4f}, argmax agreement {agree:.4f}, max rel {rel:.1e}")
 
-    # Quantized chain: scales from 1000 training images, CPU backend and sd-sim.
+    # Integer model: scales from 1000 training images, CPU backend and sd-sim
+    # (one accelerator program).
     n = args.sim
-    scales = quantized_scales(se, xtr[:1000])
-    x = xte[:n].flatten(1).numpy()
-    xq = np.clip(np.rint(x / scales[0]), -127, 127).astype(np.int8)
-    cpu_q = run_quantized_cpu(export_quantized_mlir(se, n, scales, "chain"), xq, 10)
-    sd_opt = Path(find_sd_opt())
+    net, result = accelnet.from_module(se, xtr[:1000].numpy(), batch=n)
+    xq = accelnet.quantize_input(net, xte[:n].numpy())
+    tools = Path(find_sd_opt()).parent
     with tempfile.TemporaryDirectory() as tmp:
-        sim_q = run_quantized_sim(export_quantized_mlir(se, n, scales, "main"), xq, tmp,
-                                  str(sd_opt.parent / "sd-translate"), str(sd_opt.parent / "sd-sim"))
-    sim_q = sim_q.reshape(cpu_q.shape)
+        work = Path(tmp)
+        model_text = net.mlir(result)
+        (work / "net.mlir").write_text(model_text)
+        subprocess.run([str(tools / "sd-translate"), "--sd-to-sdacc", str(work / "net.mlir"),
+                        "-o", str(work / "net.sdacc")], check=True)
+        cpu_q = accelnet.run_cpu(model_text, xq, net.shape(result), work,
+                                 sd_opt=str(tools / "sd-opt"))
+        sim_q, _ = accelnet.run_sim(work / "net.sdacc", xq, work,
+                                    sd_sim=str(tools / "sd-sim"))
     labels = yte[:n].numpy()
     torch_sub = float((ref[:n].argmax(1) == labels).mean())
     cpu_acc = float((cpu_q.argmax(1) == labels).mean())

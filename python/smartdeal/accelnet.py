@@ -129,7 +129,9 @@ def _f64(v: float) -> str:
 class Network:
     """A quantized network under construction (see the module docstring)."""
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, batch: Optional[int] = None):
+        """`x` calibrates the scales; the function takes `batch` samples
+        (default: as many as `x` has)."""
         if torch is None:
             raise RuntimeError("the float calibration needs PyTorch")
         self.lines: List[str] = []
@@ -139,9 +141,16 @@ class Network:
         self.values = {}
         self.counter = 0
         self.layers = 0
-        self.input_shape = tuple(x.shape)
+        self.batch = batch or x.shape[0]
         self._def("%arg0", torch.from_numpy(x.astype(np.float32)))
         self.x = "%arg0"
+
+    def shape(self, name) -> tuple:
+        """The shape of value `name` in the emitted function."""
+        return (self.batch,) + tuple(self.shapes[name][1:])
+
+    def _act(self, name) -> str:
+        return _tensor(self.shape(name), "i8")
 
     def _def(self, name, value):
         self.values[name] = value
@@ -196,9 +205,9 @@ class Network:
                  f"strides = array<i64: {stride}, {stride}>")
         self.lines.append(
             f"  {out} = sd.quantized_conv2d ins({src}, {w} : "
-            f"{_tensor(self.shapes[src], 'i8')}, {se.type()}) bias({b} : "
+            f"{self._act(src)}, {se.type()}) bias({b} : "
             f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
-            f"{_tensor(self.shapes[out], 'i8')}")
+            f"{self._act(out)}")
         return out
 
     def _pad(self, x, pad):
@@ -206,13 +215,12 @@ class Network:
             return x
         n, c, h, wd = self.shapes[x]
         src = self._new("%p")
-        padded = [n, c, h + 2 * pad, wd + 2 * pad]
+        self.shapes[src] = (n, c, h + 2 * pad, wd + 2 * pad)
         self.lines.append(
             f"  {src} = tensor.pad {x} low[0, 0, {pad}, {pad}] high[0, 0, "
             f"{pad}, {pad}] {{\n  ^bb0(%i: index, %j: index, %k: index, "
             f"%l: index):\n    tensor.yield %zero : i8\n  }} : "
-            f"{_tensor(self.shapes[x], 'i8')} to {_tensor(padded, 'i8')}")
-        self.shapes[src] = tuple(padded)
+            f"{self._act(x)} to {self._act(src)}")
         return src
 
     def depthwise(self, x, weight: np.ndarray, bias, stride=1, pad=1, relu=True):
@@ -239,9 +247,9 @@ class Network:
                  f"strides = array<i64: {stride}, {stride}>")
         self.lines.append(
             f"  {out} = sd.quantized_depthwise_conv2d ins({src}, {w} : "
-            f"{_tensor(self.shapes[src], 'i8')}, {_tensor(weight.shape, 'f32')}) "
+            f"{self._act(src)}, {_tensor(weight.shape, 'f32')}) "
             f"bias({b} : {_tensor([c], 'f32')}) {{{attrs}}} -> "
-            f"{_tensor(self.shapes[out], 'i8')}")
+            f"{self._act(out)}")
         return out
 
     def linear(self, x, se, bias, relu=False):
@@ -258,9 +266,9 @@ class Network:
                  f"{_f64(self.scales[out])}{', relu' if relu else ''}")
         self.lines.append(
             f"  {out} = sd.quantized_matmul ins({x}, {w} : "
-            f"{_tensor(self.shapes[x], 'i8')}, {se.type()}) bias({b} : "
+            f"{self._act(x)}, {se.type()}) bias({b} : "
             f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
-            f"{_tensor(self.shapes[out], 'i8')}")
+            f"{self._act(out)}")
         return out
 
     def maxpool(self, x, k, stride, pad=0):
@@ -271,9 +279,9 @@ class Network:
         self.scales[out] = self.scales[x]  # max pooling keeps the scale
         self.lines.append(
             f"  {out} = sd.quantized_max_pool2d ins({x} : "
-            f"{_tensor(self.shapes[x], 'i8')}) {{kernel = array<i64: {k}, {k}>, "
+            f"{self._act(x)}) {{kernel = array<i64: {k}, {k}>, "
             f"strides = array<i64: {stride}, {stride}>, padding = array<i64: "
-            f"{pad}, {pad}, {pad}, {pad}>}} -> {_tensor(self.shapes[out], 'i8')}")
+            f"{pad}, {pad}, {pad}, {pad}>}} -> {self._act(out)}")
         return out
 
     def global_avgpool(self, x):
@@ -284,10 +292,10 @@ class Network:
         self._def(out, y)
         self.lines.append(
             f"  {out} = sd.quantized_avg_pool2d ins({x} : "
-            f"{_tensor(self.shapes[x], 'i8')}) {{input_scale = "
+            f"{self._act(x)}) {{input_scale = "
             f"{_f64(self.scales[x])}, kernel = array<i64: {h}, {w}>, "
             f"output_scale = {_f64(self.scales[out])}}} -> "
-            f"{_tensor(self.shapes[out], 'i8')}")
+            f"{self._act(out)}")
         return out
 
     def add(self, a, b, relu=True):
@@ -297,7 +305,7 @@ class Network:
             y = F.relu(y)
         out = self._new()
         self._def(out, y)
-        t = _tensor(self.shapes[a], "i8")
+        t = self._act(a)
         self.lines.append(
             f"  {out} = sd.quantized_add ins({a}, {b} : {t}, {t}) {{lhs_scale = "
             f"{_f64(self.scales[a])}, rhs_scale = {_f64(self.scales[b])}, "
@@ -315,12 +323,12 @@ class Network:
         groups = ", ".join(str(i) for i in range(1, len(self.shapes[x])))
         self.lines.append(
             f"  {out} = tensor.collapse_shape {x} [[0], [{groups}]] : "
-            f"{_tensor(self.shapes[x], 'i8')} into {_tensor(self.shapes[out], 'i8')}")
+            f"{self._act(x)} into {self._act(out)}")
         return out
 
     def mlir(self, result: str) -> str:
-        t_in = _tensor(self.input_shape, "i8")
-        t_out = _tensor(self.shapes[result], "i8")
+        t_in = self._act("%arg0")
+        t_out = self._act(result)
         blobs = ",\n".join(f'      {k}: "{v}"' for k, v in self.blobs.items())
         return (f"func.func @main(%arg0: {t_in}) -> {t_out} {{\n"
                 f"  %zero = arith.constant 0 : i8\n" + "\n".join(self.lines) +
@@ -510,9 +518,10 @@ def run_sim(program: Path, xq: np.ndarray, work: Path, sd_sim="sd-sim",
 # Trained models
 #===------------------------------------------------------------------------===#
 
-def from_module(model, x: np.ndarray):
+def from_module(model, x: np.ndarray, batch: Optional[int] = None):
     """A model trained in compressed form (`smartdeal.training`) as a quantized
-    Network, calibrated on `x`: returns (network, result value).
+    Network, calibrated on `x`, taking `batch` samples (default: as many as
+    `x`): returns (network, result value).
 
     The model is an `nn.Sequential` (nested ones are flattened) of SELinear,
     SEConv2d, PermDiagLinear, ReLU (fused into the layer before it),
@@ -537,7 +546,7 @@ def from_module(model, x: np.ndarray):
         return SEWeight(m.weight_shape, m.codes(), m.basis_array(), m.lo, m.hi)
 
     layers = [m for m in leaves(model) if not isinstance(m, (nn.Identity, nn.Dropout))]
-    net = Network(x)
+    net = Network(x, batch)
     value = net.x
     i = 0
     while i < len(layers):

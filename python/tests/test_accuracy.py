@@ -4,6 +4,7 @@ entries in the driver, and the quantized export of a trained SE MLP on the
 CPU backend and the simulator. Run with /usr/bin/python3; seconds."""
 
 import json
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -198,26 +199,30 @@ class QuantizedExportTest(unittest.TestCase):
         import torch
         import torch.nn as nn
 
+        from smartdeal import accelnet
         from smartdeal.runner import find_sd_opt
-        from smartdeal.training import (convert_model, export_quantized_mlir,
-                                        quantized_scales, run_quantized_cpu,
-                                        run_quantized_sim)
+        from smartdeal.training import convert_model
         torch.manual_seed(0)
         model = nn.Sequential(nn.Flatten(), nn.Linear(40, 24), nn.ReLU(), nn.Linear(24, 10))
         model = convert_model(model, "se", 1e-3, (-4, 2))
         x = torch.randn(6, 40)
-        scales = quantized_scales(model, x)
-        xq = np.clip(np.rint(x.numpy() / scales[0]), -127, 127).astype(np.int8)
-        cpu = run_quantized_cpu(export_quantized_mlir(model, 6, scales, "chain"), xq, 10)
+        net, result = accelnet.from_module(model, x.numpy())
+        xq = accelnet.quantize_input(net, x.numpy())
         tools = Path(find_sd_opt()).parent
         with tempfile.TemporaryDirectory() as tmp:
-            sim = run_quantized_sim(export_quantized_mlir(model, 6, scales), xq, tmp,
-                                    str(tools / "sd-translate"), str(tools / "sd-sim"))
-        np.testing.assert_array_equal(sim.reshape(cpu.shape), cpu)
+            work = Path(tmp)
+            (work / "net.mlir").write_text(net.mlir(result))
+            subprocess.run([str(tools / "sd-translate"), "--sd-to-sdacc", str(work / "net.mlir"),
+                            "-o", str(work / "net.sdacc")], check=True)
+            cpu = accelnet.run_cpu(net.mlir(result), xq, net.shape(result), work,
+                                   sd_opt=str(tools / "sd-opt"))
+            sim, _ = accelnet.run_sim(work / "net.sdacc", xq, work, sd_sim=str(tools / "sd-sim"))
+        np.testing.assert_array_equal(sim, cpu)
+        out_scale = net.scales[result]
         with torch.no_grad():
             ref = model(x).numpy()
         # int8 activations: within a few output steps of the float model.
-        self.assertLess(np.abs(cpu * scales[-1] - ref).max(), 4 * scales[-1] + 0.05 * np.abs(ref).max())
+        self.assertLess(np.abs(cpu * out_scale - ref).max(), 4 * out_scale + 0.05 * np.abs(ref).max())
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ net, result = accelnet.from_module(model, x.numpy())
 subprocess.run(["sd-translate", "--sd-to-sdacc", str(work / "net.mlir"), "-o",
                 str(work / "net.sdacc")], check=True)
 xq = accelnet.quantize_input(net, x.numpy())
-cpu = accelnet.run_cpu(net.mlir(result), xq, net.shapes[result], work)
+cpu = accelnet.run_cpu(net.mlir(result), xq, net.shape(result), work)
 sim, report = accelnet.run_sim(work / "net.sdacc", xq, work, compare=True)
 diff = int((sim != cpu).sum())
 print(f"{diff} of {cpu.size} int8 outputs differ between the CPU and sd-sim")
