@@ -16,6 +16,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Target/SDAcc/NetworkLayers.h"
+
+#include "DmaSplit.h"
 #include "SD/Target/SDAcc/ProgramBuilder.h"
 #include "SD/Compression/Quantize.h"
 
@@ -24,9 +26,6 @@
 namespace sd::sdacc {
 
 namespace {
-constexpr int64_t kMaxDmaLength = (int64_t(1) << 20) - 1;
-constexpr int64_t kMaxDmaCount = (int64_t(1) << 16) - 1;
-constexpr int64_t kMaxDmaStride = (int64_t(1) << 24) - 1;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -281,7 +280,7 @@ bool ProgramBuilder::addNetworkLayer(LayerSpec spec, std::string &error) {
   spec.multiplier2 = 0;
   const int64_t n = shape[0], c = shape[1], h = shape[2], w = shape[3];
   if (n > 65535 || c >= 65536 || h > 65535 || w > 65535 ||
-      h * w > kMaxDmaStride)
+      h * w > DmaLimits::get().stride)
     return fail("the input exceeds the instruction fields");
   int64_t oh = (h + spec.padTop + spec.padBottom - spec.kernelH) /
                    spec.strideH + 1;
@@ -343,24 +342,22 @@ public:
 private:
   void load(int64_t dram, int64_t buf, int64_t length, int64_t count,
             int64_t stride) {
-    for (int64_t r0 = 0; r0 < count; r0 += kMaxDmaCount) {
-      int64_t rows = std::min(kMaxDmaCount, count - r0);
-      code.push_back(Instruction(
-          Opcode::DmaLoad, {int64_t(DmaKind::Act), dram + r0 * stride,
-                            buf + r0 * length, length, rows,
-                            rows > 1 ? stride : 0}));
-    }
+    forEachDma(dram, buf, length, count, stride,
+               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
+                 code.push_back(Instruction(Opcode::DmaLoad,
+                                            {int64_t(DmaKind::Act), d, b, n,
+                                             rows, s}));
+               });
     sched.dramInputBytes += length * count;
   }
 
   void store(int64_t dram, int64_t buf, int64_t length, int64_t count,
              int64_t stride) {
-    for (int64_t r0 = 0; r0 < count; r0 += kMaxDmaCount) {
-      int64_t rows = std::min(kMaxDmaCount, count - r0);
-      code.push_back(Instruction(Opcode::DmaStore,
-                                 {dram + r0 * stride, buf + r0 * length,
-                                  length, rows, rows > 1 ? stride : 0}));
-    }
+    forEachDma(dram, buf, length, count, stride,
+               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
+                 code.push_back(
+                     Instruction(Opcode::DmaStore, {d, b, n, rows, s}));
+               });
     sched.dramOutputBytes += length * count;
   }
 
@@ -370,8 +367,9 @@ private:
     // Both operands of a chunk in one half of the input buffer, the result
     // in one half of the output buffer.
     const int64_t total = l.n * l.c * l.h * l.w;
-    const int64_t chunk = std::min(
-        {config.input.bytes / 4, config.output.bytes / 2, kMaxDmaLength});
+    const int64_t chunk = std::min({config.input.bytes / 4,
+                                    config.output.bytes / 2,
+                                    DmaLimits::get().length});
     int64_t slot = 0, chunks = 0;
     for (int64_t off = 0; off < total; off += chunk, slot ^= 1, ++chunks) {
       int64_t len = std::min(chunk, total - off);

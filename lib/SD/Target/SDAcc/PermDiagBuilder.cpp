@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DmaSplit.h"
 #include "SD/Target/SDAcc/PermDiag.h"
 #include "SD/Target/SDAcc/ProgramBuilder.h"
 
@@ -28,9 +29,6 @@
 namespace sd::sdacc {
 
 namespace {
-constexpr int64_t kMaxDmaLength = (int64_t(1) << 20) - 1;
-constexpr int64_t kMaxDmaCount = (int64_t(1) << 16) - 1;
-constexpr int64_t kMaxDmaStride = (int64_t(1) << 24) - 1;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
@@ -291,22 +289,10 @@ private:
   /// split to the field widths.
   void dma(bool store, DmaKind kind, int64_t dram, int64_t buf, int64_t length,
            int64_t count, int64_t stride) {
-    if (length <= 0 || count <= 0)
-      return;
-    if (count > 1 && stride == length) {
-      length *= count;
-      count = 1;
-    }
-    if (count == 1 || length > kMaxDmaLength || stride > kMaxDmaStride) {
-      for (int64_t r = 0; r < count; ++r)
-        for (int64_t off = 0; off < length; off += kMaxDmaLength)
-          dmaOne(store, kind, dram + r * stride + off, buf + r * length + off,
-                 std::min(kMaxDmaLength, length - off), 1, 0);
-      return;
-    }
-    for (int64_t r0 = 0; r0 < count; r0 += kMaxDmaCount)
-      dmaOne(store, kind, dram + r0 * stride, buf + r0 * length, length,
-             std::min(kMaxDmaCount, count - r0), stride);
+    forEachDma(dram, buf, length, count, stride,
+               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
+                 dmaOne(store, kind, d, b, n, rows, s);
+               });
   }
 
   void dmaOne(bool store, DmaKind kind, int64_t dram, int64_t buf,
