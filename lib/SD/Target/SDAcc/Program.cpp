@@ -549,6 +549,23 @@ bool ProgramVerifier::checkInstructions() {
       return fail(where + "needs a " + what + " earlier in layer '" + l.name +
                   "'");
     };
+    // Pooling and depthwise instructions work on a window of channels and
+    // output positions, which must lie inside the layer and read only input
+    // rows the band holds.
+    auto window = [&](int64_t ch0, int64_t channels, int64_t pos0,
+                      int64_t npos) {
+      if (ch0 + channels > l.c)
+        return fail(where + "channels [" + std::to_string(ch0) + ", " +
+                    std::to_string(ch0 + channels) + ") exceed the layer's " +
+                    std::to_string(l.c));
+      if (pos0 + npos > l.numPositions())
+        return fail(where + "positions [" + std::to_string(pos0) + ", " +
+                    std::to_string(pos0 + npos) + ") exceed the layer's " +
+                    std::to_string(l.numPositions()));
+      std::string cover =
+          checkBandCovers(l, st.n0, st.samples, st.h0, st.rows, pos0, npos);
+      return cover.empty() || fail(where + cover);
+    };
     // Permdiag layers run on the pd_* instructions only, and those only
     // there.
     bool pdLayer = l.weightFormat() == WeightFormat::PermDiag;
@@ -630,18 +647,8 @@ bool ProgramVerifier::checkInstructions() {
           !need(st.kernel, "cfg_kernel") || !need(st.band, "cfg_band") ||
           (avg && !need(st.quant, "cfg_quant")))
         return false;
-      if (inst[Ch0] + inst[Channels] > l.c)
-        return fail(where + "channels [" + std::to_string(inst[Ch0]) + ", " +
-                    std::to_string(inst[Ch0] + inst[Channels]) +
-                    ") exceed the layer's " + std::to_string(l.c));
-      if (inst[Pos0] + inst[Npos] > l.numPositions())
-        return fail(where + "positions [" + std::to_string(inst[Pos0]) + ", " +
-                    std::to_string(inst[Pos0] + inst[Npos]) +
-                    ") exceed the layer's " + std::to_string(l.numPositions()));
-      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0, st.rows,
-                                          inst[Pos0], inst[Npos]);
-      if (!cover.empty())
-        return fail(where + cover);
+      if (!window(inst[Ch0], inst[Channels], inst[Pos0], inst[Npos]))
+        return false;
       break;
     }
     case Opcode::CfgDw: {
@@ -663,18 +670,8 @@ bool ProgramVerifier::checkInstructions() {
           !need(st.kernel, "cfg_kernel") || !need(st.band, "cfg_band") ||
           !need(st.quant, "cfg_quant") || !need(st.dw, "cfg_dw"))
         return false;
-      if (inst[Ch0] + inst[Channels] > l.c)
-        return fail(where + "channels [" + std::to_string(inst[Ch0]) + ", " +
-                    std::to_string(inst[Ch0] + inst[Channels]) +
-                    ") exceed the layer's " + std::to_string(l.c));
-      if (inst[Pos0] + inst[Npos] > l.numPositions())
-        return fail(where + "positions [" + std::to_string(inst[Pos0]) + ", " +
-                    std::to_string(inst[Pos0] + inst[Npos]) +
-                    ") exceed the layer's " + std::to_string(l.numPositions()));
-      std::string cover = checkBandCovers(l, st.n0, st.samples, st.h0, st.rows,
-                                          inst[Pos0], inst[Npos]);
-      if (!cover.empty())
-        return fail(where + cover);
+      if (!window(inst[Ch0], inst[Channels], inst[Pos0], inst[Npos]))
+        return false;
       break;
     }
     case Opcode::CfgQuant: {
