@@ -1,8 +1,8 @@
 """The accelerator step of the driver: each compressed layer on sd-sim.
 
-The SmartExchange layers of a compressed model are quantized one by one
-(sd.quantized_conv2d / sd.quantized_matmul on int8 activations, the integer
-format of docs/QuantizedArithmetic.md), translated into accelerator programs
+The SmartExchange and permuted-diagonal layers of a compressed model are
+quantized one by one (sd.quantized_conv2d / sd.quantized_matmul on int8
+activations, the integer format of docs/QuantizedArithmetic.md), translated into accelerator programs
 with `sd-translate --sd-to-sdacc`, and simulated with `sd-sim --compare
 dense`, which also runs the same layer with raw 8-bit weights on the same
 array. Cycles, DRAM traffic and energy add up over the layers; layers the
@@ -45,6 +45,54 @@ def _levels_config(default_json: str, levels: int, destination: Path) -> Path:
     return destination
 
 
+_PD_OP = re.compile(r"sd\.permdiag_matmul\s*ins\(%[\w.]+, %[\w.]+ : "
+                   r"tensor<([0-9x]+)xf32>, (!sd\.permdiag<[^>]*>)\)")
+
+
+def _module(x_shape, y_shape, weight: str, wtype: str, op: str, extra: str,
+            blobs: Dict[str, str]) -> str:
+    """A single quantized layer `op` on int8 input `x_shape`."""
+    t = lambda s, e: "tensor<" + "x".join(map(str, s)) + f"x{e}>"
+    resources = ",\n".join(f'      {k}: "{v}"' for k, v in blobs.items())
+    return f"""func.func @main(%x: {t(x_shape, 'i8')}) -> {t(y_shape, 'i8')} {{
+  %w = {weight} : {wtype}
+  %y = {op} ins(%x, %w : {t(x_shape, 'i8')}, {wtype})
+         {{input_scale = 0.05 : f64, output_scale = 0.5 : f64{extra}}} -> {t(y_shape, 'i8')}
+  return %y : {t(y_shape, 'i8')}
+}}
+
+{{-#
+  dialect_resources: {{
+    builtin: {{
+{resources}
+    }}
+  }}
+#-}}
+"""
+
+
+def permdiag_modules(compressed_text: str, permdiag) -> List[dict]:
+    """One quantized single-layer module per permuted-diagonal layer
+    (`compressed.load_permdiag` layers, in the order of the IR)."""
+    ops = _PD_OP.findall(compressed_text)
+    if len(ops) != len(permdiag):
+        raise ValueError(f"{len(ops)} permdiag ops but {len(permdiag)} layers")
+    out = []
+    for layer, (in_shape, wtype) in zip(permdiag, ops):
+        dims = [int(d) for d in in_shape.split("x")]
+        m = int(np.prod(dims[:-1]))
+        rb, cb, p = layer.values.shape
+        weight = (f"sd.permdiag_constant offsets(dense_resource<off> : "
+                  f"tensor<{rb}x{cb}xi32>) values(dense_resource<v> : "
+                  f"tensor<{rb}x{cb}x{p}xf32>)")
+        blobs = {"off": "0x04000000" + layer.offsets.astype("<i4").tobytes().hex().upper(),
+                 "v": "0x04000000" + layer.values.astype("<f4").tobytes().hex().upper()}
+        out.append({"name": layer.name, "x_shape": [m, dims[-1]], "levels": 1,
+                    "text": _module([m, dims[-1]], [m, layer.shape[0]], weight, wtype,
+                                    "sd.quantized_matmul", "", blobs)})
+    return out
+
+
 def layer_modules(compressed_text: str, report: dict) -> List[dict]:
     """One quantized single-layer module per SmartExchange layer."""
     blobs = read_blobs(compressed_text)
@@ -77,33 +125,24 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
             x_shape, y_shape = [n, c, h, w], [n, o, oh, ow]
             op = "sd.quantized_conv2d"
             extra = f", strides = array<i64: {sh}, {sw}>"
-        t = lambda s, e: "tensor<" + "x".join(map(str, s)) + f"x{e}>"
-        text = f"""func.func @main(%x: {t(x_shape, 'i8')}) -> {t(y_shape, 'i8')} {{
-  %w = sd.se_constant codes(dense_resource<ce> : {t([o, nb, rows, 3], 'i8')})
-         basis(dense_resource<b> : {t([o, nb, 3, 3], 'f32')}) : {se_type}
-  %y = {op} ins(%x, %w : {t(x_shape, 'i8')}, {se_type})
-         {{input_scale = 0.05 : f64, output_scale = 0.5 : f64{extra}}} -> {t(y_shape, 'i8')}
-  return %y : {t(y_shape, 'i8')}
-}}
-
-{{-#
-  dialect_resources: {{
-    builtin: {{
-      ce: "0x01000000{blobs[key + '_ce'].hex().upper()}",
-      b: "0x04000000{blobs[key + '_b'].hex().upper()}"
-    }}
-  }}
-#-}}
-"""
+        weight = (f"sd.se_constant codes(dense_resource<ce> : "
+                  f"tensor<{o}x{nb}x{rows}x3xi8>) basis(dense_resource<b> : "
+                  f"tensor<{o}x{nb}x3x3xf32>)")
+        text = _module(x_shape, y_shape, weight, se_type, op, extra,
+                       {"ce": "0x01000000" + blobs[key + "_ce"].hex().upper(),
+                        "b": "0x04000000" + blobs[key + "_b"].hex().upper()})
         out.append({"name": layer["name"], "text": text, "x_shape": x_shape,
                     "levels": hi - lo + 1})
     return out
 
 
 def simulate(compressed: Path, report: dict, work: Path, sd_translate: str,
-             sd_sim: str) -> Dict[str, object]:
-    """Simulates every SmartExchange layer; returns totals and per-layer rows."""
-    modules = layer_modules(compressed.read_text(), report)
+             sd_sim: str, permdiag=()) -> Dict[str, object]:
+    """Simulates every SmartExchange layer and every permuted-diagonal one
+    (`permdiag`: `compressed.load_permdiag` layers); returns totals and
+    per-layer rows."""
+    text = compressed.read_text()
+    modules = layer_modules(text, report) + permdiag_modules(text, list(permdiag))
     folder = work / "accelerator"
     folder.mkdir(exist_ok=True)
     if not modules:

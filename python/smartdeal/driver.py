@@ -63,7 +63,7 @@ PLAN_FORMS = ("se", "int", "dense", "permdiag")
 
 def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
     """name -> settings of every plan entry whose form is not SmartExchange,
-    checked: `int` needs `bits` in 2..8; `permdiag` is not run by the driver."""
+    checked: `int` needs `bits` in 2..8, `permdiag` a block size `p` >= 1."""
     out = {}
     for layer, settings in ((config or {}).get("layers", {}) or {}).items():
         form = settings.get("form", "se")
@@ -76,8 +76,10 @@ def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
                 raise DriverError(f"plan entry '{layer}': form int needs an "
                                   f"integer 'bits' from 2 to 8, got {bits!r}")
         if form == "permdiag":
-            raise DriverError(f"plan entry '{layer}': form permdiag is not run by "
-                              "the driver; use sd-opt --sd-permdiag with this plan")
+            p = settings.get("p")
+            if not isinstance(p, int) or isinstance(p, bool) or p < 1:
+                raise DriverError(f"plan entry '{layer}': form permdiag needs an "
+                                  f"integer block size 'p' >= 1, got {p!r}")
         if form != "se":
             out[layer] = settings
     return out
@@ -86,9 +88,10 @@ def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
 def decompose_options(config: Optional[dict], args) -> str:
     """sd-decompose's option string from defaults, the config file and flags.
 
-    Plan entries whose form is not `se` become `skip` for sd-decompose (the
-    driver quantizes `int` layers itself, before the import); `form` and
-    `bits` are plan keys, not sd-decompose options."""
+    Plan entries whose form is `int` or `dense` become `skip` for
+    sd-decompose (the driver quantizes `int` layers itself, before the
+    import); `permdiag` entries pass through, since sd-permdiag (run first,
+    `permdiag_options`) takes those layers; `bits` is a plan key only."""
     opts: Dict[str, str] = {"min-size": str(args.min_size)}
     layer_opts: List[str] = []
     others = plan_forms(config)
@@ -96,7 +99,11 @@ def decompose_options(config: Optional[dict], args) -> str:
         for key, value in config.get("defaults", {}).items():
             opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
         for layer, settings in config.get("layers", {}).items():
-            if layer in others:
+            form = others.get(layer, {}).get("form")
+            if form == "permdiag":
+                layer_opts.append(f"{layer}:form=permdiag:p={settings['p']}")
+                continue
+            if form is not None:
                 layer_opts.append(f"{layer}:skip=true")
                 continue
             parts = [f"{k}={str(v).lower() if isinstance(v, bool) else v}"
@@ -109,6 +116,31 @@ def decompose_options(config: Optional[dict], args) -> str:
     if layer_opts:
         text += " layer-options=" + ",".join(layer_opts)
     return text
+
+
+def permdiag_options(config: Optional[dict]) -> Optional[str]:
+    """sd-permdiag's option string for the plan's `permdiag` entries (every
+    other layer is left to sd-decompose), or None when there are none."""
+    entries = [f"{layer}:form=permdiag:p={s['p']}"
+               for layer, s in plan_forms(config).items() if s["form"] == "permdiag"]
+    if not entries:
+        return None
+    return "form=se layer-options=" + ",".join(entries)
+
+
+def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
+                     options: str, work: Path) -> List[str]:
+    """sd-opt on the imported model: sd-permdiag for the plan's permdiag
+    layers (when it has any), then sd-decompose; reports in `work`."""
+    cmd = [sd_opt, str(model_mlir)]
+    pd = permdiag_options(config)
+    stale = work / "permdiag.json"
+    if stale.exists():  # from the run before a budgeted re-run
+        stale.unlink()
+    if pd:
+        cmd.append(f"--sd-permdiag={pd} report={work / 'permdiag.json'}")
+    return cmd + [f"--sd-decompose={options} report={work / 'layers.json'}",
+                  "-o", str(work / "compressed.mlir")]
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
@@ -149,25 +181,31 @@ def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
     return entries
 
 
-def merge_int_entries(report: dict, entries: List[dict]) -> dict:
-    """The sd-decompose report with the int layers' storage: their entries
-    (left dense by sd-decompose) replaced, and the totals recomputed."""
+def merge_entries(report: dict, entries: List[dict]) -> dict:
+    """The sd-decompose report with the layers the plan gave other forms:
+    int-k entries replace theirs (sd-decompose left those layers dense),
+    permuted-diagonal ones are added (sd-permdiag took those layers before
+    sd-decompose ran); the totals are recomputed over all of them."""
     if not entries:
         return report
     by_name = {e["name"]: e for e in entries}
     layers = []
     for l in report["layers"]:
-        e = by_name.get(l["name"])
+        e = by_name.pop(l["name"], None)
         layers.append(dict(l, **e) if e else l)
+    layers += list(by_name.values())
     totals = dict(report["totals"])
     bits = 0
     for l in layers:
         bits += l["bits"] if "bits" in l else 32 * int(l.get("weights", 0))
     compressed = [l for l in layers if l["form"] != "dense"]
     totals["bits"] = bits
+    totals["dense_bits"] = sum(32 * int(l.get("weights", 0)) for l in layers)
+    totals["candidate_layers"] = len(layers)
     totals["compression_ratio"] = totals["dense_bits"] / max(bits, 1)
     totals["compressed_layers"] = len(compressed)
-    totals["int_layers"] = len(entries)
+    totals["int_layers"] = sum(1 for e in entries if e["form"].startswith("int"))
+    totals["permdiag_layers"] = sum(1 for e in entries if e["form"] == "permdiag")
     totals["compressed_layers_ratio"] = (
         sum(32 * l["weights"] for l in compressed) / max(sum(l["bits"] for l in compressed), 1))
     return dict(report, layers=layers, totals=totals)
@@ -462,9 +500,9 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     int_entries: List[dict] = []
     shifts = search.pop("shifts") if search else None
     fits = search.pop("fits") if search else None
-    if plan_forms(config) or shifts:
+    if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
         if kind != "onnx":
-            raise DriverError("plan entries with form int/dense need an ONNX model")
+            raise DriverError("plan entries with form int need an ONNX model")
         int_entries = quantize_int_layers(path, config, work / "source.onnx", shifts)
         if int_entries or shifts:
             source = work / "source.onnx"
@@ -476,8 +514,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     compressed = work / "compressed.mlir"
     report_json = work / "layers.json"
     options = decompose_options(config, args)
-    _run([sd_opt, str(model_mlir), f"--sd-decompose={options} report={report_json}",
-          "-o", str(compressed)], "sd-decompose")
+    _run(compress_command(sd_opt, model_mlir, config, options, work), "sd-decompose")
     if fits:
         calibrate.write_fits(compressed, report_json, fits)
     report = json.loads(report_json.read_text())
@@ -514,22 +551,31 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         merged["layers"] = merged_layers
         (work / "plan.json").write_text(json.dumps(merged, indent=2) + "\n")
         options = decompose_options(merged, args)
-        _run([sd_opt, str(model_mlir),
-              f"--sd-decompose={options} report={report_json}",
-              "-o", str(compressed)], "sd-decompose with the budgeted plan")
+        _run(compress_command(sd_opt, model_mlir, merged, options, work),
+             "sd-decompose with the budgeted plan")
         report = json.loads(report_json.read_text())
         layers = data_aware()
 
-    report = merge_int_entries(json.loads(report_json.read_text()), int_entries)
+    pd_layers: List[compressed_mod.CompressedLayer] = []
+    pd_entries: List[dict] = []
+    if (work / "permdiag.json").exists():
+        pd_layers = compressed_mod.load_permdiag(work / "permdiag.json", compressed)
+        pd_entries = [l for l in json.loads((work / "permdiag.json").read_text())["layers"]
+                      if l["form"] == "permdiag"]
+    report = merge_entries(json.loads(report_json.read_text()), int_entries + pd_entries)
     report_json.write_text(json.dumps(report, indent=2) + "\n")
-    if int_entries and (work / "layers.md").exists():
-        # sd-decompose's table lists these layers as skipped; say what they are.
-        rows = ["", "int-k layers of the plan (quantized before the import):", "",
+    others = int_entries + pd_entries
+    if others and (work / "layers.md").exists():
+        # sd-decompose's table lists int-k layers as skipped and does not see
+        # the permuted-diagonal ones; say what they are.
+        rows = ["", "Layers the plan gave other forms (int-k: quantized before the "
+                "import; permdiag: sd-permdiag):", "",
                 "| layer | form | shape | bits | ratio | rel. weight error |",
                 "|---|---|---|---|---|---|"]
-        rows += [f"| {e['name']} | {e['form']} | {'x'.join(map(str, e['shape']))} | "
-                 f"{e['bits']} | {e['compression_ratio']:.2f}x | {e['relative_error']:.4f} |"
-                 for e in int_entries]
+        rows += [f"| {e['name']} | {e['form']}{' p=' + str(e['p']) if 'p' in e else ''} | "
+                 f"{'x'.join(map(str, e['shape']))} | {e['bits']} | "
+                 f"{e['compression_ratio']:.2f}x | {e['relative_error']:.4f} |"
+                 for e in others]
         with open(work / "layers.md", "a") as f:
             f.write("\n".join(rows) + "\n")
 
@@ -537,12 +583,13 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     exported = None
     if kind == "onnx":
         exported = work / "compressed.onnx"
-        export.export_onnx(source, layers, exported)
+        export.export_onnx(source, layers + pd_layers, exported)
     elif kind == "torchvision":
         import torch
 
         exported = work / "compressed_state_dict.pt"
-        export.export_state_dict(torch.load(work / "model.pt"), layers, exported)
+        export.export_state_dict(torch.load(work / "model.pt"), layers + pd_layers,
+                                 exported)
 
     progress("compiling for the CPU (libmodel.so, C entry points)")
     env = dict(os.environ, SD_OPT=sd_opt)
@@ -574,7 +621,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if not args.no_accelerator:
         tools = Path(sd_opt).parent
         acc = accel.simulate(compressed, report, work, str(tools / "sd-translate"),
-                             str(tools / "sd-sim"))
+                             str(tools / "sd-sim"), permdiag=pd_layers)
         if acc.get("breakdown_uj"):
             plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
 
@@ -592,6 +639,10 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         lines.append(f"- data-aware bases: mean layer output error {before:.4f} "
                      f"-> {after:.4f} over {len(refits)} layers (calibration "
                      "activations; storage unchanged)")
+    if pd_entries:
+        lines.append(f"- permuted-diagonal layers (plan): {len(pd_entries)} ("
+                     + ", ".join(f"{e['name']} p={e['p']}" for e in pd_entries[:8])
+                     + (", ..." if len(pd_entries) > 8 else "") + ")")
     if int_entries:
         lines.append(f"- int-k layers (plan): {len(int_entries)} ("
                      + ", ".join(f"{e['name']} {e['form']}" for e in int_entries[:8])

@@ -20,6 +20,7 @@ sys.path.insert(0, str(PYTHON_DIR))
 sys.path.insert(0, str(HERE))
 
 from smartdeal import budget, calibrate  # noqa: E402
+from smartdeal import compressed as compressed_mod  # noqa: E402
 from smartdeal.compressed import decode_codes  # noqa: E402
 from test_driver import make_mlp, run_driver  # noqa: E402
 
@@ -163,12 +164,51 @@ class DriverPlanTest(unittest.TestCase):
             want = budget.int_quantize(w1.T.astype(np.float64), 6).T.astype(np.float32)
             np.testing.assert_array_equal(inits["w1"], want)
 
+    def test_permdiag_and_se_layers_in_one_model(self):
+        from smartdeal.compressed import rebuild_permdiag
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            w1, w2 = make_mlp(tmp / "mlp.onnx")
+            (tmp / "plan.json").write_text(json.dumps(
+                {"layers": {"fc1": {"form": "se", "threshold": 0.001},
+                            "fc2": {"form": "permdiag", "p": 4}}}))
+            out = tmp / "out"
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--config", tmp / "plan.json")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            layers = {l["name"]: l for l in json.loads((out / "layers.json").read_text())["layers"]}
+            self.assertEqual(layers["fc1"]["form"], "se")
+            self.assertEqual(layers["fc2"]["form"], "permdiag")
+            self.assertEqual(layers["fc2"]["p"], 4)
+            totals = summary["totals"]
+            self.assertEqual((totals["compressed_layers"], totals["permdiag_layers"]), (2, 1))
+            self.assertEqual(totals["dense_bits"], 32 * (w1.size + w2.size))
+            self.assertEqual(totals["bits"], layers["fc1"]["bits"] + layers["fc2"]["bits"])
+            # The exported fc2 is exactly the permuted-diagonal weight in the IR.
+            text = (out / "compressed.mlir").read_text()
+            self.assertIn("sd.permdiag_matmul", text)
+            self.assertIn("sd.shift_add_matmul", text)
+            pd = [l for l in compressed_mod.load_permdiag(out / "permdiag.json",
+                                                          out / "compressed.mlir")]
+            exported = onnx.load(str(out / "compressed.onnx"))
+            inits = {i.name: numpy_helper.to_array(i) for i in exported.graph.initializer}
+            np.testing.assert_array_equal(
+                inits["w2"], rebuild_permdiag(pd[0].offsets, pd[0].values, (40, 64)))
+            self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            # Both layers ran on the accelerator, the permdiag one on its engine.
+            names = [l["name"] for l in summary["accelerator"]["layers"]]
+            self.assertEqual(sorted(names), ["fc1", "fc2"])
+
     def test_bad_plan_form_is_one_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             make_mlp(tmp / "mlp.onnx")
             for entry, message in [({"form": "int"}, "form int needs an integer 'bits'"),
-                                   ({"form": "lut"}, "unknown form 'lut'")]:
+                                   ({"form": "lut"}, "unknown form 'lut'"),
+                                   ({"form": "permdiag", "p": 0},
+                                    "plan entry 'fc1': form permdiag needs an integer "
+                                    "block size 'p' >= 1, got 0")]:
                 (tmp / "plan.json").write_text(json.dumps({"layers": {"fc1": entry}}))
                 proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out",
                                   "--config", tmp / "plan.json")
