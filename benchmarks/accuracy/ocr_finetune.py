@@ -17,7 +17,7 @@ bases, as in ocr_frontier.py).
 
 Writes benchmarks/results/ocr_finetune.md (+ .json).
 
-Usage: ocr_finetune.py [--eps 0.06,0.07,0.08] [--target 8] [--minutes 10]
+Usage: ocr_finetune.py [--eps 0.06,0.07,0.08] [--target 8] [--steps 571] [--minutes M]
        [--menus menus.pkl]
 """
 
@@ -104,13 +104,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--words", type=int, default=300)
     ap.add_argument("--calibration", type=int, default=32)
-    ap.add_argument("--train-words", type=int, default=600)
+    ap.add_argument("--train-words", type=int, default=800)
     ap.add_argument("--eps", default="0.06,0.07,0.08")
     ap.add_argument("--target", type=float, default=8.0)
-    ap.add_argument("--minutes", type=float, default=10.0, help="training time")
+    ap.add_argument("--steps", type=int, default=571,
+                    help="optimizer steps (a fixed count keeps runs repeatable)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="stop earlier after this much training time")
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--ce-lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--ce-lr", type=float, default=5e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--menus", type=Path, default=None,
                     help="pickle of the menus: reused when it exists")
@@ -179,7 +182,8 @@ def main():
     rng = np.random.default_rng(0)
     order = rng.permutation(len(train_words))
     losses = []
-    while time.time() - t_train < 60 * args.minutes:
+    while step < args.steps and (args.minutes is None
+                                 or time.time() - t_train < 60 * args.minutes):
         idx = order[(np.arange(args.batch) + seen) % len(order)]
         seen += args.batch
         x = torch.from_numpy(np.concatenate([train_images[i] for i in idx]))
