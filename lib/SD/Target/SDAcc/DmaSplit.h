@@ -16,10 +16,12 @@
 #define SD_LIB_TARGET_SDACC_DMASPLIT_H
 
 #include "SD/Target/SDAcc/ISA.h"
+#include "SD/Target/SDAcc/ProgramBuilder.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace sd::sdacc {
 
@@ -46,15 +48,29 @@ struct DmaLimits {
   }
 };
 
-/// Calls emit(dram, buf, length, count, stride) once per instruction of a
-/// transfer of `count` rows of `length` bytes, DRAM rows `stride` apart and
-/// packed in the buffer. Contiguous rows merge into one row first (fewer
-/// instructions); rows or strides too long for the fields go row by row.
-template <typename EmitFn>
-void forEachDma(int64_t dram, int64_t buf, int64_t length, int64_t count,
-                int64_t stride, EmitFn &&emit) {
+/// Appends to `out` the dma_store (`store`) or dma_load of `kind` moving
+/// `count` rows of `length` bytes, DRAM rows `stride` apart and packed in the
+/// buffer, and counts the DRAM bytes in `sched`. Contiguous rows merge into
+/// one row first (fewer instructions); rows or strides too long for the
+/// fields go row by row.
+inline void emitDma(std::vector<Instruction> &out, LayerSchedule &sched,
+                    bool store, DmaKind kind, int64_t dram, int64_t buf,
+                    int64_t length, int64_t count, int64_t stride) {
   if (length <= 0 || count <= 0)
     return;
+  if (store)
+    sched.dramOutputBytes += length * count;
+  else if (kind == DmaKind::Act)
+    sched.dramInputBytes += length * count;
+  else
+    sched.dramWeightBytes += length * count;
+  auto one = [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
+    if (store)
+      out.push_back(Instruction(Opcode::DmaStore, {d, b, n, rows, s}));
+    else
+      out.push_back(
+          Instruction(Opcode::DmaLoad, {int64_t(kind), d, b, n, rows, s}));
+  };
   const DmaLimits &max = DmaLimits::get();
   if (count > 1 && stride == length) {
     length *= count;
@@ -63,14 +79,14 @@ void forEachDma(int64_t dram, int64_t buf, int64_t length, int64_t count,
   if (count == 1 || length > max.length || stride > max.stride) {
     for (int64_t r = 0; r < count; ++r)
       for (int64_t off = 0; off < length; off += max.length)
-        emit(dram + r * stride + off, buf + r * length + off,
-             std::min(max.length, length - off), int64_t(1), int64_t(0));
+        one(dram + r * stride + off, buf + r * length + off,
+            std::min(max.length, length - off), 1, 0);
     return;
   }
   for (int64_t r0 = 0; r0 < count; r0 += max.count) {
     const int64_t rows = std::min(max.count, count - r0);
-    emit(dram + r0 * stride, buf + r0 * length, length, rows,
-         rows > 1 ? stride : 0);
+    one(dram + r0 * stride, buf + r0 * length, length, rows,
+        rows > 1 ? stride : 0);
   }
 }
 

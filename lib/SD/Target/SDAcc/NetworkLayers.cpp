@@ -342,23 +342,13 @@ public:
 private:
   void load(int64_t dram, int64_t buf, int64_t length, int64_t count,
             int64_t stride) {
-    forEachDma(dram, buf, length, count, stride,
-               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
-                 code.push_back(Instruction(Opcode::DmaLoad,
-                                            {int64_t(DmaKind::Act), d, b, n,
-                                             rows, s}));
-               });
-    sched.dramInputBytes += length * count;
+    emitDma(code, sched, false, DmaKind::Act, dram, buf, length, count,
+            stride);
   }
 
   void store(int64_t dram, int64_t buf, int64_t length, int64_t count,
              int64_t stride) {
-    forEachDma(dram, buf, length, count, stride,
-               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
-                 code.push_back(
-                     Instruction(Opcode::DmaStore, {d, b, n, rows, s}));
-               });
-    sched.dramOutputBytes += length * count;
+    emitDma(code, sched, true, DmaKind::Act, dram, buf, length, count, stride);
   }
 
   void emitAdd() {

@@ -501,29 +501,9 @@ private:
 
   void push(const Instruction &inst) { out.push_back(inst); }
 
-  /// A DMA of `count` rows of `length` bytes, merged when contiguous and
-  /// split to the field widths.
   void dma(bool store, DmaKind kind, int64_t dram, int64_t buf, int64_t length,
            int64_t count, int64_t stride) {
-    forEachDma(dram, buf, length, count, stride,
-               [&](int64_t d, int64_t b, int64_t n, int64_t rows, int64_t s) {
-                 dmaOne(store, kind, d, b, n, rows, s);
-               });
-  }
-
-  void dmaOne(bool store, DmaKind kind, int64_t dram, int64_t buf,
-              int64_t length, int64_t count, int64_t stride) {
-    if (store) {
-      push(Instruction(Opcode::DmaStore, {dram, buf, length, count, stride}));
-      sched.dramOutputBytes += length * count;
-    } else {
-      push(Instruction(Opcode::DmaLoad,
-                       {int64_t(kind), dram, buf, length, count, stride}));
-      if (kind == DmaKind::Act)
-        sched.dramInputBytes += length * count;
-      else
-        sched.dramWeightBytes += length * count;
-    }
+    emitDma(out, sched, store, kind, dram, buf, length, count, stride);
   }
 
   int64_t tileWAddr_(const Step &s) const {
