@@ -382,6 +382,26 @@ static Value broadcastBias(OpBuilder &b, Location loc, Value bias,
       .getResult(0);
 }
 
+/// The tail every requantization shares: round `t` (int64, already scaled by
+/// the multiplier) by 2^shift half up, clamp to [relu ? 0 : -127, 127] and
+/// narrow to int8.
+static Value roundShiftToInt8(OpBuilder &b, Location loc, Value t,
+                              int64_t shift, bool relu) {
+  Type i64 = b.getI64Type();
+  auto c = [&](int64_t v) { return splatConstant(b, loc, i64, v); };
+  t = arith::AddIOp::create(b, loc, t, c(int64_t(1) << (shift - 1)));
+  t = arith::ShRSIOp::create(b, loc, t, c(shift));
+  t = arith::MaxSIOp::create(b, loc, t, c(relu ? 0 : -127));
+  t = arith::MinSIOp::create(b, loc, t, c(127));
+  return arith::TruncIOp::create(b, loc, b.getI8Type(), t);
+}
+
+static DenseIntElementsAttr i64VectorAttr(OpBuilder &b,
+                                          ArrayRef<int64_t> values) {
+  return DenseIntElementsAttr::get(
+      RankedTensorType::get({int64_t(values.size())}, b.getI64Type()), values);
+}
+
 /// int64 accumulators -> int8 outputs (the requantization rule).
 static Value requantize(OpBuilder &b, Location loc, Value acc,
                         const IntegerLayer &layer) {
@@ -405,21 +425,10 @@ static Value requantize(OpBuilder &b, Location loc, Value acc,
                Value t = arith::MulIOp::create(
                    nb, nloc, a,
                    splatConstant(nb, nloc, i64, layer.requant.multiplier));
-               t = arith::AddIOp::create(
-                   nb, nloc, t,
-                   splatConstant(nb, nloc, i64,
-                                 int64_t(1) << (layer.requant.shift - 1)));
-               t = arith::ShRSIOp::create(
-                   nb, nloc, t,
-                   splatConstant(nb, nloc, i64, layer.requant.shift));
-               t = arith::MaxSIOp::create(
-                   nb, nloc, t,
-                   splatConstant(nb, nloc, i64, layer.relu ? 0 : -127));
-               t = arith::MinSIOp::create(nb, nloc, t,
-                                          splatConstant(nb, nloc, i64, 127));
                linalg::YieldOp::create(
                    nb, nloc,
-                   arith::TruncIOp::create(nb, nloc, i8, t).getResult());
+                   roundShiftToInt8(nb, nloc, t, layer.requant.shift,
+                                    layer.relu));
              })
       .getResult(0);
 }
@@ -489,17 +498,12 @@ struct LowerQuantizedConv : OpRewritePattern<QuantizedConv2DOp> {
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     Value acc =
         broadcastBias(rewriter, loc, layer->bias, resultType.getShape(), 1);
-    auto i64Vector = [&](ArrayRef<int64_t> values) {
-      return DenseIntElementsAttr::get(
-          RankedTensorType::get({int64_t(values.size())},
-                                rewriter.getI64Type()),
-          values);
-    };
     // linalg's convolution sign-extends both operands to the i64 output.
     acc = linalg::Conv2DNchwFchwOp::create(
               rewriter, loc, TypeRange{acc.getType()},
               ValueRange{op.getInput(), layer->weight}, ValueRange{acc},
-              i64Vector(op.getStrides()), i64Vector(op.getDilations()))
+              i64VectorAttr(rewriter, op.getStrides()),
+              i64VectorAttr(rewriter, op.getDilations()))
               .getResult(0);
     rewriter.replaceOp(op, requantize(rewriter, loc, acc, *layer));
     return success();
@@ -537,25 +541,14 @@ struct LowerQuantizedAdd : OpRewritePattern<QuantizedAddOp> {
               Value t = arith::AddIOp::create(
                   nb, nloc, arith::MulIOp::create(nb, nloc, a, c(r.multiplierA)),
                   arith::MulIOp::create(nb, nloc, b, c(r.multiplierB)));
-              t = arith::AddIOp::create(nb, nloc, t,
-                                        c(int64_t(1) << (r.shift - 1)));
-              t = arith::ShRSIOp::create(nb, nloc, t, c(r.shift));
-              t = arith::MaxSIOp::create(nb, nloc, t, c(relu ? 0 : -127));
-              t = arith::MinSIOp::create(nb, nloc, t, c(127));
               linalg::YieldOp::create(
-                  nb, nloc, arith::TruncIOp::create(nb, nloc, i8, t).getResult());
+                  nb, nloc, roundShiftToInt8(nb, nloc, t, r.shift, relu));
             })
             .getResult(0);
     rewriter.replaceOp(op, out);
     return success();
   }
 };
-
-static DenseIntElementsAttr i64VectorAttr(OpBuilder &b,
-                                          ArrayRef<int64_t> values) {
-  return DenseIntElementsAttr::get(
-      RankedTensorType::get({int64_t(values.size())}, b.getI64Type()), values);
-}
 
 /// Max over each window; the padding holds -128, below every int8 value the
 /// format produces, so it never wins (every window holds an input).
@@ -706,14 +699,8 @@ struct LowerConv2D : OpRewritePattern<ShiftAddConv2DOp> {
     FailureOr<Value> w = buildDenseWeight(rewriter, loc, op.getWeight());
     if (failed(w))
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
-    auto i64Vector = [&](ArrayRef<int64_t> values) {
-      return DenseIntElementsAttr::get(
-          RankedTensorType::get({int64_t(values.size())},
-                                rewriter.getI64Type()),
-          values);
-    };
-    Attribute strides = i64Vector(op.getStrides());
-    Attribute dilations = i64Vector(op.getDilations());
+    Attribute strides = i64VectorAttr(rewriter, op.getStrides());
+    Attribute dilations = i64VectorAttr(rewriter, op.getDilations());
     Type resultType = op.getInit().getType();
     Value out;
     unsigned channelDim;
