@@ -15,10 +15,13 @@ Rows:
   layers it decomposes, the rest dense; and the same layers fitted to the
   layer outputs (bases by least squares, then one round of code
   re-selection and basis refit; `calibrate.fit_layer`);
-* the per-layer plans of `budget.plan_options` at each tolerance eps (the
-  frontier); the plan the driver would pick for --budget (drop of the share
-  of CTC frames agreeing with the original, on the calibration words) is
-  marked.
+* per-layer plans with one output-error tolerance eps for every layer
+  (`budget.choose`), at each eps;
+* per-layer plans allocated by measured sensitivity (`smartdeal.sensitivity`:
+  each menu entry's effect on the whole model's output, the least summed
+  damage for a compression ratio), at each target ratio, and the plan the
+  driver's --search picks for --budget (drop of the share of CTC frames
+  agreeing with the original, on the calibration words).
 
 Writes benchmarks/results/ocr_frontier.md (+ .json, + the chosen plan file).
 
@@ -39,9 +42,11 @@ import onnx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import budget, importers, models, ocr  # noqa: E402
+from smartdeal import budget, importers, models, ocr, sensitivity  # noqa: E402
 from smartdeal.importers.onnx_reference import OnnxReference  # noqa: E402
 from smartdeal.runner import find_sd_opt  # noqa: E402
+
+BIAS_WORDS = 16  # calibration words whose mean output shift corrects biases
 
 
 def read_words(model, path, sample):
@@ -72,14 +77,17 @@ def main():
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--budget", type=float, default=0.01,
                     help="allowed drop of the calibration frame agreement")
-    ap.add_argument("--eps", default="0.01,0.02,0.03,0.04,0.06,0.08")
+    ap.add_argument("--eps", default="0.02,0.04,0.06")
+    ap.add_argument("--ratios", default="4,5,6,7,8",
+                    help="compression targets of the sensitivity-allocated plans")
     ap.add_argument("--settings", default="|".join(budget.DEFAULT_SE_SETTINGS))
     ap.add_argument("--int-bits", default="8,6,5,4")
     ap.add_argument("--reuse", type=Path, default=None,
                     help="rows JSON of an earlier run with the same words: keep its "
                     "baseline rows (dense is measured again for the agreement column)")
     ap.add_argument("--cache", type=Path, default=None,
-                    help="pickle of the menus: reused when it exists (same settings!)")
+                    help="pickle of the menus and their measured sensitivities: reused "
+                    "when it exists (same settings!)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ocr_frontier.md")
     args = ap.parse_args()
     t0 = time.time()
@@ -124,9 +132,16 @@ def main():
         else:
             model, menus = budget.build_menus(path, mlir, calib, sd_opt, settings, int_bits,
                                               rounds=1, log=log)
+            sensitivity.measure(model, menus, [c["x"] for c in calib],
+                                budget.capture_raw(model, menus, calib, BIAS_WORDS), log=log)
             if args.cache:
+                nodes = [m.node for m in menus]
+                for m in menus:
+                    m.node = None
                 with open(args.cache, "wb") as f:
                     pickle.dump(menus, f)
+                for m, n in zip(menus, nodes):
+                    m.node = n
         # Weight-only reference SE: sd-decompose's own codes and bases.
         rep, out = Path(tmp) / "r.json", Path(tmp) / "c.mlir"
         import subprocess
@@ -146,7 +161,7 @@ def main():
             choice[m.name] = next((e for e in m.entries if pick(m, e)), m.entries[0])
         return choice
 
-    raw = budget.capture_raw(model, menus, calib, 4)
+    raw = budget.capture_raw(model, menus, calib, BIAS_WORDS)
     if args.reuse:
         rows += [r for r in json.loads(args.reuse.read_text())
                  if not r["method"].startswith(("dense", "per-layer plan"))]
@@ -156,6 +171,12 @@ def main():
             row(f"per-channel int{k}, every layer", "-", budget.plan_totals(menus, choice),
                 budget.apply_choice(model, menus, choice))
         row(f"per-channel int{k}, every layer, bias-corrected", "-",
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+        # Data-aware rounding where the layer has input rows (not depthwise).
+        data = {"form": "int", "bits": k, "rounding": "data"}
+        choice = {m.name: next((e for e in m.entries if e["plan"] == data), choice[m.name])
+                  for m in menus}
+        row(f"per-channel int{k}, every layer, data-aware rounding, bias-corrected", "-",
             budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
 
     # Reference SE (weight-only) on the layers sd-decompose takes, others dense.
@@ -187,20 +208,27 @@ def main():
         return float(np.mean([(r.run({name: x})[0].argmax(-1) == e).mean()
                               for x, e in zip(metric_words, expected)]))
 
-    eps_list = [float(v) for v in args.eps.split(",")]
-    chosen, eps, score, baseline, trace = budget.plan_options(
-        model, menus, metric, args.budget, eps_list, log=log, raw=raw, stop=False)
-    for t in trace:
-        choice = budget.choose(menus, t["eps"])
+    def forms_of(choice):
         totals = budget.plan_totals(menus, choice)
-        forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
-        mark = " (budget pick)" if t["eps"] == eps else ""
-        row(f"per-layer plan, eps={t['eps']:g}{mark}", forms, totals,
-            budget.apply_choice(model, menus, choice, raw),
-            calibration_agreement=t["score"])
+        return ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
+
+    for eps in [float(v) for v in args.eps.split(",") if v]:
+        choice = budget.choose(menus, eps)
+        row(f"per-layer plan, one tolerance eps={eps:g}", forms_of(choice),
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+    for ratio in [float(v) for v in args.ratios.split(",") if v]:
+        choice = sensitivity.for_ratio(menus, ratio)
+        row(f"per-layer plan, measured sensitivity, ≥ {ratio:g}x", forms_of(choice),
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw),
+            predicted_damage=sensitivity.predicted_damage(menus, choice))
+    chosen, lam, score, baseline, trace = sensitivity.search(model, menus, metric, args.budget,
+                                                             raw, log=log)
+    row(f"per-layer plan, measured sensitivity, budget pick ({args.budget} frame agreement)",
+        forms_of(chosen), budget.plan_totals(menus, chosen),
+        budget.apply_choice(model, menus, chosen, raw), calibration_agreement=score)
     plan_file = args.out.with_name("ocr_plan.json")
     cfg = budget.plan_config(menus, chosen)
-    cfg["search"] = {"eps": eps, "calibration_agreement": score, "baseline": baseline,
+    cfg["search"] = {"lambda": lam, "calibration_agreement": score, "baseline": baseline,
                      "budget": args.budget, "calibration_words": args.calibration}
     plan_file.write_text(json.dumps(cfg, indent=1) + "\n")
 
@@ -216,10 +244,15 @@ def main():
              "output channel).", "",
              f"Menus: SE settings {'; '.join(settings)} (each with least-squares bases and "
              f"one round of code re-selection), int{'/'.join(map(str, int_bits))}, dense. "
-             "Bias correction: each compressed layer's mean output shift on 4 calibration "
-             "words is added to its bias (no storage). "
-             f"Budget pick: largest eps with calibration frame agreement within "
-             f"{args.budget} of the original ({baseline:.4f}).", "",
+             "Data-aware rounding: int-k integers and scales fitted to the layer's outputs "
+             "(`calibrate.fit_int`). "
+             f"Bias correction: each compressed layer's mean output shift on {BIAS_WORDS} "
+             "calibration words is added to its bias (no storage). Measured sensitivity: "
+             "every Pareto entry of every layer's menu scored by the mean per-frame KL "
+             "divergence of the model's output from the original's on the calibration "
+             "words with only that layer changed; a plan for a ratio minimizes the summed "
+             "divergence. Budget pick: the most compressed such plan with calibration frame "
+             f"agreement within {args.budget} of the original ({baseline:.4f}).", "",
              "Word accuracy: exact match after stripping surrounding spaces. Same as "
              "dense: the share of words read exactly as the original model reads them. "
              "CER: character error rate against the true words.", "",

@@ -2,8 +2,9 @@
 
 Two selections live here: the skip-only greedy one below (`select_layers`,
 the driver's `--budget`) and the per-layer menus further down
-(`build_menus`, `plan_options`: SE settings / int-k / dense, the driver's
-`--budget --search`), with bias correction at the end of the file.
+(`build_menus`: SE settings / int-k / dense, from which
+`smartdeal.sensitivity` allocates for the driver's `--budget --search`),
+with bias correction at the end of the file.
 
 
 Post-training SmartExchange changes each weight by 10-20 % (relative
@@ -96,16 +97,18 @@ def select_layers(model: onnx.ModelProto, layers: Sequence[CompressedLayer],
 # ---------------------------------------------------------------------------
 #
 # The skip-only selection above can only choose between the reference
-# decomposition and dense. `plan_options` gives every weight layer a menu:
+# decomposition and dense. `build_menus` gives every weight layer a menu:
 # SmartExchange at several settings (threshold, exponent range — fewer
 # levels give narrower codes —, structured row fraction), each fitted to the
 # layer's outputs (calibrate.fit_layer: least-squares bases and code
-# re-selection), per-output-channel int-k (the only compressed form for
-# depthwise, 1x3 and small layers), or dense. Each entry has its storage and
-# its relative output error on calibration activations of the original
-# model. For a tolerance eps every layer takes its smallest entry with error
-# <= eps; eps is the largest in a geometric sweep whose whole-model metric
-# stays within the budget. One full-model evaluation per eps.
+# re-selection), per-output-channel int-k rounded to nearest and, where the
+# layer has input rows, with data-aware rounding (calibrate.fit_int; int-k
+# is the only compressed form for depthwise, 1x3 and small layers), or
+# dense. Each entry has its storage and its relative output error on
+# calibration activations of the original model. `choose` gives every layer
+# its smallest entry within one error tolerance (a crude allocation, kept as
+# the baseline of the accuracy experiments); `smartdeal.sensitivity`
+# allocates by each entry's measured effect on the whole model.
 
 
 DEFAULT_SE_SETTINGS = (
@@ -147,6 +150,14 @@ def int_quantize(w: np.ndarray, bits: int) -> np.ndarray:
     q = (1 << (bits - 1)) - 1
     scale = np.maximum(np.abs(flat).max(axis=1, keepdims=True), 1e-30) / q
     return (np.clip(np.round(flat / scale), -q, q) * scale).reshape(w.shape)
+
+
+def int_fit(w: np.ndarray, rows: np.ndarray, bits: int) -> np.ndarray:
+    """Data-aware int-bits (`calibrate.fit_int`) of a canonical weight for
+    input rows, dequantized, in w's shape."""
+    from .calibrate import fit_int
+    ints, scale = fit_int(w.reshape(w.shape[0], -1), rows, bits)
+    return (ints * scale[:, None]).reshape(w.shape)
 
 
 def int_bits_of(shape, bits: int) -> int:
@@ -257,12 +268,15 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
         ys = [_layer_output(m.node, v, m.weight) for v in raw[m.name]]
         denom = sum(float((y ** 2).sum()) for y in ys) or 1.0
         for k in int_bits:
-            wq = int_quantize(m.weight, k)
-            err = sum(float(((_layer_output(m.node, v, wq) - y) ** 2).sum())
-                      for v, y in zip(raw[m.name], ys))
-            m.entries.append({"plan": {"form": "int", "bits": k},
-                              "bits": int_bits_of(m.weight.shape, k),
-                              "error": (err / denom) ** 0.5, "weight": wq})
+            variants = [({"form": "int", "bits": k}, int_quantize(m.weight, k))]
+            if m.name in rows:
+                variants.append(({"form": "int", "bits": k, "rounding": "data"},
+                                 int_fit(m.weight, rows[m.name], k)))
+            for plan, wq in variants:
+                err = sum(float(((_layer_output(m.node, v, wq) - y) ** 2).sum())
+                          for v, y in zip(raw[m.name], ys))
+                m.entries.append({"plan": plan, "bits": int_bits_of(m.weight.shape, k),
+                                  "error": (err / denom) ** 0.5, "weight": wq})
     by_name = {m.name: m for m in menus}
     with tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
         for setting in se_settings:
@@ -342,28 +356,6 @@ def plan_totals(menus, choice, extra_dense_bits: int = 0) -> dict:
 def plan_config(menus, choice) -> dict:
     """The plan file (docs/Driver.md) for a choice."""
     return {"layers": {m.name: choice[m.name]["plan"] for m in menus}}
-
-
-def plan_options(model, menus, metric, budget: float,
-                 eps_list=(0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25),
-                 log=lambda s: None, raw=None, stop: bool = True):
-    """The largest eps whose choice keeps metric >= baseline - budget.
-    Returns (choice, eps, score, baseline, trace). With stop=False every eps
-    is measured (a frontier) instead of stopping at the first over budget."""
-    baseline = metric(model)
-    best = (choose(menus, 0.0), 0.0, baseline)
-    trace = []
-    for eps in eps_list:
-        choice = choose(menus, eps)
-        score = metric(apply_choice(model, menus, choice, raw))
-        ratio = plan_totals(menus, choice)["compression_ratio"]
-        trace.append({"eps": eps, "score": score, "compression_ratio": ratio})
-        log(f"eps {eps:g}: {ratio:.2f}x, score {score:.4f} (baseline {baseline:.4f})")
-        if score >= baseline - budget:
-            best = (choice, eps, score)
-        elif stop:
-            break
-    return best[0], best[1], best[2], baseline, trace
 
 
 # ---------------------------------------------------------------------------

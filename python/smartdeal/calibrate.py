@@ -172,6 +172,54 @@ def fit_layer(codes: np.ndarray, basis: np.ndarray, w: np.ndarray, x: np.ndarray
     return codes, basis, (before / denom) ** 0.5, (after / denom) ** 0.5
 
 
+def fit_int(w: np.ndarray, x: np.ndarray, bits: int, sweeps: int = 2,
+            damping: float = 0.01) -> np.ndarray:
+    """Data-aware per-output-channel int-k: the integers that minimize the
+    layer's output error rather than the weight error.
+
+    Same storage and format as round-to-nearest (`budget.int_quantize`): k-bit
+    integers and one scale per output channel. Starting from round-to-nearest
+    at the max-abs scale, coordinate descent on (ŵ_o - w_o)ᵀ H (ŵ_o - w_o)
+    with H = XᵀX moves one column at a time to the integer nearest its exact
+    1-D optimum (so each step can only lower the error), letting later
+    columns absorb earlier rounding errors as GPTQ does; then each channel's
+    scale is refitted in closed form and the columns are swept again. The
+    damping (a fraction of H's mean diagonal) keeps directions the few
+    calibration rows do not excite close to the weights. w [O, K], x [n, K].
+    Returns (integers [O, K] in [-(2^(k-1) - 1), 2^(k-1) - 1], scales [O]).
+    """
+    q = (1 << (bits - 1)) - 1
+    w = np.asarray(w, np.float64)
+    h = x.T.astype(np.float64) @ x.astype(np.float64)
+    h += damping * max(float(np.mean(np.diag(h))), 1e-30) * np.eye(h.shape[0])
+    scale = np.maximum(np.abs(w).max(axis=1), 1e-30) / q
+    ints = np.clip(np.round(w / scale[:, None]), -q, q)
+
+    def sweep(ints, scale):
+        what = ints * scale[:, None]
+        g = (what - w) @ h
+        for _ in range(sweeps):
+            for p in range(w.shape[1]):
+                hpp = h[p, p]
+                best = np.clip(np.round((what[:, p] - g[:, p] / hpp) / scale), -q, q)
+                delta = best * scale - what[:, p]
+                delta = np.where(2 * delta * g[:, p] + delta ** 2 * hpp < 0, delta, 0.0)
+                if not delta.any():
+                    continue
+                what[:, p] += delta
+                ints[:, p] = np.round(what[:, p] / scale)
+                g += delta[:, None] * h[p][None, :]
+        return ints
+
+    ints = sweep(ints, scale)
+    hq = ints @ h
+    num = np.einsum("ok,ok->o", hq, w)
+    den = np.einsum("ok,ok->o", hq, ints)
+    scale = np.where(den > 0, num / np.where(den > 0, den, 1.0), scale)
+    scale = np.where(scale > 0, scale, np.maximum(np.abs(w).max(axis=1), 1e-30) / q)
+    return sweep(ints, scale).astype(np.int32), scale
+
+
 def _blob_hex(values: np.ndarray) -> str:
     return "0x04000000" + values.astype("<f4").tobytes().hex().upper()
 

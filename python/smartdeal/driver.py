@@ -33,6 +33,9 @@ from . import compressed as compressed_mod
 from . import export, models, plots, runner
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Calibration inputs whose mean output shift corrects the biases of
+# compressed layers (budget.capture_raw).
+BIAS_INPUTS = 16
 
 
 class DriverError(RuntimeError):
@@ -144,12 +147,16 @@ def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
-                        shifts: Optional[dict] = None):
+                        shifts: Optional[dict] = None, weights: Optional[dict] = None,
+                        calibration: Optional[List[dict]] = None):
     """Writes the ONNX model with every `form: int` layer's weight replaced by
     its per-output-channel int-k values (dequantized), so the imported IR,
     the compiled code and the exported model all carry them, and with the
     biases corrected by `shifts` (layer -> output mean shift, from --search).
-    Returns the report entries of the int layers."""
+    `rounding: data` layers take their integers from `weights` (the ones
+    --search evaluated) or, for a plan file, fit them to `calibration`
+    inputs (`calibrate.fit_int`). Returns the report entries of the int
+    layers."""
     import onnx
 
     from . import budget
@@ -162,16 +169,41 @@ def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
     missing = sorted(set(ints) - set(found))
     if missing:
         raise DriverError(f"plan: int layers not found in the model: {', '.join(missing)}")
+    unknown = sorted(n for n, st in ints.items() if st.get("rounding", "nearest")
+                     not in ("nearest", "data"))
+    if unknown:
+        raise DriverError(f"plan: layer '{unknown[0]}': rounding must be 'nearest' or "
+                          f"'data', not '{ints[unknown[0]]['rounding']}'")
+    weights = dict(weights or {})
+    fit = [n for n, st in ints.items() if st.get("rounding") == "data" and n not in weights]
+    if fit:
+        if not calibration:
+            raise DriverError("plan: 'rounding: data' int layers need calibration inputs "
+                              "(--calibration)")
+        raw = budget.capture_raw(model, [budget.LayerMenu(n, found[n][0], found[n][1],
+                                                          found[n][2]) for n in fit],
+                                 calibration, len(calibration))
+        for n in fit:
+            node, w, _ = found[n]
+            try:
+                rows = np.concatenate([calibrate._rows(node, v, w.shape) for v in raw[n]])
+            except ValueError as e:
+                raise DriverError(f"plan: layer '{n}': rounding: data: {e}") from None
+            rows = rows[np.random.default_rng(0).permutation(len(rows))[:calibrate.MAX_ROWS]]
+            weights[n] = budget.int_fit(w, rows, ints[n]["bits"])
     layers, entries = [], []
     for name, settings in ints.items():
         node, w, shape = found[name]
-        q = budget.int_quantize(w, settings["bits"])
+        q = weights[name] if settings.get("rounding") == "data" \
+            else budget.int_quantize(w, settings["bits"])
         err = float(np.linalg.norm(q - w) / max(np.linalg.norm(w), 1e-30))
         bits = budget.int_bits_of(w.shape, settings["bits"])
         layers.append(compressed_mod.CompressedLayer(
             name, list(q.shape), (q.reshape(shape) if node.op_type == "Conv" else q)
             .astype(np.float32), 0, err))
-        entries.append({"name": name, "form": f"int{settings['bits']}", "shape": list(w.shape),
+        entries.append({"name": name, "form": f"int{settings['bits']}"
+                        + ("-data" if settings.get("rounding") == "data" else ""),
+                        "shape": list(w.shape),
                         "weights": int(w.size), "bits": bits, "dense_bits": 32 * int(w.size),
                         "compression_ratio": 32 * w.size / bits, "relative_error": err})
     export.replace_weights(model, layers)
@@ -452,33 +484,37 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
-    """--search: every weight layer's menu (SE settings, int-k, dense) and the
-    most compressed per-layer choice within the budget (budget.plan_options).
-    Returns the plan (merged over `config`) and a summary."""
-    from . import budget
+    """--search: every weight layer's menu (SE settings, int-k, dense), each
+    entry's measured effect on the whole model (smartdeal.sensitivity), and
+    the most compressed allocation within the budget. Returns the plan
+    (merged over `config`) and a summary."""
+    from . import budget, sensitivity
 
     progress(f"searching per-layer settings within budget {args.budget} "
              f"({args.calibration} calibration inputs)")
+    say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
     model_mlir = import_model("onnx", path, shapes, real, work)
-    model, menus = budget.build_menus(path, model_mlir, calibration_inputs(path, real, args),
-                                      sd_opt, rounds=args.rounds, min_size=args.min_size,
-                                      log=lambda m: print(f"    {m}", flush=True))
+    calib = calibration_inputs(path, real, args)
+    model, menus = budget.build_menus(path, model_mlir, calib, sd_opt, rounds=args.rounds,
+                                      min_size=args.min_size, log=say)
     _, metric = plan_metric(path, real, args)
-    raw = budget.capture_raw(model, menus, calibration_inputs(path, real, args), 4)
-    choice, eps, score, baseline, trace = budget.plan_options(
-        model, menus, metric, args.budget,
-        log=lambda m: print(f"    {m}", flush=True), raw=raw)
+    raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
+    sensitivity.measure(model, menus, [next(iter(c.values())) for c in calib], raw, log=say)
+    choice, lam, score, baseline, trace = sensitivity.search(model, menus, metric,
+                                                             args.budget, raw, log=say)
     plan = budget.plan_config(menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
-    info = {"eps": eps, "score": score, "baseline": baseline, "trace": trace,
+    info = {"lam": lam, "score": score, "baseline": baseline, "trace": trace,
             "totals": budget.plan_totals(menus, choice),
             "shifts": budget.choice_shifts(menus, choice, raw),
             # The evaluated fits themselves: the driver puts exactly these
-            # codes and bases into the compressed module (the bias corrections
-            # were measured for them).
+            # codes, bases and integers into the compiled model (the bias
+            # corrections were measured for them).
             "fits": {m.name: (choice[m.name]["codes"], choice[m.name]["basis"])
-                     for m in menus if "codes" in choice[m.name]}}
+                     for m in menus if "codes" in choice[m.name]},
+            "int_weights": {m.name: choice[m.name]["weight"] for m in menus
+                            if choice[m.name]["plan"].get("rounding") == "data"}}
     return merged, info
 
 
@@ -500,10 +536,14 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     int_entries: List[dict] = []
     shifts = search.pop("shifts") if search else None
     fits = search.pop("fits") if search else None
+    int_weights = search.pop("int_weights") if search else None
     if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
         if kind != "onnx":
             raise DriverError("plan entries with form int need an ONNX model")
-        int_entries = quantize_int_layers(path, config, work / "source.onnx", shifts)
+        int_entries = quantize_int_layers(
+            path, config, work / "source.onnx", shifts, int_weights,
+            calibration_inputs(path, real, args) if any(
+                e.get("rounding") == "data" for e in plan_forms(config).values()) else None)
         if int_entries or shifts:
             source = work / "source.onnx"
 
@@ -649,8 +689,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                      + (", ..." if len(int_entries) > 8 else "") + ")")
     if search is not None:
         forms = ", ".join(f"{k} {v}" for k, v in sorted(search["totals"]["forms"].items()))
-        lines.append(f"- per-layer search, budget {args.budget}: tolerance eps "
-                     f"{search['eps']:g}, layers {forms}; calibration score "
+        lines.append(f"- per-layer search, budget {args.budget}: measured sensitivity, "
+                     f"lambda {search['lam'] or 0:.3g}, layers {forms}; calibration score "
                      f"{search['baseline']:.4f} -> {search['score']:.4f}; plan in plan.json")
     if plan is not None:
         lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "

@@ -104,6 +104,136 @@ class MenuTest(unittest.TestCase):
         self.assertEqual(budget.choose([m], 1.0)["l"]["bits"], 100)
 
 
+class FitIntTest(unittest.TestCase):
+    def setUp(self):
+        rng = np.random.default_rng(11)
+        k = 24
+        # Correlated, mostly positive inputs, as after a ReLU.
+        self.x = np.abs(rng.standard_normal((500, k)) @ rng.standard_normal((k, k))) * 0.3
+        self.w = rng.standard_normal((7, k)) * 0.2
+
+    def objective(self, ints, scale):
+        d = ints * scale[:, None] - self.w
+        return float(((self.x @ d.T) ** 2).sum())
+
+    def test_integers_in_range_and_better_than_nearest(self):
+        for bits in (8, 5, 4):
+            ints, scale = calibrate.fit_int(self.w, self.x, bits, damping=0.0)
+            q = (1 << (bits - 1)) - 1
+            self.assertEqual(ints.shape, self.w.shape)
+            self.assertLessEqual(int(np.abs(ints).max()), q)
+            rtn = budget.int_quantize(self.w, bits)
+            self.assertLess(self.objective(ints, scale),
+                            float(((self.x @ (rtn - self.w).T) ** 2).sum()))
+
+    def test_no_single_integer_step_lowers_the_output_error(self):
+        # Coordinate descent ends at a point where moving any one integer by
+        # one level (within range) cannot lower the objective.
+        bits = 4
+        ints, scale = calibrate.fit_int(self.w, self.x, bits, damping=0.0)
+        best = self.objective(ints, scale)
+        for o in range(ints.shape[0]):
+            for p in range(ints.shape[1]):
+                for step in (-1, 1):
+                    trial = ints.copy()
+                    trial[o, p] += step
+                    if abs(trial[o, p]) <= 7:
+                        self.assertGreaterEqual(self.objective(trial, scale), best - 1e-9)
+
+
+class SensitivityTest(unittest.TestCase):
+    @staticmethod
+    def menu(name, entries):
+        m = budget.LayerMenu(name, None, np.zeros((2, 8)), (2, 8))
+        m.entries += [{"plan": {"form": "int", "bits": b}, "bits": b * 10, "error": err,
+                       "weight": 0, "damage": dmg} for b, err, dmg in entries]
+        m.entries[0]["damage"] = 0.0
+        return m
+
+    def test_pareto_front(self):
+        from smartdeal import sensitivity
+        entries = [{"bits": 10, "error": 0.5}, {"bits": 20, "error": 0.6},
+                   {"bits": 20, "error": 0.3}, {"bits": 30, "error": 0.3},
+                   {"bits": 40, "error": 0.0}]
+        self.assertEqual([(e["bits"], e["error"]) for e in sensitivity.pareto(entries)],
+                         [(10, 0.5), (20, 0.3), (40, 0.0)])
+
+    def test_allocation_spends_bits_where_they_buy_the_most(self):
+        from smartdeal import sensitivity
+        # Dense is 2*8*32 = 512 bits per layer. Layer a is sensitive, b is not.
+        a = self.menu("a", [(8, 0.01, 0.001), (4, 0.1, 1.0)])
+        b = self.menu("b", [(8, 0.01, 0.001), (4, 0.1, 0.002)])
+        menus = [a, b]
+        pick = sensitivity.allocate(menus, 0.0)          # bits only
+        self.assertEqual([pick[m.name]["bits"] for m in menus], [40, 40])
+        pick = sensitivity.allocate(menus, 1e3)          # a: 40 + 1000 > 80 + 1
+        self.assertEqual([pick[m.name]["bits"] for m in menus], [80, 40])
+        # The least summed damage reaching 1024 / 120 = 8.53x: a stays at 8 bits.
+        pick = sensitivity.for_ratio(menus, 8.5)
+        self.assertEqual([pick[m.name]["bits"] for m in menus], [80, 40])
+        self.assertAlmostEqual(sensitivity.predicted_damage(menus, pick), 0.003)
+        # 12.8x only with both at 4 bits.
+        pick = sensitivity.for_ratio(menus, 12.8)
+        self.assertEqual([pick[m.name]["bits"] for m in menus], [40, 40])
+        points = sensitivity.sweep(menus)
+        self.assertEqual(sorted(round(p["compression_ratio"], 3) for p in points),
+                         [1.0, 6.4, 8.533, 12.8])
+
+    def test_suffix_divergence_equals_a_full_run(self):
+        # Differential: the divergence measured by re-running only the graph
+        # after the changed layer equals the one from running the whole
+        # changed model from scratch, for a Softmax output (KL) and a plain
+        # one (relative squared error), with the bias correction applied.
+        from onnx import TensorProto, helper
+
+        from smartdeal import sensitivity
+        from smartdeal.importers.onnx_reference import OnnxReference
+        rng = np.random.default_rng(2)
+        w1 = rng.standard_normal((6, 8)).astype(np.float32)
+        b1 = rng.standard_normal(8).astype(np.float32)
+        w2 = rng.standard_normal((8, 5)).astype(np.float32)
+        xs = [rng.standard_normal((3, 6)).astype(np.float32) for _ in range(4)]
+        for softmax in (True, False):
+            nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+                     helper.make_node("Add", ["h", "b1"], ["hb"], name="add1"),
+                     helper.make_node("Relu", ["hb"], ["r"], name="relu"),
+                     helper.make_node("MatMul", ["r", "w2"], ["z"], name="fc2")]
+            if softmax:
+                nodes.append(helper.make_node("Softmax", ["z"], ["y"], axis=-1))
+            else:
+                nodes.append(helper.make_node("Identity", ["z"], ["y"]))
+            graph = helper.make_graph(
+                nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 6])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 5])],
+                [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
+                 numpy_helper.from_array(w2, "w2")])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+            menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in budget._weight_layers(model)]
+            raw = budget.capture_raw(model, menus, [{"x": x} for x in xs], 4)
+            runner = sensitivity.SuffixRunner(model, xs, batch=3)
+            for m in menus:
+                new = m.weight + 0.2 * rng.standard_normal(m.weight.shape)
+                shift = budget.output_shift(m, new, raw[m.name])
+                got = runner.divergence(m.node, sensitivity.onnx_weight(m, new), shift)
+                entry = {"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
+                         "weight": new}
+                choice = {n.name: n.entries[0] for n in menus}
+                choice[m.name] = entry
+                changed = OnnxReference(budget.apply_choice(model, menus, choice, raw))
+                ref = OnnxReference(model)
+                ys = [ref.run({"x": x})[0].astype(np.float64) for x in xs]
+                zs = [changed.run({"x": x})[0].astype(np.float64) for x in xs]
+                if softmax:
+                    want = np.mean([(y * (np.log(y) - np.log(z))).sum(-1)
+                                    for y, z in zip(ys, zs)])
+                else:
+                    want = sum(((z - y) ** 2).sum() for y, z in zip(ys, zs)) / \
+                        sum((y ** 2).sum() for y in ys)
+                self.assertGreater(want, 1e-4)
+                self.assertAlmostEqual(got / want, 1.0, places=5,
+                                       msg=f"{m.name} softmax={softmax}")
+
+
 class BiasCorrectionTest(unittest.TestCase):
     def test_corrected_bias_restores_the_mean_output(self):
         from onnx import TensorProto, helper
@@ -163,6 +293,51 @@ class DriverPlanTest(unittest.TestCase):
                      for i in onnx.load(str(out / "compressed.onnx")).graph.initializer}
             want = budget.int_quantize(w1.T.astype(np.float64), 6).T.astype(np.float32)
             np.testing.assert_array_equal(inits["w1"], want)
+
+    def test_data_aware_int_entry(self):
+        # `rounding: data` from a plan file: the driver fits the integers to
+        # calibration inputs; they stay on a per-channel int6 grid with the
+        # same storage, and the layer's output error beats round-to-nearest.
+        from smartdeal.importers.onnx_reference import OnnxReference
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            w1, w2 = make_mlp(tmp / "mlp.onnx")
+            (tmp / "plan.json").write_text(json.dumps(
+                {"layers": {"fc1": {"form": "int", "bits": 6, "rounding": "data"}}}))
+            out = tmp / "out"
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--config", tmp / "plan.json", "--no-accelerator")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            fc1 = next(l for l in json.loads((out / "layers.json").read_text())["layers"]
+                       if l["name"] == "fc1")
+            self.assertEqual((fc1["form"], fc1["bits"]), ("int6-data", 64 * 48 * 6 + 64 * 32))
+            got = {i.name: numpy_helper.to_array(i) for i in
+                   onnx.load(str(out / "compressed.onnx")).graph.initializer}["w1"]
+            for row in got.T.astype(np.float64):        # one scale per output
+                # Some largest level m <= 31 makes every value an integer.
+                top = np.abs(row).max()
+                self.assertTrue(any(np.allclose(row * m / top, np.round(row * m / top),
+                                                atol=1e-4) for m in range(1, 32)), row)
+            rtn = budget.int_quantize(w1.T.astype(np.float64), 6).T
+            self.assertFalse(np.array_equal(got, rtn.astype(np.float32)))
+            # The driver's calibration inputs (seed 1, normal, as for any model).
+            rng = np.random.default_rng(1)
+            xs = [rng.standard_normal((2, 48)).astype(np.float32) for _ in range(4)]
+            err = lambda w: sum(float(((x @ w - x @ w1) ** 2).sum()) for x in xs)  # noqa: E731
+            self.assertLess(err(got), err(rtn))
+
+    def test_bad_rounding_is_one_clear_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            (tmp / "plan.json").write_text(json.dumps(
+                {"layers": {"fc1": {"form": "int", "bits": 6, "rounding": "up"}}}))
+            proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out", "--config",
+                              tmp / "plan.json")
+            self.assertEqual(proc.returncode, 1)
+            self.assertIn("plan: layer 'fc1': rounding must be 'nearest' or 'data', not 'up'",
+                          proc.stderr)
+            self.assertFalse((tmp / "out").exists())
 
     def test_permdiag_and_se_layers_in_one_model(self):
         from smartdeal.compressed import rebuild_permdiag

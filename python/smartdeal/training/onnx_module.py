@@ -17,11 +17,13 @@ constants as PyTorch tensors that can require gradients:
   `train_extras` (they are not counted as weights), buffers otherwise.
 
 Weights are canonical `[O, ...]` as in `budget` (a MatMul's weight is
-transposed); `weight_onnx()` returns the graph's layout.
+transposed); `weight_onnx()` returns the graph's layout. `to_onnx()` writes
+the current state back into an ONNX model.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
@@ -39,6 +41,14 @@ def _const_value(node: onnx.NodeProto) -> Optional[np.ndarray]:
         if a.name == "value":
             return numpy_helper.to_array(a.t)
     return None
+
+
+def _tensor_like(old: onnx.TensorProto, value: np.ndarray) -> onnx.TensorProto:
+    """`value` as a tensor with the name, shape and element type of `old`."""
+    want = numpy_helper.to_array(old)
+    if tuple(value.shape) != tuple(want.shape):
+        raise ValueError(f"constant '{old.name}': shape {value.shape} != {want.shape}")
+    return numpy_helper.from_array(np.ascontiguousarray(value.astype(want.dtype)), old.name)
 
 
 class DenseWeight(nn.Module):
@@ -180,20 +190,49 @@ class OnnxModule(nn.Module):
             w = w.t()
         return w.reshape(self._onnx_shape[key])
 
+    def to_onnx(self) -> onnx.ModelProto:
+        """A copy of the graph with every weight as forward uses it (SE: Ce·B,
+        int-k: the dequantized values) and the trained constants; the ONNX
+        reference runs it with the module's outputs."""
+        values = {name: self.extras[key].detach().cpu().numpy()
+                  for name, key in self._extra_of.items()}
+        with torch.no_grad():
+            for name, key in self._weight_of.items():
+                values[name] = self.weight_onnx(key).cpu().numpy()
+        model = copy.deepcopy(self.model)
+        graph = model.graph
+        for tensor in graph.initializer:
+            if tensor.name in values:
+                tensor.CopyFrom(_tensor_like(tensor, values.pop(tensor.name)))
+        for n in graph.node:
+            if n.op_type == "Constant" and n.output[0] in values:
+                for a in n.attribute:
+                    if a.name == "value":
+                        a.t.CopyFrom(_tensor_like(a.t, values.pop(n.output[0])))
+        if values:  # every trained tensor came from one of the two
+            raise ValueError(f"to_onnx: constants not found: {sorted(values)[:5]}")
+        return model
+
     def storage_bits(self) -> int:
         return sum(m.storage_bits() for m in self.layers.values())
 
     def dense_bits(self) -> int:
         return sum(32 * int(np.prod(s)) for s in self._onnx_shape.values())
 
-    def forward(self, x: torch.Tensor, names: Optional[Sequence[str]] = None):
+    def environment(self) -> Dict[str, torch.Tensor]:
+        """Every constant of the graph, weights in the graph's layout."""
         env: Dict[str, torch.Tensor] = dict(self._fixed)
         for name, key in self._extra_of.items():
             env[name] = self.extras[key]
         for name, key in self._weight_of.items():
             env[name] = self.weight_onnx(key)
-        env[self.input_names[0]] = x
-        for node, attrs in zip(self.nodes, self.attrs):
+        return env
+
+    def run_nodes(self, env: Dict[str, torch.Tensor], start: int = 0) -> Dict[str, torch.Tensor]:
+        """Runs nodes[start:] on `env` (updated in place and returned). With
+        start > 0, env must hold every value the earlier nodes produced: this
+        re-runs only the part of the graph a changed layer can affect."""
+        for node, attrs in zip(self.nodes[start:], self.attrs[start:]):
             if node.op_type == "Constant" and node.output[0] in env:
                 continue
             if attrs is None:
@@ -209,6 +248,12 @@ class OnnxModule(nn.Module):
             for n, v in zip(node.output, out):
                 if n:
                     env[n] = v
+        return env
+
+    def forward(self, x: torch.Tensor, names: Optional[Sequence[str]] = None):
+        env = self.environment()
+        env[self.input_names[0]] = x
+        self.run_nodes(env)
         if names is not None:
             return [env[n] for n in names]
         return [env[o.name] for o in self.model.graph.output]
