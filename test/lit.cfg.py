@@ -50,3 +50,21 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Scripts under scripts/ find the sd-opt of this build.
 config.environment["SD_OPT"] = os.path.join(config.sd_tools_dir, "sd-opt")
+
+# `REQUIRES: ocr-rec`: the PP-OCRv4 recognizer is in the model cache
+# (scripts/fetch-models.sh ocr). smartdeal/models.py is loaded on its own:
+# the package's __init__ imports NumPy, which lit's Python may lack. The
+# tests look in the same cache, so SD_CACHE and HOME are passed through.
+import importlib.util
+import sys
+
+for var in ("SD_CACHE", "HOME"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+_spec = importlib.util.spec_from_file_location(
+    "sd_models", os.path.join(config.sd_src_root, "python", "smartdeal", "models.py"))
+_models = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = _models  # dataclasses look their module up
+_spec.loader.exec_module(_models)
+if _models.MODELS["ocr-rec"].path.exists():
+    config.available_features.add("ocr-rec")
