@@ -316,9 +316,10 @@ def choose(menus, eps: float) -> dict:
                         key=lambda e: e["bits"]) for m in menus}
 
 
-def apply_choice(model, menus, choice, raw=None):
+def apply_choice(model, menus, choice, raw=None, shifts=None):
     """A copy of the ONNX model with every chosen non-dense entry's weight;
-    with `raw` (from `capture_raw`), biases corrected for the mean shift."""
+    with `raw` (from `capture_raw`), biases corrected for the mean shift,
+    or with `shifts` (layer -> shift) by those."""
     from .compressed import CompressedLayer
     layers = []
     for m in menus:
@@ -331,8 +332,10 @@ def apply_choice(model, menus, choice, raw=None):
         layers.append(CompressedLayer(m.name, list(w.shape), w.astype(np.float32), 0, 0))
     out = copy.deepcopy(model)
     replace_weights(out, layers)
-    if raw is not None:
-        correct_biases(out, choice_shifts(menus, choice, raw))
+    if shifts is None and raw is not None:
+        shifts = choice_shifts(menus, choice, raw)
+    if shifts:
+        correct_biases(out, shifts)
     return out
 
 

@@ -499,15 +499,19 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
                                       min_size=args.min_size, log=say)
     _, metric = plan_metric(path, real, args)
     raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
-    sensitivity.measure(model, menus, [next(iter(c.values())) for c in calib], raw, log=say)
-    choice, lam, score, baseline, trace = sensitivity.search(model, menus, metric,
-                                                             args.budget, raw, log=say)
+    xs = [next(iter(c.values())) for c in calib]
+    sensitivity.measure(model, menus, xs, raw, log=say)
+    found = sensitivity.search(
+        model, menus, metric, args.budget, raw, log=say,
+        finish=lambda ch: calibrate.sequential(model, menus, ch, xs[:BIAS_INPUTS],
+                                               rounds=args.rounds))
+    choice = found["choice"]
     plan = budget.plan_config(menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
-    info = {"lam": lam, "score": score, "baseline": baseline, "trace": trace,
-            "totals": budget.plan_totals(menus, choice),
-            "shifts": budget.choice_shifts(menus, choice, raw),
+    info = {"lam": found["lam"], "score": found["score"], "baseline": found["baseline"],
+            "trace": found["trace"], "totals": budget.plan_totals(menus, choice),
+            "shifts": found["shifts"],
             # The evaluated fits themselves: the driver puts exactly these
             # codes, bases and integers into the compiled model (the bias
             # corrections were measured for them).

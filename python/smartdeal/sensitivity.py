@@ -47,6 +47,16 @@ def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (p * (torch.log(p.clamp_min(1e-30)) - torch.log(q.double().clamp_min(1e-30)))).sum(-1)
 
 
+def batchable(model: onnx.ModelProto) -> bool:
+    """Whether inputs can be stacked along the first axis: only when the
+    model's input leaves that axis open (a fixed one may be baked into
+    reshapes)."""
+    consts = {i.name for i in model.graph.initializer}
+    inp = next(i for i in model.graph.input if i.name not in consts)
+    dims = inp.type.tensor_type.shape.dim
+    return bool(dims) and not dims[0].HasField("dim_value")
+
+
 class SuffixRunner:
     """Runs a model on fixed inputs once, then re-runs only what follows one
     changed layer (weight and bias) to measure the output divergence."""
@@ -63,6 +73,8 @@ class SuffixRunner:
         self.probabilities = producer is not None and producer.op_type == "Softmax"
         self.consts = budget._constants(model)
         self.envs = []
+        if not batchable(model):
+            batch = 1
         with torch.no_grad():
             for i in range(0, len(inputs), batch):
                 env = self.module.environment()
@@ -136,7 +148,7 @@ def measure(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu],
 def _label(e: dict) -> str:
     p = e["plan"]
     if p["form"] == "int":
-        return f"int{p['bits']}"
+        return f"int{p['bits']}" + ("-data" if p.get("rounding") == "data" else "")
     return "se(" + " ".join(f"{k}={v}" for k, v in p.items() if k != "form") + ")"
 
 
@@ -196,37 +208,46 @@ def for_ratio(menus: Sequence[budget.LayerMenu], ratio: float) -> Dict[str, dict
 
 
 def search(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu], metric,
-           allowed: float, raw: Dict[str, list], log=lambda s: None):
+           allowed: float, raw: Dict[str, list], finish=None, log=lambda s: None) -> dict:
     """The most compressed allocation of the sweep whose whole-model metric
     (higher is better) stays within `allowed` of the original's. The metric
     falls nearly monotonically with compression along the sweep, so a
-    bisection over its points needs a handful of full evaluations. Returns
-    (choice, lam, score, baseline, trace); lam is None when only the
-    original passes."""
+    bisection over its points needs a handful of full evaluations. Each
+    candidate is measured as it will be used: `finish(choice) -> (choice,
+    shifts)` (e.g. `calibrate.sequential`) or, without it, with the biases
+    corrected from `raw`. Returns {"choice", "shifts", "lam", "score",
+    "baseline", "trace"}; lam is None when only the original passes."""
     baseline = metric(model)
     points = sorted(sweep(menus), key=lambda p: p["compression_ratio"])
     trace = []
 
+    def finished(choice):
+        if finish is None:
+            return choice, budget.choice_shifts(menus, choice, raw)
+        return finish(choice)
+
     def passes(i):
         p = points[i]
-        score = metric(budget.apply_choice(model, menus, p["choice"], raw))
+        choice, shifts = finished(p["choice"])
+        score = metric(budget.apply_choice(model, menus, choice, shifts=shifts))
         trace.append({"lam": p["lam"], "compression_ratio": p["compression_ratio"],
                       "damage": p["damage"], "score": score})
         log(f"lam {p['lam']:.3g}: {p['compression_ratio']:.2f}x, predicted damage "
             f"{p['damage']:.4f}, score {score:.4f} (baseline {baseline:.4f})")
-        return score >= baseline - allowed, score
+        return score >= baseline - allowed, (choice, shifts, p["lam"], score)
 
     best = None
     lo, hi = 0, len(points) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        ok, score = passes(mid)
+        ok, found = passes(mid)
         if ok:
-            best = (mid, score)
+            best = found
             lo = mid + 1
         else:
             hi = mid - 1
     if best is None:
-        return budget.choose(menus, 0.0), None, baseline, baseline, trace
-    p = points[best[0]]
-    return p["choice"], p["lam"], best[1], baseline, trace
+        best = (budget.choose(menus, 0.0), {}, None, baseline)
+    choice, shifts, lam, score = best
+    return {"choice": choice, "shifts": shifts, "lam": lam, "score": score,
+            "baseline": baseline, "trace": trace}

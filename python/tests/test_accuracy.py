@@ -234,6 +234,61 @@ class SensitivityTest(unittest.TestCase):
                                        msg=f"{m.name} softmax={softmax}")
 
 
+class SequentialTest(unittest.TestCase):
+    def test_bias_shifts_carry_upstream_drift(self):
+        # Two layers with biases, both rounded to int3: the sequential pass
+        # measures each layer's shift on the inputs the compressed model
+        # gives it, so afterwards the last layer's mean output equals the
+        # original's on the calibration inputs (exactly, up to rounding),
+        # which per-layer correction on the original inputs does not give.
+        # The same with the batch axis open (inputs stacked) and fixed (one
+        # environment per input).
+        from onnx import TensorProto, helper
+
+        from smartdeal.importers.onnx_reference import OnnxReference
+        rng = np.random.default_rng(4)
+        w1 = rng.standard_normal((6, 8)).astype(np.float32)
+        b1 = rng.standard_normal(8).astype(np.float32)
+        w2 = rng.standard_normal((8, 5)).astype(np.float32)
+        b2 = rng.standard_normal(5).astype(np.float32)
+        xs = [np.abs(rng.standard_normal((3, 6))).astype(np.float32) for _ in range(5)]
+        results = []
+        for batch_dim in (3, "n"):
+            nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+                     helper.make_node("Add", ["h", "b1"], ["hb"], name="add1"),
+                     helper.make_node("Relu", ["hb"], ["r"], name="relu"),
+                     helper.make_node("MatMul", ["r", "w2"], ["z"], name="fc2"),
+                     helper.make_node("Add", ["z", "b2"], ["y"], name="add2")]
+            graph = helper.make_graph(
+                nodes, "g",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch_dim, 6])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch_dim, 5])],
+                [numpy_helper.from_array(v, n) for v, n in
+                 ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+            menus = [budget.LayerMenu(n.name, n, w, sh) for n, w, sh in budget._weight_layers(model)]
+            choice = {m.name: {"plan": {"form": "int", "bits": 3}, "bits": 1, "error": 0.0,
+                               "weight": budget.int_quantize(m.weight, 3)} for m in menus}
+            new, shifts = calibrate.sequential(model, menus, choice, xs)
+            self.assertEqual(sorted(shifts), ["fc1", "fc2"])
+            for name in choice:  # int-k keeps its integers
+                np.testing.assert_array_equal(new[name]["weight"], choice[name]["weight"])
+            ref = OnnxReference(model)
+            want = np.mean([ref.run({"x": x})[0] for x in xs], axis=(0, 1))
+
+            def mean_out(m):
+                r = OnnxReference(m)
+                return np.mean([r.run({"x": x})[0] for x in xs], axis=(0, 1))
+            got = mean_out(budget.apply_choice(model, menus, new, shifts=shifts))
+            np.testing.assert_allclose(got, want, atol=1e-5)
+            raw = budget.capture_raw(model, menus, [{"x": x} for x in xs], len(xs))
+            isolated = mean_out(budget.apply_choice(model, menus, choice, raw))
+            self.assertGreater(np.abs(isolated - want).max(), 1e-3)
+            results.append(shifts)
+        for name in results[0]:
+            np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-9)
+
+
 class BiasCorrectionTest(unittest.TestCase):
     def test_corrected_bias_restores_the_mean_output(self):
         from onnx import TensorProto, helper

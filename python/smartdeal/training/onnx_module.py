@@ -228,11 +228,12 @@ class OnnxModule(nn.Module):
             env[name] = self.weight_onnx(key)
         return env
 
-    def run_nodes(self, env: Dict[str, torch.Tensor], start: int = 0) -> Dict[str, torch.Tensor]:
-        """Runs nodes[start:] on `env` (updated in place and returned). With
-        start > 0, env must hold every value the earlier nodes produced: this
-        re-runs only the part of the graph a changed layer can affect."""
-        for node, attrs in zip(self.nodes[start:], self.attrs[start:]):
+    def run_nodes(self, env: Dict[str, torch.Tensor], start: int = 0,
+                  stop: Optional[int] = None) -> Dict[str, torch.Tensor]:
+        """Runs nodes[start:stop] on `env` (updated in place and returned).
+        With start > 0, env must hold every value the earlier nodes produced:
+        this re-runs only the part of the graph a changed layer can affect."""
+        for node, attrs in zip(self.nodes[start:stop], self.attrs[start:stop]):
             if node.op_type == "Constant" and node.output[0] in env:
                 continue
             if attrs is None:
