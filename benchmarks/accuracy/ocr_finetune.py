@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Fine-tuning the real PP-OCRv4 recognizer in SmartDeal form (issue #7).
 
-Starts from a post-training per-layer plan of `budget` (menus fitted on the
-32 calibration words of ocr_frontier.py, seed 1; the plan of the smallest
-eps in --eps whose compression reaches --target, bias-corrected), puts it in
+Starts from a post-training per-layer plan (menus fitted on the 32
+calibration words of ocr_frontier.py, seed 1; the least damaging plan of
+`sensitivity.for_ratio` reaching --target, sequentially refitted and
+bias-corrected by `calibrate.sequential` on 16 of those words), puts it in
 a differentiable `training.onnx_module.OnnxModule` (SE layers: Ce latent
 rounded to powers of two with a straight-through estimator under the fixed
 mask, bases trained; int-k layers: fake-quantized latent weights; biases and
@@ -24,7 +25,7 @@ its outputs with PyTorch's and checks the SE layers on the simulator.
 
 Writes benchmarks/results/ocr_finetune.md (+ .json).
 
-Usage: ocr_finetune.py [--eps 0.06,0.07,0.08] [--target 8] [--steps 571] [--minutes M]
+Usage: ocr_finetune.py [--target 8] [--steps 571] [--minutes M]
        [--menus menus.pkl] [--save state.pt | --load state.pt] [--export DIR]
 """
 
@@ -43,11 +44,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import budget, importers, models, ocr, runner  # noqa: E402
+from smartdeal import budget, calibrate, importers, models, ocr, runner, sensitivity  # noqa: E402
 from smartdeal.training import onnx_export  # noqa: E402
 from smartdeal.training.onnx_module import OnnxModule  # noqa: E402
 
 LOGITS = "p2o.Add.277"  # the input of the final Softmax
+BIAS_WORDS = 16  # calibration words for bias corrections, as in ocr_frontier.py
 
 
 def batches(xs, size):
@@ -73,9 +75,11 @@ def load_menus(args, path, calib, log):
         for m in menus:  # NodeProtos are re-linked by name
             m.node = next(n for n in model.graph.node if n.name == m.name)
         if any(e["plan"]["form"] == "se" and "codes" not in e
-               for m in menus for e in m.entries):
-            sys.exit(f"error: {args.menus} predates the SE codes and bases in the menus "
-                     "(budget.build_menus); give another --menus path to rebuild it")
+               for m in menus for e in m.entries) or not any(
+                   "damage" in e for m in menus for e in m.entries):
+            sys.exit(f"error: {args.menus} predates the SE codes and bases or the measured "
+                     "sensitivities in the menus (budget.build_menus, sensitivity.measure); "
+                     "give another --menus path to rebuild it")
         return model, menus
     from smartdeal.runner import find_sd_opt
     real = models.MODELS["ocr-rec"]
@@ -84,6 +88,8 @@ def load_menus(args, path, calib, log):
         importers.import_onnx(str(path), output=str(mlir), input_shapes=real.input_shapes,
                               fold_batchnorm=False)
         model, menus = budget.build_menus(path, mlir, calib, find_sd_opt(), log=log)
+    sensitivity.measure(model, menus, [c["x"] for c in calib],
+                        budget.capture_raw(model, menus, calib, BIAS_WORDS), log=log)
     if args.menus:
         nodes = [m.node for m in menus]
         for m in menus:
@@ -95,9 +101,9 @@ def load_menus(args, path, calib, log):
     return model, menus
 
 
-def build_module(model, menus, choice, raw):
+def build_module(model, menus, choice, shifts):
     """The plan as an OnnxModule: bias-corrected constants, SE / int-k weights."""
-    module = OnnxModule(budget.apply_choice(model, menus, choice, raw))
+    module = OnnxModule(budget.apply_choice(model, menus, choice, shifts=shifts))
     for m in menus:
         e = choice[m.name]
         form = e["plan"]["form"]
@@ -107,7 +113,10 @@ def build_module(model, menus, choice, raw):
             got = module.layer(m.name).weight().detach().numpy().reshape(-1)
             assert np.allclose(got, e["weight"].reshape(-1), atol=1e-5), m.name
         elif form == "int":
-            module.set_int(m.name, e["plan"]["bits"], m.weight)
+            # Training re-rounds to nearest on the latent; data-aware
+            # integers start it where the plan measured them.
+            module.set_int(m.name, e["plan"]["bits"],
+                           e["weight"] if e["plan"].get("rounding") == "data" else m.weight)
     return module
 
 
@@ -116,7 +125,6 @@ def main():
     ap.add_argument("--words", type=int, default=300)
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--train-words", type=int, default=800)
-    ap.add_argument("--eps", default="0.06,0.07,0.08")
     ap.add_argument("--target", type=float, default=8.0)
     ap.add_argument("--steps", type=int, default=571,
                     help="optimizer steps (a fixed count keeps runs repeatable)")
@@ -151,25 +159,22 @@ def main():
     assert not set(train_words) & held
     calib = [{"x": ocr.render(w)} for w in calib_words]
     model, menus = load_menus(args, path, calib, log)
-    raw = budget.capture_raw(model, menus, calib, 4)
     log(f"{len(menus)} weight layers")
 
     # A saved run brings its own choice: the bias corrections in the
     # module's fixed constants (not in the state) are measured for it.
     saved = torch.load(args.load) if args.load else None
     if saved:
-        eps, choice = saved["eps"], saved["choice"]
+        choice, shifts = saved["choice"], saved["shifts"]
         if set(choice) != {m.name for m in menus}:
             sys.exit(f"error: {args.load} has a plan for other layers")
     else:
-        eps_list = [float(v) for v in args.eps.split(",")]
-        eps = next((e for e in eps_list if budget.plan_totals(
-            menus, budget.choose(menus, e))["compression_ratio"] >= args.target),
-            eps_list[-1])
-        choice = budget.choose(menus, eps)
+        choice, shifts = calibrate.sequential(model, menus,
+                                              sensitivity.for_ratio(menus, args.target),
+                                              [c["x"] for c in calib[:BIAS_WORDS]])
     totals = budget.plan_totals(menus, choice)
     forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
-    log(f"plan eps={eps}: {totals['compression_ratio']:.2f}x ({forms})")
+    log(f"plan: {totals['compression_ratio']:.2f}x ({forms})")
 
     eval_images = [ocr.render(w) for w in sample]
     rows = []
@@ -186,8 +191,9 @@ def main():
     for p in dense.parameters():
         p.requires_grad_(False)
     row("dense fp32", dense, 1.0)
-    student = build_module(model, menus, choice, raw)
-    row(f"post-training plan eps={eps} ({forms}), bias-corrected", student,
+    student = build_module(model, menus, choice, shifts)
+    row(f"post-training plan, measured sensitivity ≥ {args.target:g}x, sequential refit "
+        f"({forms})", student,
         totals["compression_ratio"], training_seconds=0)
     if saved:
         student.load_state_dict(saved["state"])
@@ -197,7 +203,7 @@ def main():
         training = train(args, dense, student, train_words, log)
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": student.state_dict(), "choice": choice, "eps": eps,
+        torch.save({"state": student.state_dict(), "choice": choice, "shifts": shifts,
                     "training": training}, args.save)
         log(f"saved {args.save}")
     comp = student.dense_bits() / student.storage_bits()
@@ -215,9 +221,10 @@ def main():
     dense_acc = rows[0]["accuracy"]
     lines = ["# Fine-tuning PP-OCRv4 rec in SmartDeal form", "",
              f"Written by `benchmarks/accuracy/ocr_finetune.py` ({time.strftime('%Y-%m-%d')}, "
-             f"{time.time() - t0:.0f} s, {args.threads} CPU thread(s)). Start: the per-layer "
-             f"plan of ocr_frontier.py at eps={eps} (menus on {args.calibration} calibration "
-             "words, bias-corrected). Fine-tuning: distillation from the dense model (KL of "
+             f"{time.time() - t0:.0f} s, {args.threads} CPU thread(s)). Start: the least damaging "
+             f"per-layer plan reaching {args.target:g}x by measured sensitivity (menus on "
+             f"{args.calibration} calibration words), sequentially refitted and "
+             "bias-corrected as in ocr_frontier.py. Fine-tuning: distillation from the dense model (KL of "
              f"the per-frame softmax) on {training['train_words']} other words (seed 2, "
              "disjoint from the evaluation and calibration words), Adam lr "
              f"{training['lr']} (Ce latents {training['ce_lr']}), batch {training['batch']}; "
