@@ -14,10 +14,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" sd-opt sd-translate sd-sim
 cd "$root"
-# The default searches a per-layer plan within an output-error budget:
-# every layer gets the smallest form (SmartExchange fitted to its outputs,
-# int-k, or dense) whose error stays under one tolerance, biases are
-# corrected, and the plan lands in plan.json (docs/Driver.md, about 2 min).
+# The default searches a per-layer plan within an accuracy budget: every
+# layer's menu (SmartExchange fitted to its outputs, int-k, or dense) is
+# scored by its measured effect on the whole model, the least damaging
+# plan within the budget is refitted in graph order with its biases
+# corrected, and the plan lands in plan.json (docs/Driver.md, ~10 min).
 # `ocr-rec --data-aware` decomposes every decomposable layer with bases
 # fitted to outputs; plain `ocr-rec` shows what weight-only SmartExchange
 # does to this model.

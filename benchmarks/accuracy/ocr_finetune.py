@@ -3,8 +3,9 @@
 
 Starts from a post-training per-layer plan (menus fitted on the 32
 calibration words of ocr_frontier.py, seed 1; the least damaging plan of
-`sensitivity.for_ratio` reaching --target, sequentially refitted and
-bias-corrected by `calibrate.sequential` on 16 of those words), puts it in
+`sensitivity.for_ratio` reaching --target, bias-corrected layer by layer on
+16 of those words, or with --start refit after `calibrate.sequential`),
+puts it in
 a differentiable `training.onnx_module.OnnxModule` (SE layers: Ce latent
 rounded to powers of two with a straight-through estimator under the fixed
 mask, bases trained; int-k layers: fake-quantized latent weights; biases and
@@ -25,7 +26,7 @@ its outputs with PyTorch's and checks the SE layers on the simulator.
 
 Writes benchmarks/results/ocr_finetune.md (+ .json).
 
-Usage: ocr_finetune.py [--target 8] [--steps 571] [--minutes M]
+Usage: ocr_finetune.py [--target 8] [--start plain|refit] [--steps 571] [--minutes M]
        [--menus menus.pkl] [--save state.pt | --load state.pt] [--export DIR]
 """
 
@@ -126,6 +127,10 @@ def main():
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--train-words", type=int, default=800)
     ap.add_argument("--target", type=float, default=8.0)
+    ap.add_argument("--start", choices=("plain", "refit"), default="plain",
+                    help="the plan as allocated, biases corrected layer by layer (plain), "
+                    "or after calibrate.sequential (refit; already at dense accuracy "
+                    "post-training, where distillation at this learning rate loses words)")
     ap.add_argument("--steps", type=int, default=571,
                     help="optimizer steps (a fixed count keeps runs repeatable)")
     ap.add_argument("--minutes", type=float, default=None,
@@ -168,10 +173,14 @@ def main():
         choice, shifts = saved["choice"], saved["shifts"]
         if set(choice) != {m.name for m in menus}:
             sys.exit(f"error: {args.load} has a plan for other layers")
-    else:
+    elif args.start == "refit":
         choice, shifts = calibrate.sequential(model, menus,
                                               sensitivity.for_ratio(menus, args.target),
                                               [c["x"] for c in calib[:BIAS_WORDS]])
+    else:
+        choice = sensitivity.for_ratio(menus, args.target)
+        shifts = budget.choice_shifts(menus, choice, budget.capture_raw(model, menus, calib,
+                                                                        BIAS_WORDS))
     totals = budget.plan_totals(menus, choice)
     forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
     log(f"plan: {totals['compression_ratio']:.2f}x ({forms})")
@@ -192,7 +201,8 @@ def main():
         p.requires_grad_(False)
     row("dense fp32", dense, 1.0)
     student = build_module(model, menus, choice, shifts)
-    row(f"post-training plan, measured sensitivity ≥ {args.target:g}x, sequential refit "
+    row(f"post-training plan, measured sensitivity ≥ {args.target:g}x"
+        f"{', sequential refit' if args.start == 'refit' else ', bias-corrected'} "
         f"({forms})", student,
         totals["compression_ratio"], training_seconds=0)
     if saved:
@@ -223,8 +233,9 @@ def main():
              f"Written by `benchmarks/accuracy/ocr_finetune.py` ({time.strftime('%Y-%m-%d')}, "
              f"{time.time() - t0:.0f} s, {args.threads} CPU thread(s)). Start: the least damaging "
              f"per-layer plan reaching {args.target:g}x by measured sensitivity (menus on "
-             f"{args.calibration} calibration words), sequentially refitted and "
-             "bias-corrected as in ocr_frontier.py. Fine-tuning: distillation from the dense model (KL of "
+             f"{args.calibration} calibration words), "
+             + ("sequentially refitted" if args.start == "refit" else "biases corrected layer "
+                "by layer") + " as in ocr_frontier.py. Fine-tuning: distillation from the dense model (KL of "
              f"the per-frame softmax) on {training['train_words']} other words (seed 2, "
              "disjoint from the evaluation and calibration words), Adam lr "
              f"{training['lr']} (Ce latents {training['ce_lr']}), batch {training['batch']}; "
