@@ -32,7 +32,6 @@ Usage: ocr_finetune.py [--target 8] [--start plain|refit] [--steps 571] [--minut
 
 import argparse
 import json
-import pickle
 import sys
 import tempfile
 import time
@@ -70,11 +69,8 @@ def read(module, images, chars, batch=10):
 
 def load_menus(args, path, calib, log):
     if args.menus and args.menus.exists():
-        with open(args.menus, "rb") as f:
-            menus = pickle.load(f)
         model = onnx.load(str(path))
-        for m in menus:  # NodeProtos are re-linked by name
-            m.node = next(n for n in model.graph.node if n.name == m.name)
+        menus = budget.load_menus(args.menus, model)
         if any(e["plan"]["form"] == "se" and "codes" not in e
                for m in menus for e in m.entries) or not any(
                    "damage" in e for m in menus for e in m.entries):
@@ -92,13 +88,7 @@ def load_menus(args, path, calib, log):
     sensitivity.measure(model, menus, [c["x"] for c in calib],
                         budget.capture_raw(model, menus, calib, BIAS_WORDS), log=log)
     if args.menus:
-        nodes = [m.node for m in menus]
-        for m in menus:
-            m.node = None
-        with open(args.menus, "wb") as f:
-            pickle.dump(menus, f)
-        for m, n in zip(menus, nodes):
-            m.node = n
+        budget.save_menus(menus, args.menus)
     return model, menus
 
 

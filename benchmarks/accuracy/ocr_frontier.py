@@ -31,7 +31,6 @@ Usage: ocr_frontier.py [--words 300] [--calibration 32] [--budget 0.01]
 
 import argparse
 import json
-import pickle
 import sys
 import tempfile
 import time
@@ -125,24 +124,15 @@ def main():
         importers.import_onnx(str(path), output=str(mlir), input_shapes=real.input_shapes,
                               fold_batchnorm=False)
         if args.cache and args.cache.exists():
-            with open(args.cache, "rb") as f:
-                menus = pickle.load(f)
             model = onnx.load(str(path))
-            for m in menus:  # NodeProtos do not pickle by identity: re-link
-                m.node = next(n for n in model.graph.node if n.name == m.name)
+            menus = budget.load_menus(args.cache, model)
         else:
             model, menus = budget.build_menus(path, mlir, calib, sd_opt, settings, int_bits,
                                               rounds=1, log=log)
             sensitivity.measure(model, menus, [c["x"] for c in calib],
                                 budget.capture_raw(model, menus, calib, BIAS_WORDS), log=log)
             if args.cache:
-                nodes = [m.node for m in menus]
-                for m in menus:
-                    m.node = None
-                with open(args.cache, "wb") as f:
-                    pickle.dump(menus, f)
-                for m, n in zip(menus, nodes):
-                    m.node = n
+                budget.save_menus(menus, args.cache)
         # Weight-only reference SE: sd-decompose's own codes and bases.
         rep, out = Path(tmp) / "r.json", Path(tmp) / "c.mlir"
         import subprocess

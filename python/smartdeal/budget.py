@@ -310,6 +310,32 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
     return model, menus
 
 
+def save_menus(menus, path) -> None:
+    """Pickles menus (a cache: building and measuring them takes minutes).
+    NodeProtos do not pickle by identity, so they are dropped and
+    `load_menus` re-links them by name."""
+    import pickle
+    nodes = [m.node for m in menus]
+    for m in menus:
+        m.node = None
+    try:
+        with open(path, "wb") as f:
+            pickle.dump(menus, f)
+    finally:
+        for m, n in zip(menus, nodes):
+            m.node = n
+
+
+def load_menus(path, model):
+    """Menus saved by `save_menus`, re-linked to `model`'s nodes."""
+    import pickle
+    with open(path, "rb") as f:
+        menus = pickle.load(f)
+    for m in menus:
+        m.node = next(n for n in model.graph.node if n.name == m.name)
+    return menus
+
+
 def choose(menus, eps: float) -> dict:
     """name -> the smallest entry with error <= eps (dense always qualifies)."""
     return {m.name: min((e for e in m.entries if e["error"] <= eps),
