@@ -6,8 +6,8 @@
 
 #include "../Target/RandomLayers.h"
 
-#include "SD/Target/SDAcc/ProgramFile.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/ProgramFile.h"
+#include "SD/Simulator/Simulator.h"
 
 #include "gtest/gtest.h"
 

@@ -36,9 +36,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Npy.h"
-#include "SD/Target/SDAcc/Json.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/Json.h"
+#include "SD/Accel/ProgramBuilder.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include <cstdio>
 #include <cstdlib>

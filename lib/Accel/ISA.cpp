@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/ISA.h"
+#include "SD/Accel/ISA.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -53,7 +53,7 @@ static std::vector<InstrDesc> buildTable() {
 #define SDACC_FIELD(Instr, Name, name, bits, Type, Check, meaning)             \
   table.back().fields.push_back(                                               \
       FieldDesc{name, bits, 0, FieldType::Type, FieldCheck::Check, meaning});
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   // Fields are packed in order right after the opcode.
   for (InstrDesc &instr : table) {
     unsigned offset = kOpcodeBits;
@@ -89,7 +89,7 @@ const char *unitName(Unit unit) {
 #define SDACC_UNIT(Name, name, meaning)                                        \
   case Unit::Name:                                                             \
     return name;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -99,7 +99,7 @@ const char *unitMeaning(Unit unit) {
 #define SDACC_UNIT(Name, name, meaning)                                        \
   case Unit::Name:                                                             \
     return meaning;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -109,7 +109,7 @@ const char *bufferName(Buffer buffer) {
 #define SDACC_BUFFER(Name, name, meaning)                                      \
   case Buffer::Name:                                                           \
     return name;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -119,7 +119,7 @@ const char *bufferMeaning(Buffer buffer) {
 #define SDACC_BUFFER(Name, name, meaning)                                      \
   case Buffer::Name:                                                           \
     return meaning;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -129,7 +129,7 @@ const char *dmaKindName(DmaKind kind) {
 #define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
   case DmaKind::Name:                                                          \
     return name;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -139,7 +139,7 @@ const char *dmaKindMeaning(DmaKind kind) {
 #define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
   case DmaKind::Name:                                                          \
     return meaning;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -149,7 +149,7 @@ Buffer dmaKindBuffer(DmaKind kind) {
 #define SDACC_DMA_KIND(Name, name, Buf, meaning)                               \
   case DmaKind::Name:                                                          \
     return Buffer::Buf;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return Buffer::Input;
 }
@@ -159,7 +159,7 @@ const char *weightFormatName(WeightFormat format) {
 #define SDACC_WEIGHT_FORMAT(Name, name, meaning)                               \
   case WeightFormat::Name:                                                     \
     return name;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }
@@ -169,7 +169,7 @@ const char *weightFormatMeaning(WeightFormat format) {
 #define SDACC_WEIGHT_FORMAT(Name, name, meaning)                               \
   case WeightFormat::Name:                                                     \
     return meaning;
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
   }
   return "?";
 }

@@ -6,7 +6,7 @@
 
 #include "RandomLayers.h"
 
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include "gtest/gtest.h"
 

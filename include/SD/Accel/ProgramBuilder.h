@@ -29,14 +29,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_PROGRAMBUILDER_H
-#define SD_TARGET_SDACC_PROGRAMBUILDER_H
+#ifndef SD_ACCEL_PROGRAMBUILDER_H
+#define SD_ACCEL_PROGRAMBUILDER_H
 
 #include "SD/Compression/Codes.h"
 #include "SD/Compression/Layout.h"
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Json.h"
-#include "SD/Target/SDAcc/Program.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Json.h"
+#include "SD/Accel/Program.h"
 
 #include <cstdint>
 #include <string>
@@ -213,4 +213,4 @@ bool buildDenseBaseline(const Program &program, const HardwareConfig &config,
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_PROGRAMBUILDER_H
+#endif // SD_ACCEL_PROGRAMBUILDER_H

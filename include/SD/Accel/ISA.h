@@ -12,10 +12,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_ISA_H
-#define SD_TARGET_SDACC_ISA_H
+#ifndef SD_ACCEL_ISA_H
+#define SD_ACCEL_ISA_H
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
+#include "SD/Accel/HardwareConfig.h"
 
 #include <algorithm>
 #include <array>
@@ -37,47 +37,47 @@ constexpr unsigned kOpcodeBits = 6;
 /// Execution units.
 enum class Unit : uint8_t {
 #define SDACC_UNIT(Name, name, meaning) Name,
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 };
 constexpr unsigned kNumUnits = 0
 #define SDACC_UNIT(Name, name, meaning) +1
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
     ;
 
 /// Global buffers.
 enum class Buffer : uint8_t {
 #define SDACC_BUFFER(Name, name, meaning) Name,
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 };
 constexpr unsigned kNumBuffers = 0
 #define SDACC_BUFFER(Name, name, meaning) +1
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
     ;
 
 /// What a DMA load moves.
 enum class DmaKind : uint8_t {
 #define SDACC_DMA_KIND(Name, name, Buffer, meaning) Name,
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 };
 constexpr unsigned kNumDmaKinds = 0
 #define SDACC_DMA_KIND(Name, name, Buffer, meaning) +1
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
     ;
 
 /// Weight formats.
 enum class WeightFormat : uint8_t {
 #define SDACC_WEIGHT_FORMAT(Name, name, meaning) Name,
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 };
 constexpr unsigned kNumWeightFormats = 0
 #define SDACC_WEIGHT_FORMAT(Name, name, meaning) +1
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
     ;
 
 /// Opcodes.
 enum class Opcode : uint8_t {
 #define SDACC_INSTR_BEGIN(Name, mnemonic, opcode, Unit, summary) Name = opcode,
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 };
 
 /// Field indices, one enum per instruction: field::DmaLoad::Length etc.
@@ -91,13 +91,13 @@ namespace field {
   }                                                                            \
   ;                                                                            \
   }
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 } // namespace field
 
 /// Most fields of any instruction.
 constexpr unsigned kMaxFields = std::max({0u
 #define SDACC_INSTR_END(Name) , unsigned(field::Name::NumFields)
-#include "SD/Target/SDAcc/Instructions.def"
+#include "SD/Accel/Instructions.def"
 });
 
 /// How a field's bits are read.
@@ -228,4 +228,4 @@ bool parseInstruction(const std::string &text, Instruction &inst,
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_ISA_H
+#endif // SD_ACCEL_ISA_H

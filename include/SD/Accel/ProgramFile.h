@@ -16,10 +16,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_PROGRAMFILE_H
-#define SD_TARGET_SDACC_PROGRAMFILE_H
+#ifndef SD_ACCEL_PROGRAMFILE_H
+#define SD_ACCEL_PROGRAMFILE_H
 
-#include "SD/Target/SDAcc/Program.h"
+#include "SD/Accel/Program.h"
 
 #include <cstdint>
 #include <string>
@@ -66,4 +66,4 @@ bool writeProgramFile(const std::string &path, const Program &program,
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_PROGRAMFILE_H
+#endif // SD_ACCEL_PROGRAMFILE_H

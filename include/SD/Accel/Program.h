@@ -13,11 +13,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_PROGRAM_H
-#define SD_TARGET_SDACC_PROGRAM_H
+#ifndef SD_ACCEL_PROGRAM_H
+#define SD_ACCEL_PROGRAM_H
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ISA.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ISA.h"
 
 #include <cstdint>
 #include <string>
@@ -60,7 +60,7 @@ struct TensorDecl {
 struct LayerDecl {
   std::string name;
 #define SDACC_LAYER_FIELD(Member, name, meaning) int64_t Member = 0;
-#include "SD/Target/SDAcc/ProgramFile.def"
+#include "SD/Accel/ProgramFile.def"
 
   LayerKind layerKind() const { return LayerKind(kind); }
   WeightFormat weightFormat() const { return WeightFormat(format); }
@@ -146,4 +146,4 @@ int64_t popcount(const uint8_t *p, int64_t bytes);
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_PROGRAM_H
+#endif // SD_ACCEL_PROGRAM_H

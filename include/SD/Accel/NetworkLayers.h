@@ -17,10 +17,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_NETWORKLAYERS_H
-#define SD_TARGET_SDACC_NETWORKLAYERS_H
+#ifndef SD_ACCEL_NETWORKLAYERS_H
+#define SD_ACCEL_NETWORKLAYERS_H
 
-#include "SD/Target/SDAcc/Program.h"
+#include "SD/Accel/Program.h"
 
 #include <cstdint>
 #include <string>
@@ -61,4 +61,4 @@ int64_t addCycles(int64_t length, int64_t dimM, int64_t dimF);
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_NETWORKLAYERS_H
+#endif // SD_ACCEL_NETWORKLAYERS_H

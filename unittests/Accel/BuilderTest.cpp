@@ -7,7 +7,7 @@
 #include "RandomLayers.h"
 
 #include "SD/Compression/Codes.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include "gtest/gtest.h"
 

@@ -21,8 +21,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "DmaSplit.h"
-#include "SD/Target/SDAcc/PermDiag.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/PermDiag.h"
+#include "SD/Accel/ProgramBuilder.h"
 
 #include <algorithm>
 

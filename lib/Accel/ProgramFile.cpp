@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,12 +18,12 @@ namespace sd::sdacc {
 namespace {
 enum SectionType : uint32_t {
 #define SDACC_SECTION(Name, name, id, meaning) Section##Name = id,
-#include "SD/Target/SDAcc/ProgramFile.def"
+#include "SD/Accel/ProgramFile.def"
 };
 enum HeaderOffset : size_t {
 #define SDACC_HEADER_FIELD(Name, name, offset, bytes, meaning)                 \
   Header##Name = offset,
-#include "SD/Target/SDAcc/ProgramFile.def"
+#include "SD/Accel/ProgramFile.def"
 };
 constexpr size_t kHeaderBytes = 48;
 constexpr size_t kSectionEntryBytes = 24;

@@ -4,9 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/Program.h"
-#include "SD/Target/SDAcc/NetworkLayers.h"
-#include "SD/Target/SDAcc/PermDiag.h"
+#include "SD/Accel/Program.h"
+#include "SD/Accel/NetworkLayers.h"
+#include "SD/Accel/PermDiag.h"
 
 #include "SD/Compression/Layout.h"
 
@@ -41,7 +41,7 @@ const std::vector<LayerFieldDesc> &layerFieldTable() {
   static const std::vector<LayerFieldDesc> table = {
 #define SDACC_LAYER_FIELD(Member, name, meaning)                               \
   LayerFieldDesc{name, &LayerDecl::Member, meaning},
-#include "SD/Target/SDAcc/ProgramFile.def"
+#include "SD/Accel/ProgramFile.def"
   };
   return table;
 }

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/ISA.h"
+#include "SD/Accel/ISA.h"
 
 #include "gtest/gtest.h"
 

@@ -7,8 +7,8 @@
 #include "RandomLayers.h"
 
 #include "SD/Compression/Quantize.h"
-#include "SD/Target/SDAcc/NetworkLayers.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/NetworkLayers.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include "gtest/gtest.h"
 

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Json.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Json.h"
 
 #include "gtest/gtest.h"
 

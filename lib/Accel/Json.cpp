@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/Json.h"
+#include "SD/Accel/Json.h"
 
 #include <cctype>
 #include <cmath>

@@ -21,12 +21,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_PERMDIAG_H
-#define SD_TARGET_SDACC_PERMDIAG_H
+#ifndef SD_ACCEL_PERMDIAG_H
+#define SD_ACCEL_PERMDIAG_H
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ISA.h"
-#include "SD/Target/SDAcc/Program.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ISA.h"
+#include "SD/Accel/Program.h"
 
 #include <cstdint>
 #include <string>
@@ -122,4 +122,4 @@ bool emitPermDiagLayer(const HardwareConfig &config, const LayerDecl &l,
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_PERMDIAG_H
+#endif // SD_ACCEL_PERMDIAG_H

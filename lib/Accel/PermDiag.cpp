@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/PermDiag.h"
+#include "SD/Accel/PermDiag.h"
 
 #include <algorithm>
 

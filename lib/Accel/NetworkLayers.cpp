@@ -15,10 +15,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/NetworkLayers.h"
+#include "SD/Accel/NetworkLayers.h"
 
 #include "DmaSplit.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/ProgramBuilder.h"
 #include "SD/Compression/Quantize.h"
 
 #include <algorithm>

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Json.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Json.h"
 
 #include <cstdio>
 #include <fstream>
@@ -14,7 +14,7 @@
 
 namespace sd::sdacc {
 
-// Generated at build time from lib/Simulator/configs/smartdeal-default.json.
+// Generated at build time from lib/Accel/configs/smartdeal-default.json.
 extern const char *const kEmbeddedDefaultConfig;
 
 const char *HardwareConfig::defaultJson() { return kEmbeddedDefaultConfig; }

@@ -24,12 +24,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_SIMULATOR_H
-#define SD_TARGET_SDACC_SIMULATOR_H
+#ifndef SD_SIMULATOR_SIMULATOR_H
+#define SD_SIMULATOR_SIMULATOR_H
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Json.h"
-#include "SD/Target/SDAcc/Program.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Json.h"
+#include "SD/Accel/Program.h"
 
 #include <array>
 #include <cstdint>
@@ -134,4 +134,4 @@ private:
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_SIMULATOR_H
+#endif // SD_SIMULATOR_SIMULATOR_H

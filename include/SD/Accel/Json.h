@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_JSON_H
-#define SD_TARGET_SDACC_JSON_H
+#ifndef SD_ACCEL_JSON_H
+#define SD_ACCEL_JSON_H
 
 #include <cstdint>
 #include <memory>
@@ -95,4 +95,4 @@ std::string formatDouble(double value);
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_JSON_H
+#endif // SD_ACCEL_JSON_H

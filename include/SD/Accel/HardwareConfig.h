@@ -6,7 +6,7 @@
 //
 // One JSON file describes the accelerator for both the compiler (tiling to the
 // buffers, the verifier's range checks) and the simulator (cycles, traffic,
-// energy). The default, lib/Simulator/configs/smartdeal-default.json, mirrors
+// energy). The default, lib/Accel/configs/smartdeal-default.json, mirrors
 // the published SmartExchange design where it is known and says where it is
 // assumed; it is embedded into every binary at build time. docs/Accelerator.md
 // documents every field.
@@ -19,8 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SD_TARGET_SDACC_HARDWARECONFIG_H
-#define SD_TARGET_SDACC_HARDWARECONFIG_H
+#ifndef SD_ACCEL_HARDWARECONFIG_H
+#define SD_ACCEL_HARDWARECONFIG_H
 
 #include <cstdint>
 #include <string>
@@ -145,4 +145,4 @@ struct HardwareConfig {
 
 } // namespace sd::sdacc
 
-#endif // SD_TARGET_SDACC_HARDWARECONFIG_H
+#endif // SD_ACCEL_HARDWARECONFIG_H

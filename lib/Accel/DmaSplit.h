@@ -15,8 +15,8 @@
 #ifndef SD_LIB_TARGET_SDACC_DMASPLIT_H
 #define SD_LIB_TARGET_SDACC_DMASPLIT_H
 
-#include "SD/Target/SDAcc/ISA.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/ISA.h"
+#include "SD/Accel/ProgramBuilder.h"
 
 #include <algorithm>
 #include <cstdint>

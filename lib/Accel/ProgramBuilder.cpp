@@ -15,10 +15,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/ProgramBuilder.h"
 
 #include "DmaSplit.h"
-#include "SD/Target/SDAcc/PermDiag.h"
+#include "SD/Accel/PermDiag.h"
 
 #include <algorithm>
 #include <cctype>

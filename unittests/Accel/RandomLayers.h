@@ -14,7 +14,7 @@
 #ifndef SD_UNITTESTS_TARGET_RANDOMLAYERS_H
 #define SD_UNITTESTS_TARGET_RANDOMLAYERS_H
 
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/ProgramBuilder.h"
 
 #include <algorithm>
 #include <cstdint>
