@@ -191,7 +191,7 @@ def main():
                     "mode and require the same int8 outputs as sd-sim")
     args = ap.parse_args()
     build = Path(args.build)
-    driver = build / "unittests" / "bin" / "sd-decompose-ref-driver"
+    driver = build / "bin" / "sd-decompose-ref-driver"
     rng = np.random.default_rng(0)
     forms = ["dense", "SE", "PD p=4", "PD p=8"]
     rows, totals, breakdown, exact = [], {}, {}, {}

@@ -59,7 +59,7 @@ def dram(stats):
 
 
 def run_network(name, fraction, build, cache, lines, summary):
-    driver = build / "unittests" / "bin" / "sd-decompose-ref-driver"
+    driver = build / "bin" / "sd-decompose-ref-driver"
     work = cache / f"{name}-f{fraction}"
     t0 = time.time()
     net, result, x = accelnet.torchvision_network(name, str(driver), work / "w",

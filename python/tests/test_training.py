@@ -2,7 +2,7 @@
 
     PYTHONPATH=python /usr/bin/python3 python/tests/test_training.py
 
-Needs build/unittests/bin/sd-decompose-ref-driver, build/bin/sd-opt and
+Needs build/bin/sd-decompose-ref-driver, build/bin/sd-opt and
 mlir-runner (the export round trip). Prints 'N passed, M failed'.
 """
 

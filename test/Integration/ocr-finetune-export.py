@@ -9,7 +9,7 @@
 # mismatch is an error. About 40 s.
 #
 # REQUIRES: ocr-rec
-# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/unittests/bin/sd-decompose-ref-driver %PYTHON %s %t
+# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import json
 import subprocess
