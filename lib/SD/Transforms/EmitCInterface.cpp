@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Dialect/SD/Transforms/Passes.h"
+#include "SD/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace mlir::sd {
 #define GEN_PASS_DEF_SDEMITCINTERFACEPASS
-#include "SD/Dialect/SD/Transforms/Passes.h.inc"
+#include "SD/Transforms/Passes.h.inc"
 } // namespace mlir::sd
 
 using namespace mlir;
