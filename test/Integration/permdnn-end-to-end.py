@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from smartdeal import accelnet
+from smartdeal.accel import network as accelnet
 from smartdeal.training import (PermDiagLinear, SELinear, convert_model, evaluate,
                                 export_mlir, finetune, run_exported)
 from smartdeal.training.experiment import DATA, batches, load_fashion_mnist

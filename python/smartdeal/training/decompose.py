@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from ..runtime.runner import REPO_ROOT
+
+__all__ = ["decompose_weight", "find_driver"]
+
 
 _FLAGS = {"iterations": "--iterations", "tol": "--tol", "max_block_rows": "--max-block-rows",
           "fraction": "--fraction", "group": "--group", "threads": "--threads",

@@ -1,6 +1,6 @@
 """Measured per-layer sensitivity and the storage allocation it drives.
 
-A uniform output-error tolerance (`budget.choose`) treats every layer alike,
+A uniform output-error tolerance (`menus.choose`) treats every layer alike,
 but the same relative error costs far more in some layers (the classifier,
 the attention projections) than in others. Here every menu entry on a
 layer's (bits, error) Pareto front is scored by what it does to the *whole
@@ -26,9 +26,22 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 
-from . import budget
+from ..training.onnx_module import OnnxModule
+from .graph import batchable, bias_target, constants, corrected_bias, onnx_weight
+from .menus import LayerMenu, apply_choice, choice_shifts, choose, output_shift, plan_totals
+
+__all__ = [
+    "SuffixRunner",
+    "allocate",
+    "breakpoints",
+    "for_ratio",
+    "measure",
+    "pareto",
+    "predicted_damage",
+    "search",
+    "sweep",
+]
 
 
 def pareto(entries: Sequence[dict]) -> List[dict]:
@@ -47,23 +60,11 @@ def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (p * (torch.log(p.clamp_min(1e-30)) - torch.log(q.double().clamp_min(1e-30)))).sum(-1)
 
 
-def batchable(model: onnx.ModelProto) -> bool:
-    """Whether inputs can be stacked along the first axis: only when the
-    model's input leaves that axis open (a fixed one may be baked into
-    reshapes)."""
-    consts = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in consts)
-    dims = inp.type.tensor_type.shape.dim
-    return bool(dims) and not dims[0].HasField("dim_value")
-
-
 class SuffixRunner:
     """Runs a model on fixed inputs once, then re-runs only what follows one
     changed layer (weight and bias) to measure the output divergence."""
 
     def __init__(self, model: onnx.ModelProto, inputs: Sequence[np.ndarray], batch: int = 16):
-        from .training.onnx_module import OnnxModule
-
         self.model = model
         self.module = OnnxModule(model, train_extras=False)
         self.output = model.graph.output[0].name
@@ -71,7 +72,7 @@ class SuffixRunner:
         # by its relative squared error.
         producer = next((n for n in model.graph.node if self.output in n.output), None)
         self.probabilities = producer is not None and producer.op_type == "Softmax"
-        self.consts = budget._constants(model)
+        self.consts = constants(model)
         self.envs = []
         if not batchable(model):
             batch = 1
@@ -91,14 +92,10 @@ class SuffixRunner:
         Softmax, else the relative squared error."""
         changes = {node.input[1]: torch.from_numpy(np.asarray(weight_onnx, np.float32))}
         if shift is not None:
-            target = budget._bias_target(self.model, node, self.consts)
-            if target is not None:
-                kind, tensor = target
-                old = numpy_helper.to_array(self.consts[tensor]).astype(np.float64)
-                if old.size == shift.size:
-                    new = old + shift.reshape(old.shape) if kind == "add" \
-                        else old - shift.reshape(old.shape)
-                    changes[tensor] = torch.from_numpy(new.astype(np.float32))
+            target = bias_target(self.model, node, self.consts)
+            new = None if target is None else corrected_bias(self.consts, target, shift)
+            if new is not None:
+                changes[target[1]] = torch.from_numpy(new.astype(np.float32))
         start = self._index[node.name]
         total, count = 0.0, 0.0
         with torch.no_grad():
@@ -115,14 +112,7 @@ class SuffixRunner:
         return total / max(count, 1e-300)
 
 
-def onnx_weight(menu: budget.LayerMenu, w: np.ndarray) -> np.ndarray:
-    """A canonical [O, ...] weight in the layout of the layer's initializer."""
-    if menu.node.op_type == "Conv":
-        return w.reshape(menu.onnx_shape)
-    return np.ascontiguousarray(w.reshape(menu.weight.shape).T).reshape(menu.onnx_shape)
-
-
-def measure(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu],
+def measure(model: onnx.ModelProto, menus: Sequence[LayerMenu],
             inputs: Sequence[np.ndarray], raw: Dict[str, list], batch: int = 16,
             log=lambda s: None) -> int:
     """Sets entry["damage"] on every Pareto entry of every menu (dense: 0;
@@ -137,7 +127,7 @@ def measure(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu],
             if e["weight"] is None:
                 e["damage"] = 0.0
                 continue
-            shift = budget.output_shift(m, e["weight"], raw[m.name])
+            shift = output_shift(m, e["weight"], raw[m.name])
             e["damage"] = max(runner.divergence(m.node, onnx_weight(m, e["weight"]), shift), 0.0)
             measured += 1
         log(f"sensitivity {i + 1}/{len(menus)} {m.name}: " + ", ".join(
@@ -152,7 +142,7 @@ def _label(e: dict) -> str:
     return "se(" + " ".join(f"{k}={v}" for k, v in p.items() if k != "form") + ")"
 
 
-def allocate(menus: Sequence[budget.LayerMenu], lam: float) -> Dict[str, dict]:
+def allocate(menus: Sequence[LayerMenu], lam: float) -> Dict[str, dict]:
     """name -> the measured entry minimizing bits + lam * damage."""
     return {m.name: min((e for e in m.entries if "damage" in e),
                         key=lambda e: (e["bits"] + lam * e["damage"], e["damage"]))
@@ -163,7 +153,7 @@ def predicted_damage(menus, choice) -> float:
     return float(sum(choice[m.name].get("damage", 0.0) for m in menus))
 
 
-def breakpoints(menus: Sequence[budget.LayerMenu]) -> List[float]:
+def breakpoints(menus: Sequence[LayerMenu]) -> List[float]:
     """Every lam at which some layer's best entry can change: where two of
     its entries cost the same, bits_i + lam * d_i = bits_j + lam * d_j."""
     out = set()
@@ -176,7 +166,7 @@ def breakpoints(menus: Sequence[budget.LayerMenu]) -> List[float]:
     return sorted(out)
 
 
-def sweep(menus: Sequence[budget.LayerMenu]) -> List[dict]:
+def sweep(menus: Sequence[LayerMenu]) -> List[dict]:
     """Every distinct allocation over lam in [0, inf): one lam inside each
     interval between breakpoints, so the list is the whole frontier, most
     compressed first. [{"lam", "choice", "compression_ratio", "damage"}]."""
@@ -192,12 +182,12 @@ def sweep(menus: Sequence[budget.LayerMenu]) -> List[dict]:
             continue
         seen.add(key)
         out.append({"lam": lam, "choice": choice,
-                    "compression_ratio": budget.plan_totals(menus, choice)["compression_ratio"],
+                    "compression_ratio": plan_totals(menus, choice)["compression_ratio"],
                     "damage": predicted_damage(menus, choice)})
     return out
 
 
-def for_ratio(menus: Sequence[budget.LayerMenu], ratio: float) -> Dict[str, dict]:
+def for_ratio(menus: Sequence[LayerMenu], ratio: float) -> Dict[str, dict]:
     """The least damaging allocation of the frontier whose compression
     reaches `ratio`; the most compressed one when none does."""
     points = sweep(menus)
@@ -207,14 +197,14 @@ def for_ratio(menus: Sequence[budget.LayerMenu], ratio: float) -> Dict[str, dict
     return min(reach, key=lambda p: p["damage"])["choice"]
 
 
-def search(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu], metric,
+def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
            allowed: float, raw: Dict[str, list], finish=None, log=lambda s: None) -> dict:
     """The most compressed allocation of the sweep whose whole-model metric
     (higher is better) stays within `allowed` of the original's. The metric
     falls nearly monotonically with compression along the sweep, so a
     bisection over its points needs a handful of full evaluations. Each
     candidate is measured as it will be used: `finish(choice) -> (choice,
-    shifts)` (e.g. `calibrate.sequential`) or, without it, with the biases
+    shifts)` (e.g. `fits.sequential`) or, without it, with the biases
     corrected from `raw`. Returns {"choice", "shifts", "lam", "score",
     "baseline", "trace"}; lam is None when only the original passes."""
     baseline = metric(model)
@@ -223,13 +213,13 @@ def search(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu], metric,
 
     def finished(choice):
         if finish is None:
-            return choice, budget.choice_shifts(menus, choice, raw)
+            return choice, choice_shifts(menus, choice, raw)
         return finish(choice)
 
     def passes(i):
         p = points[i]
         choice, shifts = finished(p["choice"])
-        score = metric(budget.apply_choice(model, menus, choice, shifts=shifts))
+        score = metric(apply_choice(model, menus, choice, shifts=shifts))
         trace.append({"lam": p["lam"], "compression_ratio": p["compression_ratio"],
                       "damage": p["damage"], "score": score})
         log(f"lam {p['lam']:.3g}: {p['compression_ratio']:.2f}x, predicted damage "
@@ -247,7 +237,7 @@ def search(model: onnx.ModelProto, menus: Sequence[budget.LayerMenu], metric,
         else:
             hi = mid - 1
     if best is None:
-        best = (budget.choose(menus, 0.0), {}, None, baseline)
+        best = (choose(menus, 0.0), {}, None, baseline)
     choice, shifts, lam, score = best
     return {"choice": choice, "shifts": shifts, "lam": lam, "score": score,
             "baseline": baseline, "trace": trace}

@@ -18,6 +18,8 @@ from onnx import numpy_helper
 
 from .compressed import CompressedLayer
 
+__all__ = ["ExportError", "export_onnx", "export_state_dict", "replace_weights"]
+
 
 class ExportError(RuntimeError):
     pass

@@ -19,6 +19,17 @@ import numpy as np
 
 from .resources import identifier_safe, inline_hex, write_resource_section
 
+__all__ = [
+    "FLAVOURS",
+    "FX",
+    "TORCHSCRIPT",
+    "Body",
+    "ModuleWriter",
+    "Value",
+    "format_f32",
+    "tensor_type",
+]
+
 FX = "fx"
 TORCHSCRIPT = "torchscript"
 FLAVOURS = (FX, TORCHSCRIPT)

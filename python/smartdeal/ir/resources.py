@@ -7,6 +7,19 @@ from typing import Dict, Iterable, TextIO
 
 import numpy as np
 
+__all__ = [
+    "F32_ALIGNMENT_PREFIX",
+    "I8_ALIGNMENT_PREFIX",
+    "decode_resource_hex",
+    "f32_bytes",
+    "identifier_safe",
+    "inline_hex",
+    "parse_resource_section",
+    "replace_blob",
+    "resource_hex",
+    "write_resource_section",
+]
+
 # MLIR's builtin resource blobs start with the alignment as a little-endian
 # uint32; f32 data needs 4.
 F32_ALIGNMENT_PREFIX = "04000000"
@@ -74,7 +87,7 @@ def write_resource_section(out: TextIO, blobs: Dict[str, np.ndarray]) -> None:
     out.write("    }\n  }\n#-}\n")
 
 
-_RESOURCE_LINE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_$.]*)\s*:\s*"(0x[0-9A-Fa-f]*)"')
+_RESOURCE_LINE = re.compile(r'^\s*([A-Za-z_][\w.$-]*)\s*:\s*"(0x[0-9A-Fa-f]*)"')
 
 
 def parse_resource_section(text: str) -> Dict[str, bytes]:
@@ -88,3 +101,15 @@ def parse_resource_section(text: str) -> Dict[str, bytes]:
         if m:
             blobs[m.group(1)] = bytes.fromhex(m.group(2)[2:])[4:]
     return blobs
+
+
+# The alignment word of int8 blobs (Ce codes).
+I8_ALIGNMENT_PREFIX = "01000000"
+
+
+def replace_blob(text: str, key: str, data: bytes, alignment_prefix: str) -> str:
+    """Module text with the blob named `key` holding `data` (after the
+    alignment word `alignment_prefix`); other blobs are left as they are."""
+    value = "0x" + alignment_prefix + data.hex().upper()
+    return re.sub(rf'(\s{re.escape(key)}: ")0x[0-9A-Fa-f]+(")',
+                  lambda m: m.group(1) + value + m.group(2), text)

@@ -25,7 +25,22 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 LLVM_PREFIX = Path(os.environ.get("SD_LLVM_PREFIX", "/usr/lib/llvm-22"))
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+__all__ = [
+    "LLVM_PREFIX",
+    "REPO_ROOT",
+    "RunError",
+    "RunResult",
+    "find_sd_opt",
+    "main",
+    "main_signature",
+    "parse_printed_memrefs",
+    "parse_tensor_type",
+    "relative_error",
+    "run_mlir",
+    "wrap_with_entry",
+]
 
 _MAIN_SIG = re.compile(
     r"func\.func\s+@main\s*\((?P<args>[^)]*)\)\s*->\s*(?P<res>\([^)]*\)|tensor<[^>]*>)"

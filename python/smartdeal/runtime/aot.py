@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+__all__ = ["call"]
+
 
 def _descriptor(rank: int):
     class MemRef(ctypes.Structure):

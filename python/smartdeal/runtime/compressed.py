@@ -12,11 +12,22 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
-_BLOB = re.compile(r'^\s*([A-Za-z_][\w.$-]*): "0x([0-9A-Fa-f]+)"', re.MULTILINE)
+from ..ir.codes import decode_codes
+from ..ir.resources import identifier_safe, parse_resource_section
+
+__all__ = [
+    "CompressedLayer",
+    "exponent_range",
+    "load",
+    "load_permdiag",
+    "rebuild",
+    "rebuild_permdiag",
+    "se_arrays",
+]
 
 
 @dataclass
@@ -28,25 +39,6 @@ class CompressedLayer:
     relative_error: float
 
 
-def _key(name: str) -> str:
-    """The resource key sd-decompose derives from a layer name."""
-    out = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    return "_" + out if not out or out[0].isdigit() else out
-
-
-def read_blobs(mlir_text: str) -> Dict[str, bytes]:
-    """Every dialect_resources blob, without its 4-byte alignment prefix."""
-    section = mlir_text[mlir_text.rfind("{-#"):] if "{-#" in mlir_text else ""
-    return {k: bytes.fromhex(v)[4:] for k, v in _BLOB.findall(section)}
-
-
-def decode_codes(codes: np.ndarray, min_exp: int) -> np.ndarray:
-    """Ce codes -> values: 0, or sign(c) * 2^(min_exp + |c| - 1)."""
-    c = codes.astype(np.int64)
-    mag = np.where(c == 0, 0.0, np.exp2(min_exp + np.abs(c) - 1.0))
-    return np.sign(c) * mag
-
-
 def rebuild(codes: np.ndarray, basis: np.ndarray, shape, min_exp: int) -> np.ndarray:
     """W from codes [O, nb, rows, 3] and bases [O, nb, 3, 3] (the sd.rebuild rule)."""
     o = codes.shape[0]
@@ -56,25 +48,36 @@ def rebuild(codes: np.ndarray, basis: np.ndarray, shape, min_exp: int) -> np.nda
     return rows.reshape(o, -1)[:, :length].reshape(shape).astype(np.float32)
 
 
+def exponent_range(entry: dict) -> Tuple[int, int]:
+    """(min_exp, max_exp) of an SE entry of the sd-decompose report."""
+    lo, hi = entry["settings"]["exponents"].strip("[]").split(",")
+    return int(lo), int(hi)
+
+
+def se_arrays(entry: dict, blobs: Dict[str, bytes], where="the module"):
+    """(codes [O, nb, rows, 3] int8, bases [O, nb, 3, 3] f32) of an SE entry
+    of the sd-decompose report, from the module's blobs <key>_ce / <key>_b."""
+    key = identifier_safe(entry["name"])
+    codes_raw, basis_raw = blobs.get(key + "_ce"), blobs.get(key + "_b")
+    if codes_raw is None or basis_raw is None:
+        raise ValueError(f"layer '{entry['name']}': blobs {key}_ce/{key}_b "
+                         f"missing from {where}")
+    o, nb, rows = entry["shape"][0], entry["blocks"], entry["block_rows"]
+    return (np.frombuffer(codes_raw, np.int8).reshape(o, nb, rows, 3),
+            np.frombuffer(basis_raw, "<f4").reshape(o, nb, 3, 3))
+
+
 def load(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
     """The SmartExchange layers of a compressed module, rebuilt."""
     report = json.loads(Path(report_path).read_text())
-    blobs = read_blobs(Path(mlir_path).read_text())
+    blobs = parse_resource_section(Path(mlir_path).read_text())
     layers = []
     for entry in report["layers"]:
         if entry["form"] != "se":
             continue
-        key = _key(entry["name"])
         shape = entry["shape"]
-        o, nb, rows = shape[0], entry["blocks"], entry["block_rows"]
-        min_exp = int(entry["settings"]["exponents"].strip("[]").split(",")[0])
-        codes_raw = blobs.get(key + "_ce")
-        basis_raw = blobs.get(key + "_b")
-        if codes_raw is None or basis_raw is None:
-            raise ValueError(f"layer '{entry['name']}': blobs {key}_ce/{key}_b "
-                             f"missing from {mlir_path}")
-        codes = np.frombuffer(codes_raw, np.int8).reshape(o, nb, rows, 3)
-        basis = np.frombuffer(basis_raw, "<f4").reshape(o, nb, 3, 3)
+        min_exp, _ = exponent_range(entry)
+        codes, basis = se_arrays(entry, blobs, mlir_path)
         layers.append(CompressedLayer(entry["name"], shape,
                                       rebuild(codes, basis, shape, min_exp),
                                       entry["compression_ratio"],
@@ -117,7 +120,7 @@ def load_permdiag(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
     Each layer also gets `offsets` and `values` attributes."""
     report = json.loads(Path(report_path).read_text())
     text = Path(mlir_path).read_text()
-    blobs = read_blobs(text)
+    blobs = parse_resource_section(text)
     found = {m.group(4): m for m in _PERMDIAG.finditer(text)}
     layers = []
     for entry in report["layers"]:

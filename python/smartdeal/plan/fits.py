@@ -18,45 +18,36 @@ compressed before it. The codes, and therefore the storage, do not change.
 from __future__ import annotations
 
 import copy
-import re
+import json
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+import torch
 
-from . import compressed as compressed_mod
-from .export import replace_weights
+from ..importers.onnx_reference import OnnxReference
+from ..ir.codes import decode_codes, encode_values, se_bits
+from ..ir.resources import (F32_ALIGNMENT_PREFIX, I8_ALIGNMENT_PREFIX, identifier_safe,
+                            parse_resource_section, replace_blob)
+from ..runtime.compressed import (CompressedLayer, exponent_range, rebuild, se_arrays)
+from ..runtime.export import replace_weights
+from ..training.onnx_module import OnnxModule
+from .graph import (batchable, bias_target, constants, corrected_bias, input_rows,
+                    input_rows_sample, layer_output, onnx_weight, weight_layers)
+
+__all__ = [
+    "MAX_ROWS",
+    "fit_basis",
+    "fit_int",
+    "fit_layer",
+    "refit",
+    "reselect_codes",
+    "sequential",
+    "write_fits",
+]
 
 MAX_ROWS = 4096
-
-
-def _attr(node, name, default):
-    for a in node.attribute:
-        if a.name == name:
-            return list(a.ints) if a.ints else a.i
-    return default
-
-
-def _rows(node: onnx.NodeProto, x: np.ndarray, shape) -> np.ndarray:
-    """The layer's input as rows matching the flattened weight rows."""
-    import torch
-
-    if node.op_type == "Conv":
-        if _attr(node, "group", 1) != 1:
-            raise ValueError("grouped convolutions are not refitted")
-        kh, kw = shape[2], shape[3]
-        pads = _attr(node, "pads", [0, 0, 0, 0])
-        if pads[0] != pads[2] or pads[1] != pads[3]:
-            x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
-            pads = [0, 0, 0, 0]
-        cols = torch.nn.functional.unfold(
-            torch.from_numpy(np.ascontiguousarray(x)), (kh, kw),
-            dilation=tuple(_attr(node, "dilations", [1, 1])),
-            padding=(pads[0], pads[1]), stride=tuple(_attr(node, "strides", [1, 1])))
-        return cols.permute(0, 2, 1).reshape(-1, cols.shape[1]).numpy()
-    return x.reshape(-1, x.shape[-1])
 
 
 def fit_basis(ce: np.ndarray, basis: np.ndarray, x: np.ndarray, target: np.ndarray,
@@ -68,8 +59,6 @@ def fit_basis(ce: np.ndarray, basis: np.ndarray, x: np.ndarray, target: np.ndarr
     original layer's outputs. Returns (new basis, squared error before,
     squared error after) summed over outputs.
     """
-    import torch
-
     o, nb, rows, _ = ce.shape
     n, k = x.shape
     xp = np.zeros((n, nb * rows * 3))
@@ -117,7 +106,6 @@ def reselect_codes(codes: np.ndarray, basis: np.ndarray, w: np.ndarray,
     h[:k, :k] = hessian
     wp = np.zeros((o, kp))
     wp[:, :k] = w
-    from .compressed import decode_codes
     c = decode_codes(codes, lo).reshape(o, nb, rows, 3).copy()
     levels = np.exp2(np.arange(lo, hi + 1, dtype=np.float64))
     cand = np.concatenate([levels, -levels, [0.0]])           # [L]
@@ -149,9 +137,7 @@ def reselect_codes(codes: np.ndarray, basis: np.ndarray, w: np.ndarray,
                         continue
                     c[:, blk, r, kk] = cur + step
                     g += (step[:, None] * v) @ h[p:p + 3, :]
-    mag = np.abs(c)
-    e = np.where(mag > 0, np.round(np.log2(np.where(mag > 0, mag, 1.0))), 0)
-    return np.where(mag > 0, np.sign(c) * (e - lo + 1), 0).astype(np.int8)
+    return encode_values(c, lo)
 
 
 def fit_layer(codes: np.ndarray, basis: np.ndarray, w: np.ndarray, x: np.ndarray,
@@ -160,7 +146,6 @@ def fit_layer(codes: np.ndarray, basis: np.ndarray, w: np.ndarray, x: np.ndarray
     alternations of code re-selection (`reselect_codes`) and basis refit.
     w [O, K] the original weight, x [n, K] input rows. Returns (codes,
     basis, relative output error of the start, relative output error after)."""
-    from .compressed import decode_codes
     target = x @ w.T
     denom = float((target ** 2).sum()) or 1.0
     ce = decode_codes(codes, lo)
@@ -177,7 +162,7 @@ def fit_int(w: np.ndarray, x: np.ndarray, bits: int, sweeps: int = 2,
     """Data-aware per-output-channel int-k: the integers that minimize the
     layer's output error rather than the weight error.
 
-    Same storage and format as round-to-nearest (`budget.int_quantize`): k-bit
+    Same storage and format as round-to-nearest (`menus.int_quantize`): k-bit
     integers and one scale per output channel. Starting from round-to-nearest
     at the max-abs scale, coordinate descent on (ŵ_o - w_o)ᵀ H (ŵ_o - w_o)
     with H = XᵀX moves one column at a time to the integer nearest its exact
@@ -238,12 +223,6 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
     over at every chosen layer, including what upstream layers shifted,
     goes to its bias. Storage can only shrink (codes never gain a non-zero).
     Returns (new choice, shifts: layer -> output mean shift)."""
-    import torch
-
-    from . import budget
-    from .sensitivity import batchable, onnx_weight
-    from .training.onnx_module import OnnxModule
-
     rng = np.random.default_rng(seed)
     orig = OnnxModule(model, train_extras=False)
     comp = OnnxModule(model, train_extras=False)
@@ -255,7 +234,7 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
         for env in pair:
             env[orig.input_names[0]] = torch.from_numpy(np.asarray(x))
         envs.append(pair)
-    consts = budget._constants(model)
+    consts = constants(model)
     by_name = {m.name: m for m in menus}
     new_choice, shifts = dict(choice), {}
     with torch.no_grad():
@@ -269,22 +248,18 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
                                                       ridge, rng)
                 total, count = 0.0, 0
                 for a, b in zip(xo, xc):
-                    d = (budget._layer_output(node, a, m.weight)
-                         - budget._layer_output(node, b, e["weight"]))
+                    d = (layer_output(node, a, m.weight)
+                         - layer_output(node, b, e["weight"]))
                     axes = (0, 2, 3) if node.op_type == "Conv" else tuple(range(d.ndim - 1))
                     total = total + d.sum(axis=axes)
                     count += int(np.prod([d.shape[k] for k in axes]))
                 shifts[m.name] = shift = np.asarray(total) / max(count, 1)
                 changes = {node.input[1]: torch.from_numpy(
                     onnx_weight(m, e["weight"]).astype(np.float32))}
-                target = budget._bias_target(model, node, consts)
-                if target is not None:
-                    kind, tensor = target
-                    old = numpy_helper.to_array(consts[tensor]).astype(np.float64)
-                    if old.size == shift.size:
-                        s = shift.reshape(old.shape)
-                        changes[tensor] = torch.from_numpy(
-                            (old + s if kind == "add" else old - s).astype(np.float32))
+                target = bias_target(model, node, consts)
+                new = None if target is None else corrected_bias(consts, target, shift)
+                if new is not None:
+                    changes[target[1]] = torch.from_numpy(new.astype(np.float32))
                 for _, c in envs:
                     c.update(changes)
                 log(f"sequential: {m.name} refitted")
@@ -297,16 +272,14 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
 def _refit_entry(m, e, xo, xc, max_rows, rounds, ridge, rng):
     """One layer of `sequential`: the entry refitted to X_o·Wᵀ from X_c
     (lists of the layer's inputs, one array per batch)."""
-    from . import budget
-    from .compressed import decode_codes, rebuild
     if e["plan"]["form"] != "se":
         # int-k keeps its integers: refitting them to the compressed inputs
         # (W̃ below) cost 21 points of words on the recognizer's 6x plan,
         # the SE bases gained 0.7.
         return e
     try:
-        ro = np.concatenate([_rows(m.node, v, m.weight.shape) for v in xo])
-        rc = np.concatenate([_rows(m.node, v, m.weight.shape) for v in xc])
+        ro = np.concatenate([input_rows(m.node, v, m.weight.shape) for v in xo])
+        rc = np.concatenate([input_rows(m.node, v, m.weight.shape) for v in xc])
     except ValueError:
         return e  # grouped convolution
     if len(ro) > max_rows:
@@ -327,23 +300,44 @@ def _refit_entry(m, e, xo, xc, max_rows, rounds, ridge, rng):
     for _ in range(rounds):
         codes = reselect_codes(codes, basis, wt, h, lo, hi)
         basis, _, _ = fit_basis(decode_codes(codes, lo), basis, rc, y)
-    out.update(codes=codes, basis=basis.astype(np.float32), bits=budget.se_bits(codes),
+    out.update(codes=codes, basis=basis.astype(np.float32), bits=se_bits(codes),
                weight=rebuild(codes, basis.astype(np.float32), m.weight.shape, lo)
                .astype(np.float64))
     return out
 
 
-def _blob_hex(values: np.ndarray) -> str:
-    return "0x04000000" + values.astype("<f4").tobytes().hex().upper()
+def _set_storage(entry: dict, codes: np.ndarray) -> None:
+    """An SE report entry's storage figures for (new) codes."""
+    entry["nnz"] = int((codes != 0).sum())
+    entry["bits"] = se_bits(codes)
+    entry["compression_ratio"] = entry["dense_bits"] / entry["bits"]
+
+
+def _restate_totals(report: dict) -> None:
+    """The report's totals after SE entries' storage changed."""
+    totals = report["totals"]
+    se = [l for l in report["layers"] if l["form"] == "se"]
+    totals["bits"] = int(sum(l["bits"] if l["form"] == "se" else 32 * l.get("weights", 0)
+                             for l in report["layers"]))
+    totals["compression_ratio"] = totals["dense_bits"] / max(totals["bits"], 1)
+    totals["compressed_layers_ratio"] = (sum(l["dense_bits"] for l in se)
+                                         / max(sum(l["bits"] for l in se), 1))
+
+
+def _with_codes(text: str, key: str, codes: np.ndarray) -> str:
+    return replace_blob(text, key + "_ce", codes.astype(np.int8).tobytes(),
+                        I8_ALIGNMENT_PREFIX)
+
+
+def _with_basis(text: str, key: str, basis: np.ndarray) -> str:
+    return replace_blob(text, key + "_b", np.asarray(basis).astype("<f4").tobytes(),
+                        F32_ALIGNMENT_PREFIX)
 
 
 def write_fits(compressed_path: Path, report_path: Path, fits: Dict[str, tuple]) -> int:
     """Puts fitted (codes, basis) pairs (layer name -> arrays in the layer's
     block layout) into the compressed module's blobs and the report's storage
     figures. Returns how many layers were written."""
-    import json
-
-    from .budget import se_bits
     text = Path(compressed_path).read_text()
     report = json.loads(Path(report_path).read_text())
     written = 0
@@ -355,24 +349,12 @@ def write_fits(compressed_path: Path, report_path: Path, fits: Dict[str, tuple])
         if codes.shape != want:
             raise ValueError(f"layer '{e['name']}': fitted codes {codes.shape} do not "
                              f"match the decomposition's layout {want}")
-        key = compressed_mod._key(e["name"])
-        hexc = "0x01000000" + codes.astype(np.int8).tobytes().hex().upper()
-        text = re.sub(rf'(\s{re.escape(key)}_ce: ")0x[0-9A-Fa-f]+(")',
-                      lambda m: m.group(1) + hexc + m.group(2), text)
-        hexb = _blob_hex(np.asarray(basis, np.float32))
-        text = re.sub(rf'(\s{re.escape(key)}_b: ")0x[0-9A-Fa-f]+(")',
-                      lambda m: m.group(1) + hexb + m.group(2), text)
-        e["nnz"] = int((codes != 0).sum())
-        e["bits"] = se_bits(codes)
-        e["compression_ratio"] = e["dense_bits"] / e["bits"]
+        key = identifier_safe(e["name"])
+        text = _with_codes(text, key, codes)
+        text = _with_basis(text, key, np.asarray(basis, np.float32))
+        _set_storage(e, codes)
         written += 1
-    totals = report["totals"]
-    se = [l for l in report["layers"] if l["form"] == "se"]
-    totals["bits"] = int(sum(l["bits"] if l["form"] == "se" else 32 * l.get("weights", 0)
-                             for l in report["layers"]))
-    totals["compression_ratio"] = totals["dense_bits"] / max(totals["bits"], 1)
-    totals["compressed_layers_ratio"] = (sum(l["dense_bits"] for l in se)
-                                         / max(sum(l["bits"] for l in se), 1))
+    _restate_totals(report)
     Path(compressed_path).write_text(text)
     Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
     return written
@@ -386,95 +368,54 @@ def refit(onnx_path: Path, compressed_path: Path, report_path: Path,
     adding a non-zero, so the storage can only shrink; the report's storage
     figures are then upper bounds). Returns per-layer output errors before
     and after."""
-    from .importers.onnx_reference import OnnxReference
-
     rng = np.random.default_rng(seed)
     model = onnx.load(str(onnx_path))
     nodes = {n.name: n for n in model.graph.node}
     order = {n.name: i for i, n in enumerate(model.graph.node)}
+    weights = {n.name: w for n, w, _ in weight_layers(model)}
     text = Path(compressed_path).read_text()
-    report = __import__("json").loads(Path(report_path).read_text())
+    report = json.loads(Path(report_path).read_text())
     entries = sorted((l for l in report["layers"] if l["form"] == "se"),
                      key=lambda l: order.get(l["name"], 1 << 30))
-    blobs = compressed_mod.read_blobs(text)
+    blobs = parse_resource_section(text)
     current = copy.deepcopy(model)
-    done: List[compressed_mod.CompressedLayer] = []
+    done: List[CompressedLayer] = []
     stats = []
     for entry in entries:
         node = nodes.get(entry["name"])
         if node is None or node.op_type not in ("Conv", "MatMul", "Gemm"):
             continue
-        key = compressed_mod._key(entry["name"])
+        key = identifier_safe(entry["name"])
         shape = entry["shape"]
-        o, nb, rows = shape[0], entry["blocks"], entry["block_rows"]
-        lo = int(entry["settings"]["exponents"].strip("[]").split(",")[0])
-        codes = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(o, nb, rows, 3)
-        basis = np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
-        hi = int(entry["settings"]["exponents"].strip("[]").split(",")[1])
-        # The original weight, canonical [O, ...].
-        w_name = node.input[1]
-        inits = {i.name: i for i in model.graph.initializer}
-        consts = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
-        if w_name in inits:
-            w = numpy_helper.to_array(inits[w_name])
-        else:
-            w = numpy_helper.to_array(next(a.t for a in consts[w_name].attribute
-                                           if a.name == "value"))
-        if node.op_type == "MatMul" or (node.op_type == "Gemm"
-                                        and not _attr(node, "transB", 0)):
-            w = w.T
-        w = w.reshape(o, -1).astype(np.float64)
+        lo, hi = exponent_range(entry)
+        codes, basis = se_arrays(entry, blobs, compressed_path)
+        # The original weight, canonical [O, K].
+        w = weights[entry["name"]].reshape(shape[0], -1)
         try:
             ref = OnnxReference(current)
             xs = [ref.run_capture(inp, [node.input[0]])[node.input[0]]
                   for inp in calibration]
-            x = np.concatenate([_rows(node, v, shape) for v in xs]).astype(np.float64)
+            x = input_rows_sample(node, xs, shape, max_rows, rng)
         except ValueError:
             continue
-        if len(x) > max_rows:
-            x = x[rng.choice(len(x), max_rows, replace=False)]
         new_codes, new_basis, before, after = fit_layer(
             codes, basis, w, x, lo, hi, rounds=rounds, ridge=ridge)
         stats.append({"name": entry["name"], "rows": len(x),
                       "output_error_before": before, "output_error_after": after})
         if rounds:
-            text = re.sub(rf'(\s{re.escape(key)}_ce: ")0x[0-9A-Fa-f]+(")',
-                          lambda m: m.group(1) + "0x01000000" + new_codes.astype(np.int8)
-                          .tobytes().hex().upper() + m.group(2), text)
-            blobs[key + "_ce"] = new_codes.astype(np.int8).tobytes()
+            text = _with_codes(text, key, new_codes)
             codes = new_codes
+            _set_storage(entry, codes)
         nb32 = new_basis.astype(np.float32)
-        text = re.sub(rf'(\s{re.escape(key)}_b: ")0x[0-9A-Fa-f]+(")',
-                      lambda m: m.group(1) + _blob_hex(nb32) + m.group(2), text)
-        blobs[key + "_b"] = nb32.tobytes()
-        rebuilt = compressed_mod.rebuild(codes, nb32, shape, lo)
-        done.append(compressed_mod.CompressedLayer(entry["name"], shape, rebuilt,
-                                                   entry["compression_ratio"],
-                                                   entry["relative_error"]))
+        text = _with_basis(text, key, nb32)
+        rebuilt = rebuild(codes, nb32, shape, lo)
+        done.append(CompressedLayer(entry["name"], shape, rebuilt,
+                                    entry["compression_ratio"], entry["relative_error"]))
         current = copy.deepcopy(model)
         replace_weights(current, done)
     Path(compressed_path).write_text(text)
     if rounds:
         # Re-selection can only drop codes: the report's storage follows.
-        from .budget import se_bits
-        by_name = {e["name"]: e for e in report["layers"]}
-        for entry in entries:
-            key = compressed_mod._key(entry["name"])
-            if key + "_ce" not in blobs or entry["name"] not in {s["name"] for s in stats}:
-                continue
-            shape = entry["shape"]
-            codes = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(
-                shape[0], entry["blocks"], entry["block_rows"], 3)
-            e = by_name[entry["name"]]
-            e["nnz"] = int((codes != 0).sum())
-            e["bits"] = se_bits(codes)
-            e["compression_ratio"] = e["dense_bits"] / e["bits"]
-        totals = report["totals"]
-        old_se = [l for l in report["layers"] if l["form"] == "se"]
-        totals["bits"] = int(sum(l["bits"] if l["form"] == "se" else 32 * l.get("weights", 0)
-                                 for l in report["layers"]))
-        totals["compression_ratio"] = totals["dense_bits"] / max(totals["bits"], 1)
-        totals["compressed_layers_ratio"] = (sum(l["dense_bits"] for l in old_se)
-                                             / max(sum(l["bits"] for l in old_se), 1))
-        Path(report_path).write_text(__import__("json").dumps(report, indent=2) + "\n")
+        _restate_totals(report)
+        Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
     return stats

@@ -19,7 +19,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from .compressed import _key, read_blobs
+from ..ir.resources import identifier_safe, parse_resource_section
+
+__all__ = ["layer_modules", "permdiag_modules", "simulate"]
 
 _OP = re.compile(
     r"sd\.(shift_add_conv2d|shift_add_matmul)\s*(\{[^}]*\})?\s*ins\(%[\w.]+, %[\w.]+ : "
@@ -95,7 +97,7 @@ def permdiag_modules(compressed_text: str, permdiag) -> List[dict]:
 
 def layer_modules(compressed_text: str, report: dict) -> List[dict]:
     """One quantized single-layer module per SmartExchange layer."""
-    blobs = read_blobs(compressed_text)
+    blobs = parse_resource_section(compressed_text)
     layers = [l for l in report["layers"] if l["form"] == "se"]
     ops = _OP.findall(compressed_text)
     if len(ops) != len(layers):
@@ -105,7 +107,7 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
         dims = [int(d) for d in in_shape.split("x")]
         shape = layer["shape"]
         lo, hi = (int(v) for v in _EXP.search(se_type).groups())
-        key = _key(layer["name"])
+        key = identifier_safe(layer["name"])
         o, nb, rows = shape[0], layer["blocks"], layer["block_rows"]
         if kind == "shift_add_matmul":
             m = int(np.prod(dims[:-1]))

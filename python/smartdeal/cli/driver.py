@@ -27,14 +27,22 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
+import onnx
 
-from . import accel, calibrate
-from . import compressed as compressed_mod
-from . import export, models, plots, runner
+from .. import importers, models, ocr
+from ..accel import simulate
+from ..importers.onnx_reference import OnnxReference
+from ..plan import fits, menus, sensitivity
+from ..plan.planfile import (compress_command, decompose_options, merge_entries, plan_forms,
+                             quantize_int_layers)
+from ..runtime import compressed as compressed_mod
+from ..runtime import export, runner
+from ..runtime.runner import REPO_ROOT
+from . import plots
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["DriverError", "main"]
 # Calibration inputs whose mean output shift corrects the biases of
-# compressed layers (budget.capture_raw).
+# compressed layers (menus.capture_raw).
 BIAS_INPUTS = 16
 
 
@@ -59,188 +67,6 @@ def _run(cmd: List[str], what: str) -> subprocess.CompletedProcess:
     if proc.returncode != 0:
         raise DriverError(f"{what} failed:\n{proc.stderr.strip()}")
     return proc
-
-
-PLAN_FORMS = ("se", "int", "dense", "permdiag")
-
-
-def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
-    """name -> settings of every plan entry whose form is not SmartExchange,
-    checked: `int` needs `bits` in 2..8, `permdiag` a block size `p` >= 1."""
-    out = {}
-    for layer, settings in ((config or {}).get("layers", {}) or {}).items():
-        form = settings.get("form", "se")
-        if form not in PLAN_FORMS:
-            raise DriverError(f"plan entry '{layer}': unknown form '{form}' "
-                              f"(expected {', '.join(PLAN_FORMS)})")
-        if form == "int":
-            bits = settings.get("bits")
-            if not isinstance(bits, int) or not 2 <= bits <= 8:
-                raise DriverError(f"plan entry '{layer}': form int needs an "
-                                  f"integer 'bits' from 2 to 8, got {bits!r}")
-        if form == "permdiag":
-            p = settings.get("p")
-            if not isinstance(p, int) or isinstance(p, bool) or p < 1:
-                raise DriverError(f"plan entry '{layer}': form permdiag needs an "
-                                  f"integer block size 'p' >= 1, got {p!r}")
-        if form != "se":
-            out[layer] = settings
-    return out
-
-
-def decompose_options(config: Optional[dict], args) -> str:
-    """sd-decompose's option string from defaults, the config file and flags.
-
-    Plan entries whose form is `int` or `dense` become `skip` for
-    sd-decompose (the driver quantizes `int` layers itself, before the
-    import); `permdiag` entries pass through, since sd-permdiag (run first,
-    `permdiag_options`) takes those layers; `bits` is a plan key only."""
-    opts: Dict[str, str] = {"min-size": str(args.min_size)}
-    layer_opts: List[str] = []
-    others = plan_forms(config)
-    if config:
-        for key, value in config.get("defaults", {}).items():
-            opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        for layer, settings in config.get("layers", {}).items():
-            form = others.get(layer, {}).get("form")
-            if form == "permdiag":
-                layer_opts.append(f"{layer}:form=permdiag:p={settings['p']}")
-                continue
-            if form is not None:
-                layer_opts.append(f"{layer}:skip=true")
-                continue
-            parts = [f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-                     for k, v in settings.items() if k != "form"]
-            if parts:
-                layer_opts.append(f"{layer}:" + ":".join(parts))
-    if args.threshold is not None:
-        opts["threshold"] = str(args.threshold)
-    text = " ".join(f"{k}={v}" for k, v in opts.items())
-    if layer_opts:
-        text += " layer-options=" + ",".join(layer_opts)
-    return text
-
-
-def permdiag_options(config: Optional[dict]) -> Optional[str]:
-    """sd-permdiag's option string for the plan's `permdiag` entries (every
-    other layer is left to sd-decompose), or None when there are none."""
-    entries = [f"{layer}:form=permdiag:p={s['p']}"
-               for layer, s in plan_forms(config).items() if s["form"] == "permdiag"]
-    if not entries:
-        return None
-    return "form=se layer-options=" + ",".join(entries)
-
-
-def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
-                     options: str, work: Path) -> List[str]:
-    """sd-opt on the imported model: sd-permdiag for the plan's permdiag
-    layers (when it has any), then sd-decompose; reports in `work`."""
-    cmd = [sd_opt, str(model_mlir)]
-    pd = permdiag_options(config)
-    stale = work / "permdiag.json"
-    if stale.exists():  # from the run before a budgeted re-run
-        stale.unlink()
-    if pd:
-        cmd.append(f"--sd-permdiag={pd} report={work / 'permdiag.json'}")
-    return cmd + [f"--sd-decompose={options} report={work / 'layers.json'}",
-                  "-o", str(work / "compressed.mlir")]
-
-
-def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
-                        shifts: Optional[dict] = None, weights: Optional[dict] = None,
-                        calibration: Optional[List[dict]] = None):
-    """Writes the ONNX model with every `form: int` layer's weight replaced by
-    its per-output-channel int-k values (dequantized), so the imported IR,
-    the compiled code and the exported model all carry them, and with the
-    biases corrected by `shifts` (layer -> output mean shift, from --search).
-    `rounding: data` layers take their integers from `weights` (the ones
-    --search evaluated) or, for a plan file, fit them to `calibration`
-    inputs (`calibrate.fit_int`). Returns the report entries of the int
-    layers."""
-    import onnx
-
-    from . import budget
-
-    ints = {n: s for n, s in plan_forms(config).items() if s.get("form") == "int"}
-    if not ints and not shifts:
-        return []
-    model = onnx.load(str(path))
-    found = {node.name: (node, w, shape) for node, w, shape in budget._weight_layers(model)}
-    missing = sorted(set(ints) - set(found))
-    if missing:
-        raise DriverError(f"plan: int layers not found in the model: {', '.join(missing)}")
-    unknown = sorted(n for n, st in ints.items() if st.get("rounding", "nearest")
-                     not in ("nearest", "data"))
-    if unknown:
-        raise DriverError(f"plan: layer '{unknown[0]}': rounding must be 'nearest' or "
-                          f"'data', not '{ints[unknown[0]]['rounding']}'")
-    weights = dict(weights or {})
-    fit = [n for n, st in ints.items() if st.get("rounding") == "data" and n not in weights]
-    if fit:
-        if not calibration:
-            raise DriverError("plan: 'rounding: data' int layers need calibration inputs "
-                              "(--calibration)")
-        raw = budget.capture_raw(model, [budget.LayerMenu(n, found[n][0], found[n][1],
-                                                          found[n][2]) for n in fit],
-                                 calibration, len(calibration))
-        for n in fit:
-            node, w, _ = found[n]
-            try:
-                rows = np.concatenate([calibrate._rows(node, v, w.shape) for v in raw[n]])
-            except ValueError as e:
-                raise DriverError(f"plan: layer '{n}': rounding: data: {e}") from None
-            rows = rows[np.random.default_rng(0).permutation(len(rows))[:calibrate.MAX_ROWS]]
-            weights[n] = budget.int_fit(w, rows, ints[n]["bits"])
-    layers, entries = [], []
-    for name, settings in ints.items():
-        node, w, shape = found[name]
-        q = weights[name] if settings.get("rounding") == "data" \
-            else budget.int_quantize(w, settings["bits"])
-        err = float(np.linalg.norm(q - w) / max(np.linalg.norm(w), 1e-30))
-        bits = budget.int_bits_of(w.shape, settings["bits"])
-        layers.append(compressed_mod.CompressedLayer(
-            name, list(q.shape), (q.reshape(shape) if node.op_type == "Conv" else q)
-            .astype(np.float32), 0, err))
-        entries.append({"name": name, "form": f"int{settings['bits']}"
-                        + ("-data" if settings.get("rounding") == "data" else ""),
-                        "shape": list(w.shape),
-                        "weights": int(w.size), "bits": bits, "dense_bits": 32 * int(w.size),
-                        "compression_ratio": 32 * w.size / bits, "relative_error": err})
-    export.replace_weights(model, layers)
-    if shifts:
-        budget.correct_biases(model, shifts)
-    onnx.save(model, str(destination))
-    return entries
-
-
-def merge_entries(report: dict, entries: List[dict]) -> dict:
-    """The sd-decompose report with the layers the plan gave other forms:
-    int-k entries replace theirs (sd-decompose left those layers dense),
-    permuted-diagonal ones are added (sd-permdiag took those layers before
-    sd-decompose ran); the totals are recomputed over all of them."""
-    if not entries:
-        return report
-    by_name = {e["name"]: e for e in entries}
-    layers = []
-    for l in report["layers"]:
-        e = by_name.pop(l["name"], None)
-        layers.append(dict(l, **e) if e else l)
-    layers += list(by_name.values())
-    totals = dict(report["totals"])
-    bits = 0
-    for l in layers:
-        bits += l["bits"] if "bits" in l else 32 * int(l.get("weights", 0))
-    compressed = [l for l in layers if l["form"] != "dense"]
-    totals["bits"] = bits
-    totals["dense_bits"] = sum(32 * int(l.get("weights", 0)) for l in layers)
-    totals["candidate_layers"] = len(layers)
-    totals["compression_ratio"] = totals["dense_bits"] / max(bits, 1)
-    totals["compressed_layers"] = len(compressed)
-    totals["int_layers"] = sum(1 for e in entries if e["form"].startswith("int"))
-    totals["permdiag_layers"] = sum(1 for e in entries if e["form"] == "permdiag")
-    totals["compressed_layers_ratio"] = (
-        sum(32 * l["weights"] for l in compressed) / max(sum(l["bits"] for l in compressed), 1))
-    return dict(report, layers=layers, totals=totals)
 
 
 def resolve_model(spec: str):
@@ -277,8 +103,6 @@ def import_model(kind, path, shapes, real, work: Path) -> Path:
 
 
 def _import_model(kind, path, shapes, real, work: Path) -> Path:
-    from . import importers
-
     out = work / "model.mlir"
     if kind == "mlir":
         shutil.copyfile(path, out)
@@ -302,8 +126,6 @@ def _import_model(kind, path, shapes, real, work: Path) -> Path:
 def evaluate_onnx(original: Path, exported: Path, real, samples: int,
                   input_shape) -> dict:
     """Accuracy (OCR recognizer on rendered words) or output fidelity."""
-    from .importers.onnx_reference import OnnxReference
-
     ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
     name = ref_a.input_names[0]
 
@@ -312,8 +134,6 @@ def evaluate_onnx(original: Path, exported: Path, real, samples: int,
 
     result: dict = {}
     if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
         sample = ocr.words(samples)
         result["metric"] = f"word accuracy on {samples} rendered words"
         result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
@@ -350,14 +170,10 @@ def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
 
 def calibration_inputs(path: Path, real, args) -> List[dict]:
     """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
-    import onnx
-
     model = onnx.load(str(path))
     inits = {i.name for i in model.graph.initializer}
     inp = next(i for i in model.graph.input if i.name not in inits)
     if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
         return [{inp.name: ocr.render(w)} for w in ocr.words(args.calibration, seed=1)]
     shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
     rng = np.random.default_rng(1)
@@ -368,14 +184,8 @@ def calibration_inputs(path: Path, real, args) -> List[dict]:
 def plan_metric(path: Path, real, args):
     """(model, metric) for budgets: metric(onnx model) is higher-is-better on
     the calibration inputs (seed 1, distinct from the evaluation inputs)."""
-    import onnx
-
-    from .importers.onnx_reference import OnnxReference
-
     model = onnx.load(str(path))
     if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
         # Word accuracy on a few words moves in steps of 1/n; the share of CTC
         # frames whose best class is the original model's is a smooth proxy.
         sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
@@ -407,12 +217,10 @@ def plan_metric(path: Path, real, args):
 
 
 def choose_plan(path: Path, real, layers, report, args):
-    """Runs the sensitivity pass and the greedy selection (smartdeal.budget)."""
-    from . import budget
-
+    """Runs the sensitivity pass and the greedy selection (smartdeal.plan.menus)."""
     model, metric = plan_metric(path, real, args)
     by_name = {l["name"]: l for l in report["layers"] if l["form"] == "se"}
-    return budget.select_layers(
+    return menus.select_layers(
         model, layers, metric, args.budget,
         {n: l["dense_bits"] for n, l in by_name.items()},
         {n: l["bits"] for n, l in by_name.items()})
@@ -485,39 +293,38 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     """--search: every weight layer's menu (SE settings, int-k, dense), each
-    entry's measured effect on the whole model (smartdeal.sensitivity), and
+    entry's measured effect on the whole model (smartdeal.plan.sensitivity), and
     the most compressed allocation within the budget. Returns the plan
     (merged over `config`) and a summary."""
-    from . import budget, sensitivity
-
     progress(f"searching per-layer settings within budget {args.budget} "
              f"({args.calibration} calibration inputs)")
     say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
     model_mlir = import_model("onnx", path, shapes, real, work)
     calib = calibration_inputs(path, real, args)
-    model, menus = budget.build_menus(path, model_mlir, calib, sd_opt, rounds=args.rounds,
-                                      min_size=args.min_size, log=say)
+    model, layer_menus = menus.build_menus(path, model_mlir, calib, sd_opt,
+                                           rounds=args.rounds, min_size=args.min_size,
+                                           log=say)
     _, metric = plan_metric(path, real, args)
-    raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
+    raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
     xs = [next(iter(c.values())) for c in calib]
-    sensitivity.measure(model, menus, xs, raw, log=say)
+    sensitivity.measure(model, layer_menus, xs, raw, log=say)
     found = sensitivity.search(
-        model, menus, metric, args.budget, raw, log=say,
-        finish=lambda ch: calibrate.sequential(model, menus, ch, xs[:BIAS_INPUTS],
-                                               rounds=args.rounds))
+        model, layer_menus, metric, args.budget, raw, log=say,
+        finish=lambda ch: fits.sequential(model, layer_menus, ch, xs[:BIAS_INPUTS],
+                                          rounds=args.rounds))
     choice = found["choice"]
-    plan = budget.plan_config(menus, choice)
+    plan = menus.plan_config(layer_menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
     info = {"lam": found["lam"], "score": found["score"], "baseline": found["baseline"],
-            "trace": found["trace"], "totals": budget.plan_totals(menus, choice),
+            "trace": found["trace"], "totals": menus.plan_totals(layer_menus, choice),
             "shifts": found["shifts"],
             # The evaluated fits themselves: the driver puts exactly these
             # codes, bases and integers into the compiled model (the bias
             # corrections were measured for them).
             "fits": {m.name: (choice[m.name]["codes"], choice[m.name]["basis"])
-                     for m in menus if "codes" in choice[m.name]},
-            "int_weights": {m.name: choice[m.name]["weight"] for m in menus
+                     for m in layer_menus if "codes" in choice[m.name]},
+            "int_weights": {m.name: choice[m.name]["weight"] for m in layer_menus
                             if choice[m.name]["plan"].get("rounding") == "data"}}
     return merged, info
 
@@ -539,7 +346,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     source = path
     int_entries: List[dict] = []
     shifts = search.pop("shifts") if search else None
-    fits = search.pop("fits") if search else None
+    search_fits = search.pop("fits") if search else None
     int_weights = search.pop("int_weights") if search else None
     if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
         if kind != "onnx":
@@ -559,8 +366,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     report_json = work / "layers.json"
     options = decompose_options(config, args)
     _run(compress_command(sd_opt, model_mlir, config, options, work), "sd-decompose")
-    if fits:
-        calibrate.write_fits(compressed, report_json, fits)
+    if search_fits:
+        fits.write_fits(compressed, report_json, search_fits)
     report = json.loads(report_json.read_text())
     layers = compressed_mod.load(report_json, compressed)
     refits: List[dict] = []
@@ -570,9 +377,9 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
             return compressed_mod.load(report_json, compressed)
         if kind != "onnx":
             raise DriverError("--data-aware needs an ONNX model")
-        refits[:] = calibrate.refit(source, compressed, report_json,
-                                    calibration_inputs(path, real, args),
-                                    rounds=args.rounds)
+        refits[:] = fits.refit(source, compressed, report_json,
+                               calibration_inputs(path, real, args),
+                               rounds=args.rounds)
         return compressed_mod.load(report_json, compressed)
 
     if args.data_aware:
@@ -664,8 +471,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     acc = {}
     if not args.no_accelerator:
         tools = Path(sd_opt).parent
-        acc = accel.simulate(compressed, report, work, str(tools / "sd-translate"),
-                             str(tools / "sd-sim"), permdiag=pd_layers)
+        acc = simulate.simulate(compressed, report, work, str(tools / "sd-translate"),
+                                str(tools / "sd-sim"), permdiag=pd_layers)
         if acc.get("breakdown_uj"):
             plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List
 
+__all__ = ["energy_plot", "layer_plot"]
+
 
 def _pyplot():
     import matplotlib

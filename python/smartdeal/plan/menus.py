@@ -3,7 +3,7 @@
 Two selections live here: the skip-only greedy one below (`select_layers`,
 the driver's `--budget`) and the per-layer menus further down
 (`build_menus`: SE settings / int-k / dense, from which
-`smartdeal.sensitivity` allocates for the driver's `--budget --search`),
+`plan.sensitivity` allocates for the driver's `--budget --search`),
 with bias correction at the end of the file.
 
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -28,9 +29,39 @@ from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 
-from .compressed import CompressedLayer
-from .export import replace_weights
+from ..importers.onnx_reference import OnnxReference
+from ..ir.codes import se_bits
+from ..ir.resources import parse_resource_section
+from ..runtime.compressed import CompressedLayer, exponent_range, rebuild, se_arrays
+from ..runtime.export import replace_weights
+from .fits import fit_int, fit_layer
+from .graph import (bias_target, constants, corrected_bias, input_rows_sample, layer_output,
+                    weight_layers)
+
+__all__ = [
+    "DEFAULT_INT_BITS",
+    "DEFAULT_SE_SETTINGS",
+    "LayerMenu",
+    "PlanResult",
+    "apply_choice",
+    "build_menus",
+    "capture_raw",
+    "choice_shifts",
+    "choose",
+    "correct_biases",
+    "int_bits_of",
+    "int_fit",
+    "int_quantize",
+    "load_menus",
+    "output_shift",
+    "plan_config",
+    "plan_totals",
+    "save_menus",
+    "select_layers",
+    "setting_dict",
+]
 
 
 @dataclass
@@ -100,14 +131,14 @@ def select_layers(model: onnx.ModelProto, layers: Sequence[CompressedLayer],
 # decomposition and dense. `build_menus` gives every weight layer a menu:
 # SmartExchange at several settings (threshold, exponent range — fewer
 # levels give narrower codes —, structured row fraction), each fitted to the
-# layer's outputs (calibrate.fit_layer: least-squares bases and code
+# layer's outputs (fits.fit_layer: least-squares bases and code
 # re-selection), per-output-channel int-k rounded to nearest and, where the
-# layer has input rows, with data-aware rounding (calibrate.fit_int; int-k
+# layer has input rows, with data-aware rounding (fits.fit_int; int-k
 # is the only compressed form for depthwise, 1x3 and small layers), or
 # dense. Each entry has its storage and its relative output error on
 # calibration activations of the original model. `choose` gives every layer
 # its smallest entry within one error tolerance (a crude allocation, kept as
-# the baseline of the accuracy experiments); `smartdeal.sensitivity`
+# the baseline of the accuracy experiments); `plan.sensitivity`
 # allocates by each entry's measured effect on the whole model.
 
 
@@ -133,17 +164,6 @@ def setting_dict(setting: str) -> dict:
     return out
 
 
-def se_bits(codes: np.ndarray, basis_bits: int = 8) -> int:
-    """Entry-bitmap storage of one SE layer, the sd-decompose report's rule
-    (docs/decomposition.md): nnz codes of ceil(log2 D) + 1 bits (D distinct
-    magnitudes), one bit per stored Ce entry, bases at basis_bits."""
-    nz = codes[codes != 0]
-    distinct = len(np.unique(np.abs(nz))) if nz.size else 1
-    width = int(np.ceil(np.log2(max(distinct, 1)))) + 1
-    o, nb = codes.shape[0], codes.shape[1]
-    return int(nz.size * width + codes.size + o * nb * 9 * basis_bits)
-
-
 def int_quantize(w: np.ndarray, bits: int) -> np.ndarray:
     """Per-output-channel symmetric round-to-nearest int-bits, dequantized."""
     flat = w.reshape(w.shape[0], -1).astype(np.float64)
@@ -153,9 +173,8 @@ def int_quantize(w: np.ndarray, bits: int) -> np.ndarray:
 
 
 def int_fit(w: np.ndarray, rows: np.ndarray, bits: int) -> np.ndarray:
-    """Data-aware int-bits (`calibrate.fit_int`) of a canonical weight for
+    """Data-aware int-bits (`fits.fit_int`) of a canonical weight for
     input rows, dequantized, in w's shape."""
-    from .calibrate import fit_int
     ints, scale = fit_int(w.reshape(w.shape[0], -1), rows, bits)
     return (ints * scale[:, None]).reshape(w.shape)
 
@@ -179,71 +198,14 @@ class LayerMenu:
         return 32 * self.weight.size
 
 
-def _weight_layers(model):
-    """(node, canonical weight, onnx shape) for every Conv / MatMul / Gemm with a
-    constant weight, in graph order."""
-    from onnx import numpy_helper
-    inits = {i.name: i for i in model.graph.initializer}
-    consts = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
-    out = []
-    for node in model.graph.node:
-        if node.op_type not in ("Conv", "MatMul", "Gemm") or len(node.input) < 2:
-            continue
-        wn = node.input[1]
-        if wn in inits:
-            w = numpy_helper.to_array(inits[wn])
-        elif wn in consts:
-            w = numpy_helper.to_array(next(a.t for a in consts[wn].attribute
-                                           if a.name == "value"))
-        else:
-            continue  # an activation (attention's batch matmuls)
-        if w.ndim < 2:
-            continue
-        shape = w.shape
-        if node.op_type == "MatMul" or (node.op_type == "Gemm" and not any(
-                a.name == "transB" and a.i for a in node.attribute)):
-            w = w.T
-        out.append((node, np.ascontiguousarray(w, dtype=np.float64), shape))
-    return out
-
-
-def _layer_output(node, x, w):
-    """The layer's output (no bias) for input x and canonical weight w, in torch."""
-    import torch
-    import torch.nn.functional as F
-
-    def attr(name, default):
-        for a in node.attribute:
-            if a.name == name:
-                return list(a.ints) if a.ints else a.i
-        return default
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    if node.op_type == "Conv":
-        group = attr("group", 1)
-        wt = torch.from_numpy(w.reshape(w.shape[0], -1, *w.shape[-2:]) if w.ndim == 3
-                              else w)
-        if wt.shape[1] * group != xt.shape[1]:
-            wt = wt.reshape(wt.shape[0], xt.shape[1] // group, *wt.shape[-2:])
-        pads = attr("pads", [0, 0, 0, 0])
-        xt = F.pad(xt, (pads[1], pads[3], pads[0], pads[2]))
-        return F.conv2d(xt, wt, None, tuple(attr("strides", [1, 1])), 0,
-                        tuple(attr("dilations", [1, 1])), group).numpy()
-    return (xt @ torch.from_numpy(w).T).numpy()
-
-
 def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                 se_settings=DEFAULT_SE_SETTINGS, int_bits=DEFAULT_INT_BITS,
                 rounds: int = 1, min_size: int = 1024, max_rows: int = 4096,
                 log=lambda s: None):
     """Every weight layer's menu (see the section comment), fitted on the
     original model's activations for `calibration` inputs."""
-    import onnx
-    from . import calibrate
-    from . import compressed as cm
-    from .importers.onnx_reference import OnnxReference
-
     model = onnx.load(str(onnx_path))
-    menus = [LayerMenu(n.name, n, w, s) for n, w, s in _weight_layers(model)]
+    menus = [LayerMenu(n.name, n, w, s) for n, w, s in weight_layers(model)]
     ref = OnnxReference(model)
     names = sorted({m.node.input[0] for m in menus})
     rng = np.random.default_rng(0)
@@ -256,16 +218,13 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
     for m in menus:
         raw[m.name] = inputs[m.name][:4]   # whole inputs for int-k errors
         try:
-            x = np.concatenate([calibrate._rows(m.node, v, m.weight.shape)
-                                 for v in inputs[m.name]]).astype(np.float64)
+            rows[m.name] = input_rows_sample(m.node, inputs[m.name], m.weight.shape,
+                                             max_rows, rng)
         except ValueError:
             continue  # grouped convolution: no SmartExchange form
-        if len(x) > max_rows:
-            x = x[rng.choice(len(x), max_rows, replace=False)]
-        rows[m.name] = x
     del inputs
     for m in menus:
-        ys = [_layer_output(m.node, v, m.weight) for v in raw[m.name]]
+        ys = [layer_output(m.node, v, m.weight) for v in raw[m.name]]
         denom = sum(float((y ** 2).sum()) for y in ys) or 1.0
         for k in int_bits:
             variants = [({"form": "int", "bits": k}, int_quantize(m.weight, k))]
@@ -273,7 +232,7 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                 variants.append(({"form": "int", "bits": k, "rounding": "data"},
                                  int_fit(m.weight, rows[m.name], k)))
             for plan, wq in variants:
-                err = sum(float(((_layer_output(m.node, v, wq) - y) ** 2).sum())
+                err = sum(float(((layer_output(m.node, v, wq) - y) ** 2).sum())
                           for v, y in zip(raw[m.name], ys))
                 m.entries.append({"plan": plan, "bits": int_bits_of(m.weight.shape, k),
                                   "error": (err / denom) ** 0.5, "weight": wq})
@@ -288,20 +247,17 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
             if proc.returncode != 0:
                 raise RuntimeError(f"sd-decompose {setting}: {proc.stderr.strip()}")
             report = json.loads(rep.read_text())
-            blobs = cm.read_blobs(out.read_text())
+            blobs = parse_resource_section(out.read_text())
             for entry in report["layers"]:
                 m = by_name.get(entry["name"])
                 if entry["form"] != "se" or m is None or m.name not in rows:
                     continue
-                key = cm._key(entry["name"])
-                o, nb, br = entry["shape"][0], entry["blocks"], entry["block_rows"]
-                lo, hi = (int(v) for v in entry["settings"]["exponents"].strip("[]").split(","))
-                codes = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(o, nb, br, 3)
-                basis = np.frombuffer(blobs[key + "_b"], "<f4").reshape(o, nb, 3, 3)
-                w2 = m.weight.reshape(o, -1)
-                codes, basis, _, err = calibrate.fit_layer(codes, basis, w2, rows[m.name],
-                                                           lo, hi, rounds=rounds)
-                rebuilt = cm.rebuild(codes, basis.astype(np.float32), entry["shape"], lo)
+                lo, hi = exponent_range(entry)
+                codes, basis = se_arrays(entry, blobs, out)
+                w2 = m.weight.reshape(entry["shape"][0], -1)
+                codes, basis, _, err = fit_layer(codes, basis, w2, rows[m.name],
+                                                 lo, hi, rounds=rounds)
+                rebuilt = rebuild(codes, basis.astype(np.float32), entry["shape"], lo)
                 m.entries.append({"plan": dict(setting_dict(setting), form="se"),
                                   "bits": se_bits(codes), "error": err,
                                   "weight": rebuilt.astype(np.float64),
@@ -314,7 +270,6 @@ def save_menus(menus, path) -> None:
     """Pickles menus (a cache: building and measuring them takes minutes).
     NodeProtos do not pickle by identity, so they are dropped and
     `load_menus` re-links them by name."""
-    import pickle
     nodes = [m.node for m in menus]
     for m in menus:
         m.node = None
@@ -328,7 +283,6 @@ def save_menus(menus, path) -> None:
 
 def load_menus(path, model):
     """Menus saved by `save_menus`, re-linked to `model`'s nodes."""
-    import pickle
     with open(path, "rb") as f:
         menus = pickle.load(f)
     for m in menus:
@@ -346,7 +300,6 @@ def apply_choice(model, menus, choice, raw=None, shifts=None):
     """A copy of the ONNX model with every chosen non-dense entry's weight;
     with `raw` (from `capture_raw`), biases corrected for the mean shift,
     or with `shifts` (layer -> shift) by those."""
-    from .compressed import CompressedLayer
     layers = []
     for m in menus:
         e = choice[m.name]
@@ -402,7 +355,6 @@ def plan_config(menus, choice) -> dict:
 
 def capture_raw(model, menus, calibration, count: int = 4):
     """name -> the layer's input for the first `count` calibration inputs."""
-    from .importers.onnx_reference import OnnxReference
     ref = OnnxReference(model)
     names = sorted({m.node.input[0] for m in menus})
     raw = {m.name: [] for m in menus}
@@ -417,58 +369,26 @@ def output_shift(m, w_new, raw) -> np.ndarray:
     """Per output channel mean of (original - new) outputs over `raw` inputs."""
     total, count = 0.0, 0
     for v in raw:
-        d = _layer_output(m.node, v, m.weight) - _layer_output(m.node, v, w_new)
+        d = layer_output(m.node, v, m.weight) - layer_output(m.node, v, w_new)
         axes = (0, 2, 3) if m.node.op_type == "Conv" else tuple(range(d.ndim - 1))
         total = total + d.sum(axis=axes)
         count += int(np.prod([d.shape[a] for a in axes]))
     return np.asarray(total) / max(count, 1)
 
 
-def _constants(model):
-    """name -> TensorProto of every initializer and Constant node's value."""
-    out = {i.name: i for i in model.graph.initializer}
-    for n in model.graph.node:
-        if n.op_type == "Constant":
-            for a in n.attribute:
-                if a.name == "value":
-                    out[n.output[0]] = a.t
-    return out
-
-
-def _bias_target(model, node, consts):
-    """(kind, tensor name) of where node's output bias lives, or None."""
-    consumers = [n for n in model.graph.node if node.output[0] in n.input]
-    if node.op_type == "Conv" and len(node.input) > 2 and node.input[2] in consts:
-        return ("add", node.input[2])
-    if len(consumers) == 1:
-        c = consumers[0]
-        if c.op_type == "Add":
-            other = [i for i in c.input if i != node.output[0]]
-            if len(other) == 1 and other[0] in consts:
-                return ("add", other[0])
-        if c.op_type == "BatchNormalization" and c.input[0] == node.output[0] \
-                and c.input[3] in consts:
-            return ("sub", c.input[3])
-    return None
-
-
 def correct_biases(model, shifts) -> int:
     """Adds each layer's output shift to its bias in `model` (in place), for
     the layers in `shifts` (node name -> shift). Returns how many were
     corrected (layers without a bias to hold it are left as they are)."""
-    from onnx import numpy_helper
     nodes = {n.name: n for n in model.graph.node}
-    consts = _constants(model)
+    consts = constants(model)
     done = 0
     for name, shift in shifts.items():
-        target = _bias_target(model, nodes[name], consts)
-        if target is None:
+        target = bias_target(model, nodes[name], consts)
+        new = None if target is None else corrected_bias(consts, target, shift)
+        if new is None:
             continue
-        kind, tensor = target
-        old = numpy_helper.to_array(consts[tensor]).astype(np.float64)
-        if old.size != shift.size:
-            continue
-        new = (old + shift.reshape(old.shape)) if kind == "add" else (old - shift.reshape(old.shape))
+        tensor = target[1]
         consts[tensor].CopyFrom(numpy_helper.from_array(new.astype(np.float32), tensor))
         done += 1
     return done

@@ -29,7 +29,21 @@ from typing import List, Optional
 
 import numpy as np
 
-from .compressed import rebuild_permdiag
+from ..runtime.compressed import rebuild, rebuild_permdiag
+
+__all__ = [
+    "Network",
+    "PermDiagWeight",
+    "SEWeight",
+    "decompose",
+    "from_module",
+    "quantize_input",
+    "random_se",
+    "run_cpu",
+    "run_sim",
+    "tiny_resnet",
+    "torchvision_network",
+]
 
 try:  # the float calibration pass; the lit test's machine has PyTorch
     import torch
@@ -49,13 +63,7 @@ class SEWeight:
 
     def dense(self) -> np.ndarray:
         """The float weight Ce.B the codes and bases stand for."""
-        c = self.codes.astype(np.int64)
-        mag = np.where(c == 0, 0.0, np.ldexp(1.0, self.lo + np.abs(c) - 1))
-        ce = np.sign(c) * mag
-        rows = np.einsum("obrk,obkj->obrj", ce, self.basis.astype(np.float64))
-        o = self.shape[0]
-        length = int(np.prod(self.shape[1:]))
-        return rows.reshape(o, -1)[:, :length].reshape(self.shape).astype(np.float32)
+        return rebuild(self.codes, self.basis, self.shape, self.lo)
 
     def type(self) -> str:
         dims = "x".join(map(str, self.shape))
@@ -529,8 +537,10 @@ def from_module(model, x: np.ndarray, batch: Optional[int] = None):
     offsets and values go in as they are, so the program computes the model
     PyTorch fine-tuned, in the integer arithmetic of QuantizedArithmetic.md.
     """
+    # The training layers need PyTorch, which this module does not require.
     import torch.nn as nn
-    from .training import PermDiagLinear, SEConv2d, SELinear
+
+    from ..training import PermDiagLinear, SEConv2d, SELinear
 
     def leaves(m):
         if isinstance(m, nn.Sequential):
