@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../Target/RandomLayers.h"
+#include "../Accel/RandomLayers.h"
 
 #include "SD/Accel/ProgramFile.h"
 #include "SD/Simulator/Simulator.h"
