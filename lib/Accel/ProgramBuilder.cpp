@@ -19,6 +19,7 @@
 
 #include "DmaSplit.h"
 #include "SD/Accel/PermDiag.h"
+#include "SD/Compression/Quantize.h"
 
 #include <algorithm>
 #include <cctype>
@@ -1107,32 +1108,7 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
 // Arithmetic helpers
 //===----------------------------------------------------------------------===//
 
-static int64_t roundHalfAway(double v) { return int64_t(std::round(v)); }
-
-bool quantizeMultiplier(double m, int64_t &multiplier, int64_t &shift,
-                        std::string &error) {
-  if (!(m > 0.0) || !std::isfinite(m)) {
-    error = "the requantization multiplier must be positive and finite";
-    return false;
-  }
-  for (int64_t s = 62; s >= 1; --s) {
-    double scaled = std::ldexp(m, int(s));
-    if (scaled >= 32767.5) // would round to 2^15 or more
-      continue;
-    int64_t M = roundHalfAway(scaled);
-    if (M < (1 << 14)) {
-      error = "the requantization multiplier " + std::to_string(m) +
-              " is too small for a 62-bit shift";
-      return false;
-    }
-    multiplier = M;
-    shift = s;
-    return true;
-  }
-  error = "the requantization multiplier " + std::to_string(m) +
-          " is too large (it would need a shift below 1)";
-  return false;
-}
+using compression::roundHalfAway;
 
 std::vector<int32_t> rebuiltWeights(const LayerSpec &spec) {
   if (spec.format == WeightFormat::PermDiag)
@@ -1338,10 +1314,13 @@ bool toDenseLayer(const LayerSpec &spec, LayerSpec &dense, std::string &error) {
   for (size_t i = 0; i < spec.bias.size(); ++i)
     d.bias[i] = roundHalfAway(double(spec.bias[i]) / scale);
   double m = std::ldexp(double(spec.multiplier), -int(spec.shift)) * scale;
-  if (!quantizeMultiplier(m, d.multiplier, d.shift, error)) {
+  compression::Requantization requant;
+  if (!compression::computeRequantization(m, requant, error)) {
     error = "layer '" + spec.name + "' (dense baseline): " + error;
     return false;
   }
+  d.multiplier = requant.multiplier;
+  d.shift = requant.shift;
   // Dense layers take the canonical layout (rows of 3 in blocks).
   d.layout.shape.clear();
   dense = std::move(d);

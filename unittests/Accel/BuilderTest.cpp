@@ -7,6 +7,7 @@
 #include "RandomLayers.h"
 
 #include "SD/Compression/Codes.h"
+#include "SD/Compression/Quantize.h"
 #include "SD/Accel/ProgramFile.h"
 
 #include "gtest/gtest.h"
@@ -18,20 +19,24 @@ using namespace sd::sdacc::testing;
 
 namespace {
 
+// The builder's dense baseline requantizes with the one rule of
+// lib/Compression (computeRequantization).
 TEST(Builder, QuantizeMultiplierFollowsTheContract) {
-  int64_t M, S;
+  sd::compression::Requantization r;
   std::string error;
-  ASSERT_TRUE(quantizeMultiplier(0.5, M, S, error)) << error;
+  ASSERT_TRUE(sd::compression::computeRequantization(0.5, r, error)) << error;
+  int64_t M = r.multiplier, S = r.shift;
   EXPECT_EQ(M, 1 << 14);
   EXPECT_EQ(S, 15);
-  ASSERT_TRUE(quantizeMultiplier(3e-5, M, S, error)) << error;
+  ASSERT_TRUE(sd::compression::computeRequantization(3e-5, r, error)) << error;
+  M = r.multiplier, S = r.shift;
   EXPECT_GE(M, 1 << 14);
   EXPECT_LT(M, 1 << 15);
   EXPECT_NEAR(std::ldexp(double(M), -int(S)), 3e-5, 3e-5 / (1 << 14));
   // The largest S keeping M below 2^15: one more bit would overflow.
   EXPECT_GE(std::round(std::ldexp(3e-5, int(S + 1))), 32768.0);
-  EXPECT_FALSE(quantizeMultiplier(1e6, M, S, error));
-  EXPECT_FALSE(quantizeMultiplier(0.0, M, S, error));
+  EXPECT_FALSE(sd::compression::computeRequantization(1e6, r, error));
+  EXPECT_FALSE(sd::compression::computeRequantization(0.0, r, error));
 }
 
 TEST(Builder, RebuiltWeightsMatchTheDecodedLayout) {

@@ -184,12 +184,6 @@ private:
 /// The schedules as a JSON report.
 JsonValue scheduleReportJson(const std::vector<LayerSchedule> &schedules);
 
-/// M and S for a real multiplier m > 0 per docs/QuantizedArithmetic.md: the
-/// largest S in [1, 62] with M = round_half_away(m * 2^S) < 2^15. Fails when
-/// m is too large (S would be below 1) or too small (M < 2^14 at S = 62).
-bool quantizeMultiplier(double m, int64_t &multiplier, int64_t &shift,
-                        std::string &error);
-
 /// The int32 rebuilt weights Wi [K, C * R * S] of a SmartExchange layer
 /// (shifts and adds of docs/QuantizedArithmetic.md), or its dense weights.
 std::vector<int32_t> rebuiltWeights(const LayerSpec &spec);
