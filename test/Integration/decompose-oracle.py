@@ -103,8 +103,8 @@ def run(path, pipeline="--sd-reference-to-llvm"):
 
 report = os.path.join(work, "report.json")
 decomposed = os.path.join(work, "decomposed.mlir")
-subprocess.run(["sd-opt", src, "--sd-decompose=min-size=0",
-                f"--sd-report={report}", "-o", decomposed], check=True)
+subprocess.run(["sd-opt", src, f"--sd-decompose=min-size=0 report={report}",
+                "-o", decomposed], check=True)
 text = open(decomposed).read()
 assert "linalg.matmul" not in text and "linalg.conv_2d" not in text, text[:2000]
 layers = {l["name"]: l for l in json.load(open(report))["layers"]}

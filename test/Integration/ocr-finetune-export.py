@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -92,10 +91,8 @@ assert forms["p2o.Conv.5"] == "int5" and forms["p2o.Conv.6"] == "dense", forms
 # plan, on the exported ONNX gives other codes for both layers.
 importers.import_onnx(str(exported.onnx), output=str(work / "model.mlir"),
                       input_shapes=shape, fold_batchnorm=False)
-options = planfile.decompose_options(exported.plan,
-                                   SimpleNamespace(min_size=1024, threshold=None))
-subprocess.run(planfile.compress_command("sd-opt", work / "model.mlir", exported.plan, options,
-                                       work), check=True, capture_output=True)
+subprocess.run(planfile.compress_command("sd-opt", work / "model.mlir", exported.plan, 1024,
+                                         None, work), check=True, capture_output=True)
 blobs = parse_resource_section(exported.mlir.read_text())
 again = parse_resource_section((work / "compressed.mlir").read_text())
 for name in start:

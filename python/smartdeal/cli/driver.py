@@ -33,8 +33,7 @@ from .. import importers, models, ocr
 from ..accel import simulate
 from ..importers.onnx_reference import OnnxReference
 from ..plan import fits, menus, sensitivity
-from ..plan.planfile import (compress_command, decompose_options, merge_entries, plan_forms,
-                             quantize_int_layers)
+from ..plan.planfile import compress_command, merge_entries, plan_forms, quantize_int_layers
 from ..runtime import compressed as compressed_mod
 from ..runtime import export, runner
 from ..runtime.runner import REPO_ROOT
@@ -364,8 +363,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     progress("decomposing weights (sd-opt --sd-decompose)")
     compressed = work / "compressed.mlir"
     report_json = work / "layers.json"
-    options = decompose_options(config, args)
-    _run(compress_command(sd_opt, model_mlir, config, options, work), "sd-decompose")
+    _run(compress_command(sd_opt, model_mlir, config, args.min_size, args.threshold, work),
+         "sd-decompose")
     if search_fits:
         fits.write_fits(compressed, report_json, search_fits)
     report = json.loads(report_json.read_text())
@@ -401,8 +400,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
             merged_layers.setdefault(name, {}).update(settings)
         merged["layers"] = merged_layers
         (work / "plan.json").write_text(json.dumps(merged, indent=2) + "\n")
-        options = decompose_options(merged, args)
-        _run(compress_command(sd_opt, model_mlir, merged, options, work),
+        _run(compress_command(sd_opt, model_mlir, merged, args.min_size, args.threshold,
+                              work),
              "sd-decompose with the budgeted plan")
         report = json.loads(report_json.read_text())
         layers = data_aware()

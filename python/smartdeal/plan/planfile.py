@@ -2,15 +2,16 @@
 
 A plan (docs/Driver.md) is JSON: `{"defaults": {...}, "layers": {name:
 {"form": "se" | "int" | "dense" | "permdiag", ...}}}`. Here it is checked
-(`plan_forms`), turned into the sd-opt invocation that applies it
-(`compress_command`: sd-permdiag for the permdiag entries, then
-sd-decompose), its int-k layers quantized in the ONNX model
+(`plan_forms`), written for the passes, which parse it themselves
+(`passes_plan`, `compress_command`: sd-permdiag for the permdiag entries,
+then sd-decompose, both with `plan=FILE`), its int-k layers quantized in the ONNX model
 (`quantize_int_layers`), and the reports of the passes merged with the int-k
 entries (`merge_entries`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -28,9 +29,8 @@ __all__ = [
     "PLAN_FORMS",
     "PlanError",
     "compress_command",
-    "decompose_options",
     "merge_entries",
-    "permdiag_options",
+    "passes_plan",
     "plan_forms",
     "quantize_int_layers",
 ]
@@ -67,61 +67,37 @@ def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
     return out
 
 
-def decompose_options(config: Optional[dict], args) -> str:
-    """sd-decompose's option string from defaults, the config file and flags.
-
-    Plan entries whose form is `int` or `dense` become `skip` for
+def passes_plan(config: Optional[dict], min_size: int,
+                threshold: Optional[float] = None) -> dict:
+    """The plan file sd-permdiag and sd-decompose read (`plan=FILE`): the
+    config's entries as they are, with `min-size` (unless the config's
+    defaults give one) and `threshold` (when given, over the config's) in
+    its defaults. The passes check every key and value
+    (include/SD/Compression/Plan.h); `int` and `dense` layers stay dense in
     sd-decompose (the driver quantizes `int` layers itself, before the
-    import); `permdiag` entries pass through, since sd-permdiag (run first,
-    `permdiag_options`) takes those layers; `bits` is a plan key only."""
-    opts: Dict[str, str] = {"min-size": str(args.min_size)}
-    layer_opts: List[str] = []
-    others = plan_forms(config)
-    if config:
-        for key, value in config.get("defaults", {}).items():
-            opts[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        for layer, settings in config.get("layers", {}).items():
-            form = others.get(layer, {}).get("form")
-            if form == "permdiag":
-                layer_opts.append(f"{layer}:form=permdiag:p={settings['p']}")
-                continue
-            if form is not None:
-                layer_opts.append(f"{layer}:skip=true")
-                continue
-            parts = [f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-                     for k, v in settings.items() if k != "form"]
-            if parts:
-                layer_opts.append(f"{layer}:" + ":".join(parts))
-    if args.threshold is not None:
-        opts["threshold"] = str(args.threshold)
-    text = " ".join(f"{k}={v}" for k, v in opts.items())
-    if layer_opts:
-        text += " layer-options=" + ",".join(layer_opts)
-    return text
-
-
-def permdiag_options(config: Optional[dict]) -> Optional[str]:
-    """sd-permdiag's option string for the plan's `permdiag` entries (every
-    other layer is left to sd-decompose), or None when there are none."""
-    entries = [f"{layer}:form=permdiag:p={s['p']}"
-               for layer, s in plan_forms(config).items() if s["form"] == "permdiag"]
-    if not entries:
-        return None
-    return "form=se layer-options=" + ",".join(entries)
+    import), `permdiag` ones go to sd-permdiag."""
+    plan_forms(config)
+    defaults = {"min-size": min_size, **((config or {}).get("defaults") or {})}
+    if threshold is not None:
+        defaults["threshold"] = threshold
+    return {"defaults": defaults, "layers": dict((config or {}).get("layers") or {})}
 
 
 def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
-                     options: str, work: Path) -> List[str]:
-    """sd-opt on the imported model: sd-permdiag for the plan's permdiag
-    layers (when it has any), then sd-decompose; reports in `work`."""
+                     min_size: int, threshold: Optional[float], work: Path) -> List[str]:
+    """sd-opt on the imported model with the plan written to
+    `work/sd-opt-plan.json`: sd-permdiag for the plan's permdiag layers (when
+    it has any), then sd-decompose; reports in `work`."""
+    plan_path = work / "sd-opt-plan.json"
+    plan_path.write_text(json.dumps(passes_plan(config, min_size, threshold), indent=2)
+                         + "\n")
     cmd = [sd_opt, str(model_mlir)]
-    pd = permdiag_options(config)
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
-    if pd:
-        cmd.append(f"--sd-permdiag={pd} report={work / 'permdiag.json'}")
-    return cmd + [f"--sd-decompose={options} report={work / 'layers.json'}",
+    if any(s["form"] == "permdiag" for s in plan_forms(config).values()):
+        cmd.append(f"--sd-permdiag=plan={plan_path} report={work / 'permdiag.json'}")
+    return cmd + [f"--sd-decompose=plan={plan_path} report={work / 'layers.json'}",
                   "-o", str(work / "compressed.mlir")]
 
 

@@ -15,7 +15,7 @@ docs/Driver.md) and writes, the way the driver does for a plan:
   trained exponent range);
 * `compressed.mlir` / `layers.json`: that ONNX imported (`import_onnx`,
   batch norm not folded), `sd-opt --sd-decompose` with the plan's options
-  (`planfile.decompose_options` / `planfile.compress_command`) to create each SE
+  (`planfile.compress_command`: the plan file the passes read) to create each SE
   layer's `sd.se_constant` with the plan's block layout and exponent range,
   then every SE layer's codes and bases overwritten by the TRAINED ones
   (`plan.fits.write_fits`): the decomposition sd-decompose made of the
@@ -37,7 +37,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -187,10 +186,8 @@ def export_module(module: OnnxModule, plan: Mapping[str, dict], folder: Path,
         # min-size at the smallest SE layer, so no plan layer is left out for
         # its size; every other weight layer is in the plan as int or dense.
         sizes = [int(np.prod(module.layer(n).weight_shape)) for n in fits]
-        args = types.SimpleNamespace(min_size=min(sizes, default=1), threshold=None)
-        options = planfile.decompose_options(config, args)
-        proc = subprocess.run(planfile.compress_command(sd_opt, model_mlir, config, options,
-                                                      folder),
+        proc = subprocess.run(planfile.compress_command(sd_opt, model_mlir, config,
+                                                        min(sizes, default=1), None, folder),
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise ExportError(f"sd-decompose failed:\n{proc.stderr.strip()}")

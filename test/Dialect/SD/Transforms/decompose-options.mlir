@@ -1,41 +1,43 @@
-// sd-decompose options: per-layer overrides, the report files, and the
-// pass's own diagnostics.
+// sd-decompose options: the per-layer plan file (plan=FILE), the report
+// files, and the pass's and the plan parser's diagnostics.
 //
-// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc1:skip,1:threshold=0.5:iterations=5 report=%t.json" | FileCheck %s
+// RUN: sd-opt %s --sd-decompose="min-size=0 plan=%S/Inputs/plans/skip-fc1-coarse-1.json report=%t.json" | FileCheck %s
 // RUN: FileCheck %s --check-prefix=REPORT < %t.json
 // RUN: FileCheck %s --check-prefix=TABLE < %t.md
-// RUN: sd-opt %s --sd-decompose --sd-report=%t-flag.json -o /dev/null
+// RUN: sd-opt %s --sd-decompose=report=%t-flag.json -o /dev/null
 // RUN: FileCheck %s --check-prefix=FLAG < %t-flag.json
 //
-// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:foo=1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:threshold=abc" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADVALUE
-// RUN: not sd-opt %s --sd-decompose="layer-options=fc1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOKEY
+// RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/unknown-key.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/bad-threshold.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADVALUE
+// RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/malformed.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MALFORMED
+// RUN: not sd-opt %s --sd-decompose="plan=%t-missing.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOPLAN
 // RUN: not sd-opt %s --sd-decompose="iterations=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=OPTIONS
-// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc9:skip" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
+// RUN: sd-opt %s --sd-decompose="min-size=0 plan=%S/Inputs/plans/unused-fc9.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
 // RUN: not sd-opt %s --sd-decompose="report=%t-missing-dir/r.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOWRITE
 //
 // A plan that gives fc1 to sd-permdiag: sd-decompose leaves it alone, and
 // does not warn when that entry no longer names a candidate.
-// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc1:form=permdiag:p=4,fc2:p=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLAN
-// RUN: sd-opt %s --sd-decompose="min-size=0 layer-options=fc1:form=dense" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLANDENSE
-// RUN: sd-opt %s --sd-permdiag="min-size=0 form=se layer-options=fc1:form=permdiag:p=4" --sd-decompose="min-size=0 layer-options=fc1:form=permdiag:p=4" 2>&1 | FileCheck %s --check-prefix=BOTH
-// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:form=lowrank" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
-// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:p=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
+// RUN: sd-opt %s --sd-decompose="min-size=0 plan=%S/Inputs/plans/fc1-permdiag-fc2-p.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLAN
+// RUN: sd-opt %s --sd-decompose="min-size=0 plan=%S/Inputs/plans/fc1-dense.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLANDENSE
+// RUN: sd-opt %s --sd-permdiag="min-size=0 plan=%S/Inputs/plans/fc1-permdiag.json" --sd-decompose="min-size=0 plan=%S/Inputs/plans/fc1-permdiag.json" 2>&1 | FileCheck %s --check-prefix=BOTH
+// RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/bad-form.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
+// RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/p-zero.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
 
-// PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in layer-options
-// PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in layer-options
+// PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in the plan
+// PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in the plan
 // BOTH-NOT:  warning
 // BOTH:      sd.permdiag_matmul
 // BOTH:      sd.shift_add_matmul
 // BOTH-NOT:  warning
-// BADFORM: error: invalid layer-options entry for 'fc1': bad value 'lowrank' for 'form'
-// BADP: error: invalid layer-options entry for 'fc1': bad value '0' for 'p'
+// BADFORM: error: {{.*}}bad-form.json: layers.fc1.form: expected se, permdiag, int or dense, got "lowrank"
+// BADP: error: {{.*}}p-zero.json: layers.fc1.p: expected an integer of at least 1, got 0
 
-// UNKNOWN: error: invalid layer-options entry for 'fc1': unknown key 'foo' (expected threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, skip, form or p)
-// BADVALUE: error: invalid layer-options entry for 'fc1': bad value 'abc' for 'threshold'
-// NOKEY: error: invalid layer-options entry 'fc1': expected NAME_OR_INDEX:key=value[:key=value...]
+// UNKNOWN: error: {{.*}}unknown-key.json: layers.fc1: unknown key 'foo' (expected form, skip, threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, p, bits, rounding)
+// BADVALUE: error: {{.*}}bad-threshold.json: layers.fc1.threshold: expected a number of at least 0, got "abc"
+// MALFORMED: error: {{.*}}malformed.json: invalid JSON: [2:1, byte={{[0-9]+}}]: {{.+}}
+// NOPLAN: error: cannot read plan file '{{.*}}-missing.json': {{.+}}
 // OPTIONS: error: invalid sd-decompose options:
-// UNUSED: warning: layer-options entry 'fc9' matches no candidate layer
+// UNUSED: warning: plan entry 'fc9' matches no candidate layer
 // NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
 
 // fc1 is skipped by name; layer 1 (fc2) gets a coarse threshold.
@@ -47,7 +49,7 @@
 // REPORT:      "layers": [
 // REPORT:          "form": "dense",
 // REPORT:          "name": "fc1",
-// REPORT:          "reason": "skipped by layer-options",
+// REPORT:          "reason": "skipped by the plan",
 // REPORT:          "bits": {{[0-9]+}},
 // REPORT:          "block_rows": 4,
 // REPORT-NEXT:     "blocks": 1,
@@ -69,7 +71,7 @@
 // REPORT-NEXT:     "compressed_layers": 1,
 
 // TABLE:      | # | layer | op | shape | form | blocks | density | ratio | rel. error | ms | note |
-// TABLE:      | 0 | fc1 | linalg.matmul | 12x30 | dense | - | - | 1.00 | - | - | skipped by layer-options |
+// TABLE:      | 0 | fc1 | linalg.matmul | 12x30 | dense | - | - | 1.00 | - | - | skipped by the plan |
 // TABLE-NEXT: | 1 | fc2 | linalg.matmul | 6x12 | se | 1x4 |
 // TABLE:      1 of 2 candidate layers compressed
 

@@ -3,7 +3,7 @@
 // dynamic batch is projected (the kernels handle it or fall back to the
 // reference lowering).
 //
-// RUN: sd-opt %s --sd-permdiag="min-size=0 convolutions=true layer-options=conv:form=permdiag" 2>%t.err | FileCheck %s
+// RUN: sd-opt %s --sd-permdiag="min-size=0 convolutions=true plan=%S/Inputs/plans/conv-permdiag.json" 2>%t.err | FileCheck %s
 // RUN: FileCheck %s --check-prefix=REMARK < %t.err
 
 // REMARK: remark: {{.*}}layer 'conv' left dense: the convolution's input or output shape is not static

@@ -1,31 +1,31 @@
-// sd-permdiag options: per-layer p and form (the plan syntax sd-decompose
-// shares), 1x1 convolutions, padding, the report, and every diagnostic.
+// sd-permdiag options: per-layer p and form from the plan file sd-decompose
+// reads too, 1x1 convolutions, padding, the report, and every diagnostic.
 //
-// RUN: sd-opt %s --sd-permdiag="min-size=0 convolutions=true layer-options=fc1:p=3:threshold=0.5,fc2:form=se,conv3:form=permdiag report=%t.json" 2>%t.err | FileCheck %s
+// RUN: sd-opt %s --sd-permdiag="min-size=0 convolutions=true plan=%S/Inputs/plans/permdiag-mixed.json report=%t.json" 2>%t.err | FileCheck %s
 // RUN: FileCheck %s --check-prefix=REMARK < %t.err
 // RUN: FileCheck %s --check-prefix=REPORT < %t.json
 // RUN: FileCheck %s --check-prefix=TABLE < %t.md
-// RUN: sd-opt %s --sd-permdiag="min-size=0 form=se convolutions=true layer-options=fc2:form=permdiag:p=2" -o - 2>&1 | FileCheck %s --check-prefix=PLAN
+// RUN: sd-opt %s --sd-permdiag="min-size=0 convolutions=true plan=%S/Inputs/plans/fc2-permdiag.json" -o - 2>&1 | FileCheck %s --check-prefix=PLAN
 // RUN: sd-opt %s --sd-permdiag="min-size=0 layers=conv1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOCONV
 //
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1:p=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PZERO
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1:p=abc" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PTEXT
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1:form=lowrank" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FORM
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1:skip=maybe" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SKIP
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1:foo=1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// RUN: not sd-opt %s --sd-permdiag="layer-options=fc1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOKEY
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/p-zero.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PZERO
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/p-text.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PTEXT
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/bad-form.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FORM
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/bad-skip.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SKIP
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/unknown-key.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not sd-opt %s --sd-permdiag="plan=%S/Inputs/plans/not-an-object.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOKEY
 // RUN: not sd-opt %s --sd-permdiag="form=bogus" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PASSFORM
-// RUN: sd-opt %s --sd-permdiag="min-size=0 layer-options=fc9:p=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
+// RUN: sd-opt %s --sd-permdiag="min-size=0 plan=%S/Inputs/plans/unused-fc9-p.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
 // RUN: not sd-opt %s --sd-permdiag="min-size=0 report=%t-missing-dir/r.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOWRITE
 
-// PZERO: error: invalid layer-options entry for 'fc1': bad value '0' for 'p' (expected an integer of at least 1)
-// PTEXT: error: invalid layer-options entry for 'fc1': bad value 'abc' for 'p' (expected an integer of at least 1)
-// FORM: error: invalid layer-options entry for 'fc1': bad value 'lowrank' for 'form' (expected permdiag, se or dense)
-// SKIP: error: invalid layer-options entry for 'fc1': bad value 'maybe' for 'skip' (expected true or false)
-// UNKNOWN: error: invalid layer-options entry for 'fc1': unknown key 'foo' (expected p, form or skip, or a sd-decompose key)
-// NOKEY: error: invalid layer-options entry 'fc1': expected NAME_OR_INDEX:key=value[:key=value...]
+// PZERO: error: {{.*}}p-zero.json: layers.fc1.p: expected an integer of at least 1, got 0
+// PTEXT: error: {{.*}}p-text.json: layers.fc1.p: expected an integer of at least 1, got "abc"
+// FORM: error: {{.*}}bad-form.json: layers.fc1.form: expected se, permdiag, int or dense, got "lowrank"
+// SKIP: error: {{.*}}bad-skip.json: layers.fc1.skip: expected true or false, got "maybe"
+// UNKNOWN: error: {{.*}}unknown-key.json: layers.fc1: unknown key 'foo' (expected form, skip, threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, p, bits, rounding)
+// NOKEY: error: {{.*}}not-an-object.json: layers.fc1: expected an object of settings
 // PASSFORM: error: form must be permdiag, se or dense, not 'bogus'
-// UNUSED: warning: layer-options entry 'fc9' matches no candidate layer
+// UNUSED: warning: plan entry 'fc9' matches no candidate layer
 // NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
 // REMARK: remark: {{.*}}layer 'conv3' left dense: only 1x1 convolutions are projected, this kernel is 3x3
 // REMARK-NOT: remark

@@ -11,8 +11,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
-#include <string>
-
 namespace mlir::sd {
 
 #define GEN_PASS_DECL
@@ -20,10 +18,6 @@ namespace mlir::sd {
 
 #define GEN_PASS_REGISTRATION
 #include "SD/Dialect/SD/Transforms/Passes.h.inc"
-
-/// The report file `sd-decompose` writes when its own `report` option is
-/// empty; sd-opt sets it from `--sd-report=FILE`.
-void setDefaultDecomposeReport(const std::string &path);
 
 } // namespace mlir::sd
 

@@ -51,17 +51,19 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
 
     Layers are named by their `loc("name")` when they have one, else by the
     weight's resource name, else `layer<index>`; the index counts candidate
-    layers in module order. `layer-options` overrides settings per layer:
-    `NAME_OR_INDEX:key=value[:key=value...]` with keys `threshold`,
-    `iterations`, `min-exp`, `max-exp`, `block-rows`,
-    `structured-fraction`, `row-threshold`, `column-scale` and `skip`
-    (`fc1:threshold=0.01`, `0:skip`), plus the plan keys shared with
-    sd-permdiag: `form` (`se`, `permdiag` or `dense`; only `se` layers are
-    decomposed, the others stay dense with a remark) and `p` (checked,
-    used by sd-permdiag). An unused entry whose form is `permdiag` is not
-    warned about: sd-permdiag, run first, has taken that layer.
+    layers in module order. `plan=FILE` reads a plan file (JSON, the one
+    format of include/SD/Compression/Plan.h and docs/Driver.md): its
+    `defaults` override the pass options and its `layers` entries (by name
+    or index) set `threshold`, `iterations`, `min-exp`, `max-exp`,
+    `block-rows`, `structured-fraction`, `row-threshold`, `column-scale`
+    and `skip` per layer, plus `form` (`se`, `permdiag`, `int` or `dense`;
+    only `se` layers, the default, are decomposed, the others stay dense
+    with a remark) and the keys of the other forms (`p`, `bits`,
+    `rounding`). An unused entry whose form is `permdiag` is not warned
+    about: sd-permdiag, run first, has taken that layer. A malformed plan is
+    an error naming the file and the JSON path of the bad value.
 
-    `report` (or sd-opt's `--sd-report=FILE`) writes a JSON report per layer
+    `report` writes a JSON report per layer
     (shape, blocks, non-zeros, exponent histogram, bits, compression ratio,
     relative reconstruction error, time) and a readable table next to it
     (`FILE` with `.md` in place of its extension).
@@ -90,8 +92,8 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
            "(decompose_scale)">,
     Option<"minSize", "min-size", "int64_t", "1024",
            "Leave weights with fewer values than this dense">,
-    ListOption<"layerOptions", "layer-options", "std::string",
-               "Per-layer overrides NAME_OR_INDEX:key=value[:key=value]">,
+    Option<"planFile", "plan", "std::string", "\"\"",
+           "Per-layer plan file (JSON; docs/Driver.md)">,
     Option<"report", "report", "std::string", "\"\"",
            "Write a per-layer JSON report (and a .md table) to this file">
   ];
@@ -135,21 +137,22 @@ def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
     and become `sd.permdiag_matmul` on the pixels as rows (strided slice,
     transposes to and from channels-last for NCHW).
 
-    Which layers: a layer is projected when its form is `permdiag` (its
-    `layer-options` `form`, else the pass's `form`), it is not skipped, it is
-    listed in `layers` (when that is given) and it has at least `min-size`
-    values. `layer-options` takes the plan syntax of sd-decompose,
-    `NAME_OR_INDEX:key=value[:key=value...]`, with keys `p`, `form`
-    (`permdiag`, `se` or `dense`) and `skip`; sd-decompose's SmartExchange
-    keys are accepted and ignored, so one plan string can drive both passes:
+    Which layers: a layer is projected when its form is `permdiag`, it is
+    not skipped, it is listed in `layers` (when that is given) and it has at
+    least `min-size` values. Without a plan every layer's form is the pass's
+    `form`; with `plan=FILE` (the plan file sd-decompose reads, docs/Driver.md)
+    it is the layer's plan `form`, else the plan defaults' `form`, else `se`,
+    and its `p` and `skip` come from the plan too. The other forms' keys
+    are accepted and ignored, so one plan file drives both passes:
 
-        --sd-permdiag="form=se layer-options=fc1:form=permdiag:p=8,conv1:skip"
-        --sd-decompose="layer-options=fc1:form=permdiag:p=8,conv1:skip"
+        {"layers": {"fc1": {"form": "permdiag", "p": 8},
+                    "conv1": {"skip": true}}}
 
-    projects fc1 with p = 8 and leaves everything else to sd-decompose
-    (which leaves layers whose form is not `se` dense). A layer this pass
-    converts is no longer a candidate for sd-decompose, so later layer
-    indices shift: plans should name layers.
+    with `--sd-permdiag=plan=FILE --sd-decompose=plan=FILE` projects fc1
+    with p = 8 and leaves everything else to sd-decompose (which leaves
+    layers whose form is not `se` dense). A layer this pass converts is no
+    longer a candidate for sd-decompose, so later layer indices shift: plans
+    should name layers.
 
     `report` writes the per-layer JSON and Markdown report: p, kept energy
     (the share of ||W||^2 the diagonals keep), relative Frobenius error,
@@ -165,13 +168,12 @@ def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
     Option<"minSize", "min-size", "int64_t", "1024",
            "Leave weights with fewer values dense">,
     Option<"form", "form", "std::string", "\"permdiag\"",
-           "Form of layers whose layer-options give none: permdiag "
+           "Form of every layer when there is no plan: permdiag "
            "(project them), se or dense (leave them)">,
     Option<"convolutions", "convolutions", "bool", "false",
            "Also project 1x1 convolutions over their channel dimensions">,
-    ListOption<"layerOptions", "layer-options", "std::string",
-               "Per-layer settings NAME_OR_INDEX:key=value[:key=value] with "
-               "keys p, form, skip">,
+    Option<"planFile", "plan", "std::string", "\"\"",
+           "Per-layer plan file (JSON; docs/Driver.md)">,
     Option<"report", "report", "std::string", "\"\"",
            "Write a per-layer JSON report (and a .md table) to this file">
   ];

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Decompose.h"
+#include "SD/Compression/Plan.h"
 #include "SD/Compression/Storage.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
@@ -32,15 +33,6 @@ using namespace mlir;
 using namespace mlir::sd;
 namespace comp = ::sd::compression;
 
-static std::string &defaultReportPath() {
-  static std::string path;
-  return path;
-}
-
-void mlir::sd::setDefaultDecomposeReport(const std::string &path) {
-  defaultReportPath() = path;
-}
-
 /// Resource keys must be identifiers; layer names may hold dots and slashes.
 static std::string sanitize(StringRef name) {
   std::string out;
@@ -53,20 +45,14 @@ static std::string sanitize(StringRef name) {
 
 namespace {
 
-/// Settings for one layer: the pass options with its overrides applied.
+/// Settings for one layer: the pass options with its plan settings applied.
 struct LayerSettings {
   comp::DecomposeOptions options;
   bool skip = false;
   /// A plan's `form`: only "se" layers are decomposed here; "permdiag"
-  /// layers belong to sd-permdiag, "dense" ones stay as they are.
+  /// layers belong to sd-permdiag, "int" ones to the driver, "dense" ones
+  /// stay as they are.
   std::string form = "se";
-};
-
-/// One parsed `layer-options` entry.
-struct Override {
-  std::string selector;
-  std::vector<std::pair<std::string, std::string>> assignments;
-  bool used = false;
 };
 
 struct SDDecomposePass : mlir::sd::impl::SDDecomposePassBase<SDDecomposePass> {
@@ -75,103 +61,11 @@ struct SDDecomposePass : mlir::sd::impl::SDDecomposePassBase<SDDecomposePass> {
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOverrides(std::vector<Override> &overrides);
-  LogicalResult applyOverride(const Override &o, LayerSettings &settings,
-                              std::string &error) const;
   LogicalResult decomposeLayer(WeightUse &use, const LayerSettings &settings,
                                LayerRecord &record);
 };
 
 } // namespace
-
-LogicalResult SDDecomposePass::parseOverrides(std::vector<Override> &out) {
-  for (const std::string &entry : layerOptions) {
-    SmallVector<StringRef> parts;
-    StringRef(entry).split(parts, ':');
-    Override o;
-    o.selector = parts[0].trim().str();
-    if (o.selector.empty() || parts.size() < 2)
-      return emitError(getOperation().getLoc())
-             << "invalid layer-options entry '" << entry
-             << "': expected NAME_OR_INDEX:key=value[:key=value...]";
-    for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
-      auto [key, value] = part.split('=');
-      if (key.trim() == "skip" && value.empty())
-        value = "true";
-      o.assignments.emplace_back(key.trim().str(), value.trim().str());
-    }
-    out.push_back(std::move(o));
-  }
-  // Check every key and value once, up front, on a scratch copy.
-  for (const Override &o : out) {
-    LayerSettings scratch;
-    std::string error;
-    if (failed(applyOverride(o, scratch, error)))
-      return emitError(getOperation().getLoc())
-             << "invalid layer-options entry for '" << o.selector
-             << "': " << error;
-  }
-  return success();
-}
-
-LogicalResult SDDecomposePass::applyOverride(const Override &o,
-                                             LayerSettings &settings,
-                                             std::string &error) const {
-  comp::DecomposeOptions &opts = settings.options;
-  for (auto &[key, value] : o.assignments) {
-    double d = 0;
-    long long i = 0;
-    bool isDouble = llvm::to_float(value, d);
-    bool isInt = llvm::to_integer(value, i, 10);
-    auto boolValue = [&](bool &target) {
-      if (value != "true" && value != "false" && value != "1" && value != "0")
-        return false;
-      target = value == "true" || value == "1";
-      return true;
-    };
-    bool ok = true;
-    if (key == "threshold")
-      ok = isDouble, opts.threshold = d;
-    else if (key == "iterations")
-      ok = isInt, opts.iterations = int(i);
-    else if (key == "min-exp")
-      ok = isInt, opts.range.minExp = int(i);
-    else if (key == "max-exp")
-      ok = isInt, opts.range.maxExp = int(i);
-    else if (key == "block-rows")
-      ok = isInt, opts.maxBlockRows = i;
-    else if (key == "structured-fraction")
-      ok = isDouble, opts.structuredFraction = d;
-    else if (key == "row-threshold")
-      ok = boolValue(opts.rowThreshold);
-    else if (key == "column-scale")
-      ok = boolValue(opts.columnScale);
-    else if (key == "skip")
-      ok = boolValue(settings.skip);
-    else if (key == "form")
-      ok = value == "se" || value == "permdiag" || value == "dense",
-      settings.form = value;
-    else if (key == "p") // sd-permdiag's block size, shared plan syntax.
-      ok = isInt && i >= 1;
-    else {
-      error = "unknown key '" + key +
-              "' (expected threshold, iterations, min-exp, max-exp, "
-              "block-rows, structured-fraction, row-threshold, column-scale, "
-              "skip, form or p)";
-      return failure();
-    }
-    if (!ok) {
-      error = "bad value '" + value + "' for '" + key + "'";
-      return failure();
-    }
-  }
-  std::string problem = opts.verify();
-  if (!problem.empty()) {
-    error = problem;
-    return failure();
-  }
-  return success();
-}
 
 LogicalResult SDDecomposePass::decomposeLayer(WeightUse &use,
                                               const LayerSettings &settings,
@@ -269,14 +163,22 @@ void SDDecomposePass::runOnOperation() {
   opts.structuredFraction = structuredFraction;
   opts.rowThreshold = rowThreshold;
   opts.columnScale = columnScale;
-  std::string problem = opts.verify();
-  if (!problem.empty()) {
-    emitError(module.getLoc(), "invalid sd-decompose options: ") << problem;
+  comp::Plan plan;
+  std::string error;
+  if (!planFile.empty() && !comp::readPlan(planFile, plan, error)) {
+    emitError(module.getLoc()) << error;
     return signalPassFailure();
   }
-  std::vector<Override> overrides;
-  if (failed(parseOverrides(overrides)))
+  plan.defaults.applyTo(opts);
+  int64_t smallest = plan.defaults.minSize.value_or(minSize);
+  std::string problem = opts.verify();
+  if (!problem.empty()) {
+    emitError(module.getLoc(), "invalid sd-decompose options")
+        << (planFile.empty() ? ": " : " (with the plan's defaults): ")
+        << problem;
     return signalPassFailure();
+  }
+  std::vector<bool> used(plan.layers.size(), false);
 
   SmallVector<Operation *> candidates = collectLayers(module);
 
@@ -294,22 +196,26 @@ void SDDecomposePass::runOnOperation() {
         record.shape.assign(t.getShape().begin(), t.getShape().end());
 
     LayerSettings settings = defaults;
-    for (Override &o : overrides)
-      if (o.selector == record.name ||
-          o.selector == std::to_string(record.index)) {
-        std::string error;
-        (void)applyOverride(o, settings, error); // checked when parsed
-        o.used = true;
-      }
+    comp::PlanSettings planned =
+        plan.settingsFor(record.name, int64_t(record.index), used);
+    planned.applyTo(settings.options);
+    settings.skip = planned.skip.value_or(false);
+    settings.form = planned.form.value_or("se");
+    problem = settings.options.verify();
+    if (!problem.empty()) {
+      op->emitError() << "plan settings of layer '" << record.name
+                      << "': " << problem;
+      return signalPassFailure();
+    }
 
     std::string whyNot = match.whyNot;
     if (whyNot.empty() && settings.skip)
-      whyNot = "skipped by layer-options";
+      whyNot = "skipped by the plan";
     if (whyNot.empty() && settings.form != "se")
-      whyNot = "its form is " + settings.form + " in layer-options";
-    if (whyNot.empty() && match.use->numWeights() < minSize)
+      whyNot = "its form is " + settings.form + " in the plan";
+    if (whyNot.empty() && match.use->numWeights() < smallest)
       whyNot = "the weight has " + std::to_string(match.use->numWeights()) +
-               " values, fewer than min-size = " + std::to_string(minSize);
+               " values, fewer than min-size = " + std::to_string(smallest);
     if (!whyNot.empty()) {
       op->emitRemark() << "layer '" << record.name
                        << "' left dense: " << whyNot;
@@ -327,17 +233,13 @@ void SDDecomposePass::runOnOperation() {
 
   // An entry that gives a layer to sd-permdiag names a layer that pass has
   // already rewritten when it ran first: not a mistake in the plan.
-  for (const Override &o : overrides)
-    if (!o.used && !llvm::is_contained(
-                       o.assignments,
-                       std::pair<std::string, std::string>("form", "permdiag")))
-      emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
+  for (auto [entry, wasUsed] : llvm::zip(plan.layers, used))
+    if (!wasUsed && entry.settings.form.value_or("") != "permdiag")
+      emitWarning(module.getLoc()) << "plan entry '" << entry.selector
                                    << "' matches no candidate layer";
 
-  std::string path = report.empty() ? defaultReportPath() : report.getValue();
-  if (!path.empty()) {
-    std::string error;
-    if (failed(writeLayerReport(path, records, error))) {
+  if (!report.empty()) {
+    if (failed(writeLayerReport(report, records, error))) {
       emitError(module.getLoc()) << error;
       return signalPassFailure();
     }

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/PermDiag.h"
+#include "SD/Compression/Plan.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/Transforms/LayerReport.h"
@@ -36,95 +37,20 @@ using namespace mlir;
 using namespace mlir::sd;
 namespace comp = ::sd::compression;
 
-/// sd-decompose's plan keys: valid in a shared plan, meaningless here.
-static bool isSmartExchangeKey(StringRef key) {
-  return llvm::is_contained(
-      ArrayRef<StringRef>{"threshold", "iterations", "min-exp", "max-exp",
-                          "block-rows", "structured-fraction", "row-threshold",
-                          "column-scale"},
-      key);
-}
-
 static bool isForm(StringRef v) {
   return v == "permdiag" || v == "se" || v == "dense";
 }
 
 namespace {
 
-/// What `layer-options` says about one layer.
-struct LayerPlan {
-  int64_t p = 0;
-  std::string form;
-  bool skip = false;
-};
-
-/// One parsed `layer-options` entry.
-struct Override {
-  std::string selector;
-  LayerPlan plan;
-  /// Which keys the entry sets, so later entries override only those.
-  bool setsP = false, setsForm = false, setsSkip = false;
-  bool used = false;
-};
-
 struct SDPermDiagPass : mlir::sd::impl::SDPermDiagPassBase<SDPermDiagPass> {
   using Base::Base;
   void runOnOperation() override;
 
 private:
-  LogicalResult parseOverrides(std::vector<Override> &out);
   Value buildConv1x1(OpBuilder &b, const WeightUse &use, Value weight);
 };
 } // namespace
-
-LogicalResult SDPermDiagPass::parseOverrides(std::vector<Override> &out) {
-  Location loc = getOperation().getLoc();
-  for (const std::string &entry : layerOptions) {
-    SmallVector<StringRef> parts;
-    StringRef(entry).split(parts, ':');
-    Override o;
-    o.selector = parts[0].trim().str();
-    if (o.selector.empty() || parts.size() < 2)
-      return emitError(loc) << "invalid layer-options entry '" << entry
-                            << "': expected NAME_OR_INDEX:key=value"
-                               "[:key=value...]";
-    for (StringRef part : ArrayRef<StringRef>(parts).drop_front()) {
-      auto [rawKey, rawValue] = part.split('=');
-      StringRef key = rawKey.trim(), value = rawValue.trim();
-      auto bad = [&]() {
-        return emitError(loc)
-               << "invalid layer-options entry for '" << o.selector
-               << "': bad value '" << value << "' for '" << key << "'";
-      };
-      if (key == "p") {
-        long long v = 0;
-        if (!llvm::to_integer(value, v, 10) || v < 1)
-          return bad() << " (expected an integer of at least 1)";
-        o.plan.p = v;
-        o.setsP = true;
-      } else if (key == "form") {
-        if (!isForm(value))
-          return bad() << " (expected permdiag, se or dense)";
-        o.plan.form = value.str();
-        o.setsForm = true;
-      } else if (key == "skip") {
-        if (value.empty())
-          value = "true";
-        if (value != "true" && value != "false" && value != "1" && value != "0")
-          return bad() << " (expected true or false)";
-        o.plan.skip = value == "true" || value == "1";
-        o.setsSkip = true;
-      } else if (!isSmartExchangeKey(key)) {
-        return emitError(loc)
-               << "invalid layer-options entry for '" << o.selector
-               << "': unknown key '" << key
-               << "' (expected p, form or skip, or a sd-decompose key)";
-      }
-    }
-    out.push_back(std::move(o));
-  }
-  return success();
-}
 
 /// y = init + conv1x1(x, W) as a permuted-diagonal matmul over pixels:
 /// strided slice of x, channels last, [pixels, C] x W^T, and back.
@@ -195,9 +121,13 @@ void SDPermDiagPass::runOnOperation() {
         << "form must be permdiag, se or dense, not '" << form << "'";
     return signalPassFailure();
   }
-  std::vector<Override> overrides;
-  if (failed(parseOverrides(overrides)))
+  comp::Plan plan;
+  std::string error;
+  if (!planFile.empty() && !comp::readPlan(planFile, plan, error)) {
+    emitError(module.getLoc()) << error;
     return signalPassFailure();
+  }
+  std::vector<bool> used(plan.layers.size(), false);
   SmallVector<Operation *> candidates = collectLayers(module);
   std::vector<LayerRecord> records;
   llvm::StringSet<> wanted;
@@ -216,24 +146,17 @@ void SDPermDiagPass::runOnOperation() {
       seen.insert(record.name);
       seen.insert(std::to_string(index));
     }
-    // Pass options, then every matching entry in order.
-    LayerPlan plan{blockSize, form, false};
-    bool planned = false;
-    for (Override &o : overrides)
-      if (o.selector == record.name || o.selector == std::to_string(index)) {
-        o.used = true;
-        if (o.setsP)
-          plan.p = o.plan.p;
-        if (o.setsForm) {
-          plan.form = o.plan.form;
-          planned = true;
-        }
-        if (o.setsSkip)
-          plan.skip = o.plan.skip;
-      }
+    // Without a plan, the pass options; with one, the layer's plan settings
+    // (a layer the plan gives no form is se).
+    comp::PlanSettings planned =
+        plan.settingsFor(record.name, int64_t(index), used);
+    int64_t p = planned.p.value_or(blockSize);
+    std::string layerForm =
+        planFile.empty() ? form.getValue() : planned.form.value_or("se");
+    bool skip = planned.skip.value_or(false);
     // Remarks only for layers someone asked for by name.
-    bool asked =
-        (selected && !wanted.empty()) || (planned && plan.form == "permdiag");
+    bool asked = (selected && !wanted.empty()) ||
+                 (planned.form && layerForm == "permdiag");
     if (match.use)
       record.shape.assign(match.use->shape.begin(), match.use->shape.end());
     std::string whyNot = match.whyNot;
@@ -250,10 +173,10 @@ void SDPermDiagPass::runOnOperation() {
         // The rewrite reshapes pixels into matmul rows with static sizes.
         whyNot = "the convolution's input or output shape is not static";
     }
-    if (whyNot.empty() && plan.skip)
-      whyNot = "skipped by layer-options";
-    if (whyNot.empty() && plan.form != "permdiag")
-      whyNot = "its form is " + plan.form;
+    if (whyNot.empty() && skip)
+      whyNot = "skipped by the plan";
+    if (whyNot.empty() && layerForm != "permdiag")
+      whyNot = "its form is " + layerForm;
     if (whyNot.empty() && !selected)
       whyNot = "not listed in layers";
     if (whyNot.empty() && match.use->numWeights() < minSize)
@@ -270,7 +193,6 @@ void SDPermDiagPass::runOnOperation() {
     }
 
     WeightUse &use = *match.use;
-    int64_t p = plan.p;
     auto start = std::chrono::steady_clock::now();
     FailureOr<std::vector<float>> values = use.canonicalValues();
     if (failed(values)) {
@@ -334,12 +256,11 @@ void SDPermDiagPass::runOnOperation() {
     if (!seen.contains(l))
       emitWarning(module.getLoc())
           << "layers entry '" << l << "' matches no candidate layer";
-  for (const Override &o : overrides)
-    if (!o.used)
-      emitWarning(module.getLoc()) << "layer-options entry '" << o.selector
+  for (auto [entry, wasUsed] : llvm::zip(plan.layers, used))
+    if (!wasUsed)
+      emitWarning(module.getLoc()) << "plan entry '" << entry.selector
                                    << "' matches no candidate layer";
   if (!report.empty()) {
-    std::string error;
     if (failed(writeLayerReport(report, records, error))) {
       emitError(module.getLoc()) << error;
       return signalPassFailure();
