@@ -252,8 +252,8 @@ def resolve_model(spec: str):
         if not path.exists():
             raise DriverError(f"model file not found: {path}")
         return path.suffix[1:], path, None, None
-    if spec in models.MODELS:
-        real = models.MODELS[spec]
+    real = models.lookup(spec)
+    if real is not None:
         if not real.path.exists():
             subprocess.run([str(models.FETCH_SCRIPT), real.fetch_key],
                            check=False, capture_output=True)
@@ -262,7 +262,8 @@ def resolve_model(spec: str):
                               f"fetched (run scripts/fetch-models.sh)")
         return "onnx", real.path, real.input_shapes, real
     raise DriverError(f"unknown model '{spec}': give an .onnx or .mlir file, "
-                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}")
+                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}"
+                      f" (short names: {', '.join(models.ALIASES)})")
 
 
 def import_model(kind, path, shapes, real, work: Path) -> Path:
@@ -300,15 +301,21 @@ def _import_model(kind, path, shapes, real, work: Path) -> Path:
 
 
 def evaluate_onnx(original: Path, exported: Path, real, samples: int,
-                  input_shape) -> dict:
-    """Accuracy (OCR recognizer on rendered words) or output fidelity."""
+                  input_shapes) -> dict:
+    """Accuracy (OCR recognizer on rendered words) or output fidelity.
+
+    Every graph input is fed: the real model's constant inputs (Silero's
+    sample rate) with their fixed values, the others (the audio and the LSTM
+    state) with random data of the imported @main's shapes, in its order."""
     from .importers.onnx_reference import OnnxReference
 
     ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
-    name = ref_a.input_names[0]
+    constants = dict(real.constant_inputs) if real is not None else {}
+    names = [n for n in ref_a.input_names if n not in constants]
+    fixed = {n: np.array(v, dtype=np.int64) for n, v in constants.items()}
 
     def runner_of(ref):
-        return lambda x: np.asarray(ref.run({name: x})[0])
+        return lambda *xs: np.asarray(ref.run(dict(fixed, **dict(zip(names, xs))))[0])
 
     result: dict = {}
     if real is not None and real.name == "ocr-rec":
@@ -318,14 +325,15 @@ def evaluate_onnx(original: Path, exported: Path, real, samples: int,
         result["metric"] = f"word accuracy on {samples} rendered words"
         result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
         result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
-        x = ocr.render(sample[0])
+        xs = [ocr.render(sample[0])]
     else:
-        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
+        rng = np.random.default_rng(0)
+        xs = [rng.standard_normal(s).astype(np.float32) for s in input_shapes]
         result["metric"] = "output fidelity on random inputs"
-    ya, yb = runner_of(ref_a)(x), runner_of(ref_b)(x)
+    ya, yb = runner_of(ref_a)(*xs), runner_of(ref_b)(*xs)
     result["output_relative_error"] = float(
         np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
-    result["example_input"] = x
+    result["example_input"] = xs[0] if len(xs) == 1 else xs
     result["example_output"] = yb
     return result
 
@@ -649,12 +657,17 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
         input_shapes, _ = runner.main_signature(model_mlir.read_text())
-        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
+        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes)
+    if kind == "mlir":
+        from .mlir_quality import evaluate_mlir
+
+        quality = evaluate_mlir(model_mlir, compressed, sd_opt)
 
     progress("checking the compiled CPU code against the exported model")
     cpu = {}
     if not args.no_cpu_check and "example_input" in quality:
-        run = runner.run_mlir(compressed, [quality["example_input"]],
+        x = quality["example_input"]
+        run = runner.run_mlir(compressed, x if isinstance(x, list) else [x],
                               sd_opt=sd_opt, pipeline="--sd-cpu-to-llvm")
         cpu["relative_error"] = runner.relative_error(run.outputs[0],
                                                       quality["example_output"])
