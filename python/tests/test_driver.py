@@ -79,7 +79,7 @@ class DriverTest(unittest.TestCase):
         # A LeNet as torch-mlir's FX path prints it: the driver runs the
         # original and the compressed module on the same input and checks
         # the compiled CPU code, as for ONNX models.
-        from smartdeal import runner
+        from smartdeal.runtime import runner
 
         src = (HERE.parent.parent / "test" / "Dialect" / "SD" / "Transforms" /
                "torch-mlir-fx-lenet.mlir")

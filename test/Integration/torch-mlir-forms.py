@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smartdeal import runner
+from smartdeal.runtime import runner
 
 work = Path(sys.argv[1])
 work.mkdir(parents=True, exist_ok=True)
