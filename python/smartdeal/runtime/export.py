@@ -33,6 +33,10 @@ def _weight_for_node(node: onnx.NodeProto, rebuilt: np.ndarray,
     elif node.op_type == "Gemm":
         trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
         out = rebuilt if trans_b else rebuilt.T
+    elif node.op_type == "ConvTranspose":
+        # The importer convolves with the weight's channels swapped and its
+        # kernel flipped (importers.lowering.conv_transpose2d); undo both.
+        out = rebuilt[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     else:  # Conv: [F, C, R, S] either way
         out = rebuilt
     if out.shape != original.shape:
