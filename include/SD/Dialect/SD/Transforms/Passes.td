@@ -17,20 +17,26 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
     whose weight is stored as `W ~ Ce * B` (power-of-two Ce codes, one 3x3 B
     per block of at most `block-rows` rows):
 
-    * `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_fhwc` with 1x1 or
-      3x3 kernels -> `sd.shift_add_conv2d`;
-    * `linalg.matmul` whose weight comes through `linalg.transpose`, a
-      transposing `linalg.generic`, transposed indexing maps, or directly as
-      a K x N constant -> `sd.shift_add_matmul`;
-    * `linalg.batch_matmul` on a broadcast (`linalg.broadcast` or a
-      broadcasting `linalg.generic`) weight -> `sd.shift_add_matmul` on the
-      3-D input.
+    * `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_fhwc` with any
+      kernel shape -> `sd.shift_add_conv2d` (rows of 3 along each filter's
+      C*R*S values);
+    * `linalg.matmul` (plain or with transposed indexing maps) ->
+      `sd.shift_add_matmul`;
+    * `linalg.batch_matmul` whose weight is the same matrix for every batch
+      -> `sd.shift_add_matmul` on the 3-D input.
 
-    The weight may be `arith.constant dense<...>` or `dense_resource<...>`.
-    A layer stays dense, with a remark saying why, when its kernel is not
-    1x1 or 3x3, it is depthwise or grouped, its data is elided
-    (`dense_resource<__elided__>`), it is not a constant, it is not f32, or
-    it has fewer than `min-size` values.
+    The weight operand is traced back to its `arith.constant` (`dense<...>`
+    or `dense_resource<...>`) through any chain of layout-only ops:
+    `linalg.transpose`, `linalg.broadcast`, `linalg.copy`,
+    `tensor.collapse_shape` / `expand_shape` / `cast` / `reshape`, and
+    copying `linalg.generic`s whose output map is a permutation and whose
+    input map picks loops or fixed positions (TorchScript's transposing and
+    broadcasting generics). A layer stays dense, with a remark saying why,
+    when it is depthwise or grouped or in another convolution form, its
+    data is elided (`dense_resource<__elided__>`), its weight is computed
+    by anything else or differs along the batch, it is not f32, or it has
+    fewer than `min-size` values. Everything else in the module (ml_program
+    globals, cf.assert, pooling, attention products) is left as it is.
 
     Before:
     ```mlir
