@@ -299,37 +299,6 @@ def _import_model(kind, path, shapes, real, work: Path) -> Path:
     return out
 
 
-def evaluate_onnx(original: Path, exported: Path, real, samples: int,
-                  input_shape) -> dict:
-    """Accuracy (OCR recognizer on rendered words) or output fidelity."""
-    from .importers.onnx_reference import OnnxReference
-
-    ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
-    name = ref_a.input_names[0]
-
-    def runner_of(ref):
-        return lambda x: np.asarray(ref.run({name: x})[0])
-
-    result: dict = {}
-    if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
-        sample = ocr.words(samples)
-        result["metric"] = f"word accuracy on {samples} rendered words"
-        result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
-        result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
-        x = ocr.render(sample[0])
-    else:
-        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
-        result["metric"] = "output fidelity on random inputs"
-    ya, yb = runner_of(ref_a)(x), runner_of(ref_b)(x)
-    result["output_relative_error"] = float(
-        np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
-    result["example_input"] = x
-    result["example_output"] = yb
-    return result
-
-
 def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
     """Output fidelity of a torchvision model with its compressed weights."""
     import torch
@@ -349,61 +318,23 @@ def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
 
 
 def calibration_inputs(path: Path, real, args) -> List[dict]:
-    """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
-    import onnx
+    """Calibration inputs: the realistic calibration split for the OCR
+    models (smartdeal.fidelity), seeded noise for the others."""
+    from . import fidelity
 
-    model = onnx.load(str(path))
-    inits = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in inits)
-    if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
-        return [{inp.name: ocr.render(w)} for w in ocr.words(args.calibration, seed=1)]
-    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    rng = np.random.default_rng(1)
-    return [{inp.name: rng.standard_normal(shape).astype(np.float32)}
-            for _ in range(max(args.calibration // 5, 1))]
+    count = args.calibration if fidelity.task(real) != "output" else max(
+        args.calibration // 5, 1)
+    return fidelity.split_inputs(path, real, "calibration", count)
 
 
 def plan_metric(path: Path, real, args):
     """(model, metric) for budgets: metric(onnx model) is higher-is-better on
-    the calibration inputs (seed 1, distinct from the evaluation inputs)."""
-    import onnx
+    validation inputs (never the calibration or test inputs)."""
+    from . import fidelity
 
-    from .importers.onnx_reference import OnnxReference
-
-    model = onnx.load(str(path))
-    if real is not None and real.name == "ocr-rec":
-        from . import ocr
-
-        # Word accuracy on a few words moves in steps of 1/n; the share of CTC
-        # frames whose best class is the original model's is a smooth proxy.
-        sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        expected = [base.run({name: x})[0].argmax(-1) for x in sample]
-
-        def metric(m):
-            ref = OnnxReference(m)
-            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
-                                  for x, e in zip(sample, expected)]))
-    else:
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        shape = [d.dim_value for d in next(
-            i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim]
-        rng = np.random.default_rng(1)
-        xs = [rng.standard_normal(shape).astype(np.float32)
-              for _ in range(max(args.calibration // 5, 1))]
-        expected = [base.run({name: x})[0] for x in xs]
-
-        def metric(m):
-            ref = OnnxReference(m)
-            errs = [np.linalg.norm(ref.run({name: x})[0] - y) /
-                    max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
-            return -float(np.mean(errs))
-
-    return model, metric
+    count = args.calibration if fidelity.task(real) != "output" else max(
+        args.calibration // 5, 1)
+    return fidelity.search_metric(path, real, count)
 
 
 def choose_plan(path: Path, real, layers, report, args):
@@ -429,8 +360,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--threshold", type=float, help="Ce threshold (default 1e-3)")
     p.add_argument("--min-size", type=int, default=1024,
                    help="leave weights with fewer values dense")
-    p.add_argument("--samples", type=int, default=50,
-                   help="real inputs for the accuracy measurement")
+    p.add_argument("--samples", type=int, default=None,
+                   help="test-split inputs for the accuracy measurement (default "
+                   "1000 for the OCR models, 5 for models measured by their outputs)")
+    p.add_argument("--allow-broken", action="store_true",
+                   help="exit 0 even when the compressed model is broken (its "
+                   "accuracy drops by more than 5 points on the test split, or its "
+                   "output error exceeds 0.1)")
     p.add_argument("--budget", type=float, default=None,
                    help="compress only what keeps the model within this budget on "
                    "calibration inputs: the drop in the share of CTC frames that "
@@ -480,6 +416,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(summary)
     print(f"\nwrote {out_dir}/")
+    if summary.startswith("BROKEN") and not args.allow_broken:
+        return 3
     return 0
 
 
@@ -643,13 +581,20 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if proc.returncode != 0:
         raise DriverError(f"CPU compilation failed:\n{proc.stderr.strip()}")
 
-    progress("measuring accuracy on real inputs")
+    progress("measuring accuracy on the realistic test split (exported model and "
+             "libmodel.so)")
     quality = {}
     if kind == "torchvision":
         quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
-        input_shapes, _ = runner.main_signature(model_mlir.read_text())
-        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
+        from . import fidelity
+
+        _, result_shapes = runner.main_signature(model_mlir.read_text())
+        samples = args.samples or (1000 if fidelity.task(real) != "output" else 5)
+        quality = fidelity.evaluate(
+            path, exported, real, samples,
+            library=None if args.no_cpu_check else work / "libmodel.so",
+            result_rank=len(result_shapes[0]), log=lambda m: print(m, flush=True))
 
     progress("checking the compiled CPU code against the exported model")
     cpu = {}
@@ -671,9 +616,29 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
 
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
-    lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
+    whole = None
+    if kind == "onnx":
+        import onnx
+
+        from . import budget
+
+        whole = budget.whole_model(totals, onnx.load(str(path)))
+        totals["whole_model"] = whole
+    lines = []
+    if quality.get("broken"):
+        lines += [f"BROKEN: the compressed {real.name if real else path} does not keep "
+                  "the model working (" + (
+                      f"{quality['metric']} drops by {100 * quality['drop']:.1f} points"
+                      if "drop" in quality else
+                      f"output relative error {quality['output_relative_error']:.3f}")
+                  + "); lower the budget or leave more layers dense", ""]
+    lines += [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
     lines.append(f"- compressed layers: {totals['compressed_layers']} of "
                  f"{totals['candidate_layers']} candidates")
+    if whole:
+        lines.append(f"- whole-model compression (every parameter of the file: "
+                     f"{whole['parameters']} values, depthwise, biases and norms "
+                     f"included): {whole['compression_ratio']:.2f}x")
     lines.append(f"- compression over all candidate layers: "
                  f"{totals['compression_ratio']:.2f}x; over the compressed "
                  f"layers: {totals['compressed_layers_ratio']:.2f}x")
@@ -701,9 +666,10 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                      f"{len(plan.skipped)} dense (calibration score "
                      f"{plan.baseline:.3f} -> {plan.score:.3f}, "
                      f"{plan.evaluations} evaluations); plan in plan.json")
-    if "original" in quality:
-        lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
-                     f"compressed {quality['compressed']:.1%}")
+    if kind == "onnx":
+        from . import fidelity
+
+        lines += fidelity.describe(quality)
     if quality:
         lines.append(f"- output relative error of the compressed model: "
                      f"{quality['output_relative_error']:.4f}")
@@ -729,4 +695,4 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
          "search": search, "int_layers": int_entries,
          "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
         indent=2) + "\n")
-    return "\n".join(lines[:10])
+    return "\n".join(lines[:lines.index("## Layers") - 1])

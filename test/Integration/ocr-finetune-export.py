@@ -21,7 +21,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from smartdeal import compressed, driver, importers, models, ocr, runner
+from smartdeal import compressed, driver, importers, models, runner
+from smartdeal.data import ocr_rec as ocr
 from smartdeal.export import ExportError
 from smartdeal.training import onnx_export
 from smartdeal.training.decompose import decompose_weight
@@ -57,7 +58,7 @@ for name, p in plan.items():
 # A few distillation steps; the Ce latents' large step moves codes across
 # their rounding boundaries, so the trained codes differ from the start.
 words = ["garden", "Tuesday"]
-x = torch.from_numpy(np.concatenate([ocr.render(w) for w in words]))
+x = torch.from_numpy(np.concatenate([ocr.render_clean(w) for w in words]))
 with torch.no_grad():
     teacher = torch.log_softmax(dense(x, ["p2o.Add.277"])[0], -1)
 ce = [p for n, p in module.named_parameters() if n.endswith(".ce")]
