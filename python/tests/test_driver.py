@@ -23,9 +23,13 @@ PYTHON_DIR = HERE.parent
 sys.path.insert(0, str(PYTHON_DIR))
 
 
-def run_driver(*args):
+def run_driver(*args, allow_broken=True):
+    """The driver on `args`. The small random-weight models of these tests
+    lose most of their output to weight-only SmartExchange, which the
+    driver reports as broken (exit 3); tests of the plumbing allow that."""
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
-    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args)],
+    flags = ["--allow-broken"] if allow_broken else []
+    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args), *flags],
                           capture_output=True, text=True, env=env)
 
 
@@ -74,6 +78,29 @@ class DriverTest(unittest.TestCase):
             for name, orig, new in [("fc1", w1.T, inits["w1"].T), ("fc2", w2, inits["w2"])]:
                 err = np.linalg.norm(orig - new) / np.linalg.norm(orig)
                 self.assertAlmostEqual(err, layers[name]["relative_error"], places=4)
+
+    def test_broken_model_is_reported(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            # Weight-only SE of random weights: output error far above 0.1.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 3, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertTrue(summary["quality"]["broken"])
+            self.assertGreater(summary["quality"]["output_relative_error"], 0.1)
+            first = (out / "summary.md").read_text().splitlines()[0]
+            self.assertRegex(first, r"^BROKEN: the compressed .*mlp.onnx does not keep the "
+                             r"model working \(output relative error \d\.\d{3}\)")
+            self.assertIn(first, proc.stdout)
+            # An error budget that keeps every layer dense leaves it working.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--budget", "0.001", "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertFalse(json.loads((out / "summary.json").read_text())
+                             ["quality"]["broken"])
 
     def test_budget_leaves_damaging_layers_dense(self):
         with tempfile.TemporaryDirectory() as tmp:
