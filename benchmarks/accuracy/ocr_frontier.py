@@ -21,8 +21,11 @@ takes; per-layer plans allocated by measured sensitivity reaching whole-model
 
 Writes benchmarks/results/<model>_frontier.md (+ .json).
 
-Usage: ocr_frontier.py [--model ocr-rec] [--samples 1000] [--calibration 32]
-                       [--cache menus.pkl]
+Menus and sensitivities come from the same disk cache as the driver's
+--search (smartdeal.sensitivity.measured_menus): with the same calibration
+size the two share them.
+
+Usage: ocr_frontier.py [--model ocr-rec] [--samples 1000] [--calibration 16]
 """
 
 import argparse
@@ -51,13 +54,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="ocr-rec", choices=sorted(fidelity.TASKS))
     ap.add_argument("--samples", type=int, default=1000)
-    ap.add_argument("--calibration", type=int, default=32)
+    ap.add_argument("--calibration", type=int, default=16)
     ap.add_argument("--ratios", default="5,6,7,8,10",
                     help="whole-model compression targets of the allocated plans")
     ap.add_argument("--int-bits", default="8,6,5")
-    ap.add_argument("--cache", type=Path, default=None,
-                    help="pickle of the menus and their measured sensitivities: reused "
-                    "when it exists (same model, calibration and settings!)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out_md = args.out or ROOT / "benchmarks" / "results" / f"{args.model}_frontier.md"
@@ -74,18 +74,54 @@ def main():
     rows = []
     dense_pred = fidelity.original_predictions(path, real, test, log)
 
-    def row(method, plan_desc, totals, model, **extra):
-        got = fidelity.predictions(real, ort.runner(model)([s.x for s in test]), path)
+    def row(order, method, plan_desc, totals, model, **extra):
+        got = dense_pred if model is base else fidelity.predictions(
+            real, ort.runner(model)([s.x for s in test]), path)
         acc = Accuracy(sum(g == s.label for g, s in zip(got, test)), len(test))
         same = float(np.mean([g == d for g, d in zip(got, dense_pred)]))
         whole = budget.whole_model(totals, base)
         r = {"method": method, "plan": plan_desc, "whole": whole["compression_ratio"],
              "candidates": totals["compression_ratio"], "accuracy": acc.as_dict(),
-             "agreement": same, **extra}
+             "agreement": same, "order": order, **extra}
         rows.append(r)
+        write(rows)
         log(f"{method} [{plan_desc}]: whole {r['whole']:.2f}x, candidates "
             f"{r['candidates']:.2f}x, {acc}, same as dense {same:.1%}")
         return r
+
+    def write(rows):
+        """The table so far (rows in the order of the issue, whatever order
+        they were measured in), rewritten after every row."""
+        rows = sorted(rows, key=lambda r: r["order"])
+        dense = rows[0]["accuracy"]["value"]
+        kind = fidelity.task(real)
+        what = {"words": "exact-match word accuracy (surrounding spaces stripped)",
+                "orientation": "orientation accuracy (0 or 180 degrees)"}[kind]
+        lines = [f"# Accuracy against whole-model compression: {args.model}, realistic test split",
+                 "",
+                 f"Written by `benchmarks/accuracy/ocr_frontier.py --model {args.model}` "
+                 f"({time.strftime('%Y-%m-%d')}, {time.time() - t0:.0f} s). {what} on "
+                 f"{args.samples} inputs of the realistic test split (smartdeal.data: fonts and "
+                 "words never seen by calibration or validation), 95 % Wilson interval. Fits, "
+                 f"sensitivities and bias corrections use {args.calibration} calibration-split "
+                 f"inputs ({BIAS_INPUTS} for biases). **Whole model**: every float parameter of "
+                 f"the file ({params}; uncompressed ones at 32 bits). **Candidates**: the "
+                 f"{len(menus)} weight layers ({weights} weights). SE storage as sd-decompose "
+                 "counts it (entry bitmap, 8-bit bases); int-k = k bits per weight + a 32-bit "
+                 "scale per output channel. Same as dense: the share of inputs on which the "
+                 "prediction equals the original model's.", "",
+                 "| method | layers | whole model | candidates | accuracy [95 % CI] | vs dense "
+                 "| same as dense |",
+                 "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            a = r["accuracy"]
+            lines.append(f"| {r['method']} | {r['plan']} | {r['whole']:.2f}x | "
+                         f"{r['candidates']:.2f}x | {100 * a['value']:.1f} % "
+                         f"[{100 * a['low']:.1f}, {100 * a['high']:.1f}] | "
+                         f"{100 * (a['value'] - dense):+.1f} | {100 * r['agreement']:.1f} % |")
+        out_md.write_text("\n".join(lines) + "\n")
+        out_md.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+        return lines
 
     int_bits = [int(v) for v in args.int_bits.split(",")]
     settings = list(budget.DEFAULT_SE_SETTINGS)
@@ -93,18 +129,8 @@ def main():
         mlir = Path(tmp) / "model.mlir"
         importers.import_onnx(str(path), output=str(mlir), input_shapes=real.input_shapes,
                               fold_batchnorm=False)
-        if args.cache and args.cache.exists():
-            model = onnx.load(str(path))
-            menus = budget.load_menus(args.cache, model)
-            log(f"menus from {args.cache}")
-        else:
-            model, menus = budget.build_menus(path, mlir, calib, sd_opt, settings,
-                                              sorted(set(int_bits + [4])), rounds=1,
-                                              min_size=0, log=log)
-            sensitivity.measure(model, menus, [next(iter(c.values())) for c in calib],
-                                budget.capture_raw(model, menus, calib, BIAS_INPUTS), log=log)
-            if args.cache:
-                budget.save_menus(menus, args.cache)
+        model, menus = sensitivity.measured_menus(path, mlir, calib, sd_opt, BIAS_INPUTS,
+                                                  log=log)
         # Weight-only reference SE: sd-decompose's own codes and bases.
         rep, out = Path(tmp) / "r.json", Path(tmp) / "c.mlir"
         subprocess.run([sd_opt, str(mlir), f"--sd-decompose={settings[0]} report={rep}",
@@ -115,7 +141,7 @@ def main():
     log(f"{len(menus)} weight layers, {weights} weights of {params} parameters")
 
     dense_choice = budget.choose(menus, 0.0)
-    row("dense fp32", "-", budget.plan_totals(menus, dense_choice), base)
+    row(0, "dense fp32", "-", budget.plan_totals(menus, dense_choice), base)
     raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
 
     def uniform(pick):
@@ -126,27 +152,8 @@ def main():
         totals = budget.plan_totals(menus, choice)
         return ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
 
-    for k in int_bits:
-        choice = uniform(lambda m, e, k=k: e["plan"] == {"form": "int", "bits": k})
-        row(f"per-channel int{k}, every weight layer", "-", budget.plan_totals(menus, choice),
-            budget.apply_choice(model, menus, choice))
-        row(f"per-channel int{k}, every weight layer, bias-corrected", "-",
-            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
-
-    choice = dict(dense_choice)
-    for m in menus:
-        if m.name in ref_layers:
-            w = ref_layers[m.name].weight.astype(np.float64)
-            choice[m.name] = {"plan": {"form": "se"}, "bits": ref_report[m.name]["bits"],
-                              "error": 0.0, "weight": w}
-    row("SmartExchange θ=1e-3, weight-only (sd-decompose), others dense", settings[0],
-        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
-    se0 = dict(budget.setting_dict(settings[0]), form="se")
-    choice = {m.name: next((e for e in m.entries if e["plan"] == se0), dense_choice[m.name])
-              if m.name in ref_layers else dense_choice[m.name] for m in menus}
-    row("SmartExchange θ=1e-3, data-aware + bias correction, others dense", settings[0],
-        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
-
+    # The plans first: they are what the table is for, and a long run
+    # that is stopped still has them.
     xs = [next(iter(c.values())) for c in calib]
     dense_bits = budget.plan_totals(menus, dense_choice)["dense_bits"]
     rest = 32 * params - dense_bits
@@ -155,40 +162,35 @@ def main():
         need = dense_bits / max((dense_bits + rest) / target - rest, 1.0)
         choice = sensitivity.for_ratio(menus, need)
         seq, shifts = calibrate.sequential(model, menus, choice, xs[:BIAS_INPUTS])
-        row(f"per-layer plan for whole-model {target:g}x, measured sensitivity, "
+        row(100 + target, f"per-layer plan for whole-model {target:g}x, measured sensitivity, "
             "sequential refit", forms_of(seq), budget.plan_totals(menus, seq),
             budget.apply_choice(model, menus, seq, shifts=shifts),
             predicted_damage=sensitivity.predicted_damage(menus, choice))
 
-    dense = rows[0]["accuracy"]["value"]
-    kind = fidelity.task(real)
-    what = {"words": "exact-match word accuracy (surrounding spaces stripped)",
-            "orientation": "orientation accuracy (0 or 180 degrees)"}[kind]
-    lines = [f"# Accuracy against whole-model compression: {args.model}, realistic test split",
-             "",
-             f"Written by `benchmarks/accuracy/ocr_frontier.py --model {args.model}` "
-             f"({time.strftime('%Y-%m-%d')}, {time.time() - t0:.0f} s). {what} on "
-             f"{args.samples} inputs of the realistic test split (smartdeal.data: fonts and "
-             "words never seen by calibration or validation), 95 % Wilson interval. Fits, "
-             f"sensitivities and bias corrections use {args.calibration} calibration-split "
-             f"inputs ({BIAS_INPUTS} for biases). **Whole model**: every float parameter of "
-             f"the file ({params}; uncompressed ones at 32 bits). **Candidates**: the "
-             f"{len(menus)} weight layers ({weights} weights). SE storage as sd-decompose "
-             "counts it (entry bitmap, 8-bit bases); int-k = k bits per weight + a 32-bit "
-             "scale per output channel. Same as dense: the share of inputs on which the "
-             "prediction equals the original model's.", "",
-             "| method | layers | whole model | candidates | accuracy [95 % CI] | vs dense "
-             "| same as dense |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        a = r["accuracy"]
-        lines.append(f"| {r['method']} | {r['plan']} | {r['whole']:.2f}x | "
-                     f"{r['candidates']:.2f}x | {100 * a['value']:.1f} % "
-                     f"[{100 * a['low']:.1f}, {100 * a['high']:.1f}] | "
-                     f"{100 * (a['value'] - dense):+.1f} | {100 * r['agreement']:.1f} % |")
-    out_md.write_text("\n".join(lines) + "\n")
-    out_md.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
-    print("\n".join(lines))
+
+    for k in int_bits:
+        choice = uniform(lambda m, e, k=k: e["plan"] == {"form": "int", "bits": k})
+        row(10 + 2 * (8 - k), f"per-channel int{k}, every weight layer", "-",
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
+        row(11 + 2 * (8 - k), f"per-channel int{k}, every weight layer, bias-corrected", "-",
+            budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+
+    choice = dict(dense_choice)
+    for m in menus:
+        if m.name in ref_layers:
+            w = ref_layers[m.name].weight.astype(np.float64)
+            choice[m.name] = {"plan": {"form": "se"}, "bits": ref_report[m.name]["bits"],
+                              "error": 0.0, "weight": w}
+    row(50, "SmartExchange θ=1e-3, weight-only (sd-decompose), others dense", settings[0],
+        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
+    se0 = dict(budget.setting_dict(settings[0]), form="se")
+    choice = {m.name: next((e for e in m.entries if e["plan"] == se0), dense_choice[m.name])
+              if m.name in ref_layers else dense_choice[m.name] for m in menus}
+    row(51, "SmartExchange θ=1e-3, data-aware + bias correction, others dense", settings[0],
+        budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+
+
+    print("\n".join(write(rows)))
 
 
 if __name__ == "__main__":

@@ -322,9 +322,7 @@ def calibration_inputs(path: Path, real, args) -> List[dict]:
     models (smartdeal.fidelity), seeded noise for the others."""
     from . import fidelity
 
-    count = args.calibration if fidelity.task(real) != "output" else max(
-        args.calibration // 5, 1)
-    return fidelity.split_inputs(path, real, "calibration", count)
+    return fidelity.split_inputs(path, real, "calibration", _count(real, args))
 
 
 def plan_metric(path: Path, real, args):
@@ -332,9 +330,18 @@ def plan_metric(path: Path, real, args):
     validation inputs (never the calibration or test inputs)."""
     from . import fidelity
 
-    count = args.calibration if fidelity.task(real) != "output" else max(
-        args.calibration // 5, 1)
-    return fidelity.search_metric(path, real, count)
+    return fidelity.search_metric(path, real, _count(real, args))
+
+
+def _count(real, args) -> int:
+    """Calibration (and validation) inputs: --calibration for the OCR text
+    line models; a quarter for the detector's pages; a fifth of it for models
+    fed seeded noise."""
+    from . import fidelity
+
+    kind = fidelity.task(real)
+    div = {"words": 1, "orientation": 1, "regions": 4}.get(kind, 5)
+    return max(args.calibration // div, 1)
 
 
 def choose_plan(path: Path, real, layers, report, args):
@@ -362,7 +369,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="leave weights with fewer values dense")
     p.add_argument("--samples", type=int, default=None,
                    help="test-split inputs for the accuracy measurement (default "
-                   "1000 for the OCR models, 5 for models measured by their outputs)")
+                   "1000 text lines for ocr-rec/ocr-cls, 20 pages for ocr-det, 5 "
+                   "for models measured by their outputs)")
     p.add_argument("--allow-broken", action="store_true",
                    help="exit 0 even when the compressed model is broken (its "
                    "accuracy drops by more than 5 points on the test split, or its "
@@ -384,6 +392,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--calibration", type=int, default=20,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
+    p.add_argument("--plain", action="store_true",
+                   help="real models: decompose every eligible layer weight-only "
+                   "instead of the default budgeted search")
     p.add_argument("--no-accelerator", action="store_true",
                    help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
@@ -392,6 +403,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         kind, path, shapes, real = resolve_model(args.model)
+        apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
         config = json.loads(args.config.read_text()) if args.config else None
@@ -421,6 +433,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
+def apply_model_defaults(args, real) -> None:
+    """A real model given without a plan, budget or --data-aware gets the
+    budgeted per-layer search with its model's fidelity budget
+    (smartdeal.fidelity.DEFAULT_BUDGETS): weight-only decomposition of
+    every eligible layer breaks most real models."""
+    from . import fidelity
+
+    if (real is None or args.plain or args.budget is not None or args.config
+            or args.data_aware):
+        return
+    args.budget = fidelity.DEFAULT_BUDGETS[fidelity.task(real)]
+    args.search = True
+
+
 def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     """--search: every weight layer's menu (SE settings, int-k, dense), each
     entry's measured effect on the whole model (smartdeal.sensitivity), and
@@ -433,12 +459,12 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
     model_mlir = import_model("onnx", path, shapes, real, work)
     calib = calibration_inputs(path, real, args)
-    model, menus = budget.build_menus(path, model_mlir, calib, sd_opt, rounds=args.rounds,
-                                      min_size=args.min_size, log=say)
+    model, menus = sensitivity.measured_menus(path, model_mlir, calib, sd_opt, BIAS_INPUTS,
+                                              rounds=args.rounds, min_size=args.min_size,
+                                              log=say)
     _, metric = plan_metric(path, real, args)
     raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
     xs = [next(iter(c.values())) for c in calib]
-    sensitivity.measure(model, menus, xs, raw, log=say)
     found = sensitivity.search(
         model, menus, metric, args.budget, raw, log=say,
         finish=lambda ch: calibrate.sequential(model, menus, ch, xs[:BIAS_INPUTS],
@@ -590,7 +616,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         from . import fidelity
 
         _, result_shapes = runner.main_signature(model_mlir.read_text())
-        samples = args.samples or (1000 if fidelity.task(real) != "output" else 5)
+        samples = args.samples or fidelity.DEFAULT_SAMPLES[fidelity.task(real)]
         quality = fidelity.evaluate(
             path, exported, real, samples,
             library=None if args.no_cpu_check else work / "libmodel.so",
@@ -626,12 +652,11 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         totals["whole_model"] = whole
     lines = []
     if quality.get("broken"):
+        from . import fidelity
+
         lines += [f"BROKEN: the compressed {real.name if real else path} does not keep "
-                  "the model working (" + (
-                      f"{quality['metric']} drops by {100 * quality['drop']:.1f} points"
-                      if "drop" in quality else
-                      f"output relative error {quality['output_relative_error']:.3f}")
-                  + "); lower the budget or leave more layers dense", ""]
+                  f"the model working ({fidelity.broken_reason(quality)}); lower the "
+                  "budget or leave more layers dense", ""]
     lines += [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
     lines.append(f"- compressed layers: {totals['compressed_layers']} of "
                  f"{totals['candidate_layers']} candidates")

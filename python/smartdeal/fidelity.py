@@ -28,18 +28,29 @@ from . import ort
 # when the relative output error exceeds BROKEN_ERROR.
 BROKEN_DROP = 0.05
 BROKEN_ERROR = 0.1
-TASKS = {"ocr-rec": "words", "ocr-cls": "orientation"}
+TASKS = {"ocr-rec": "words", "ocr-cls": "orientation", "ocr-det": "regions"}
+# Detector: broken when the thresholded text maps overlap the original's by
+# less than this (mean intersection over union on the test pages).
+BROKEN_IOU = 0.8
+# Test inputs the driver measures by default, per task.
+DEFAULT_SAMPLES = {"words": 1000, "orientation": 1000, "regions": 20, "output": 5}
+# The driver's default --budget per task, on the search metric of
+# `search_metric` (validation split): the allowed drop of the share of CTC
+# frames agreeing with the original (words), of the probability given to the
+# original's class (orientation), or the allowed relative output error.
+# Chosen by measurement (docs/Accuracy.md).
+DEFAULT_BUDGETS = {"words": 0.05, "orientation": 0.02, "regions": 0.05, "output": 0.05}
 
 
 def task(real) -> str:
-    """'words', 'orientation' or 'output' (relative output error)."""
+    """'words', 'orientation', 'regions' or 'output' (relative output error)."""
     return TASKS.get(real.name, "output") if real is not None else "output"
 
 
 def _module(real):
-    from .data import ocr_cls, ocr_rec
+    from .data import ocr_cls, ocr_det, ocr_rec
 
-    return {"words": ocr_rec, "orientation": ocr_cls}[task(real)]
+    return {"words": ocr_rec, "orientation": ocr_cls, "regions": ocr_det}[task(real)]
 
 
 def _input_name_shape(model):
@@ -56,6 +67,7 @@ def split_inputs(path: Path, real, split: str, count: int, seed: int = 0) -> Lis
     name, shape = _input_name_shape(onnx.load(str(path)))
     if task(real) != "output":
         return [{name: x} for x in _module(real).inputs(split, count, seed)]
+    # Models without a realistic data module yet (the audio models).
     offset = {"calibration": 1, "validation": 2, "test": 3}[split]
     rng = np.random.default_rng(1000 * seed + offset)
     return [{name: rng.standard_normal(shape).astype(np.float32)} for _ in range(count)]
@@ -65,8 +77,9 @@ def search_metric(path: Path, real, count: int, seed: int = 0):
     """(model, metric): metric(onnx model) is higher-is-better on `count`
     validation inputs. Recognizer: the share of CTC frames whose best class
     is the original's (smooth, unlike word accuracy on few words);
-    classifier: the mean probability given to the original's class; others:
-    minus the mean relative output error."""
+    classifier: the mean probability given to the original's class;
+    detector: the mean overlap of the thresholded text maps; others: minus
+    the mean relative output error."""
     import onnx
 
     from .importers.onnx_reference import OnnxReference
@@ -90,6 +103,15 @@ def search_metric(path: Path, real, count: int, seed: int = 0):
             ref = OnnxReference(m)
             return float(np.mean([np.asarray(ref.run({name: x})[0]).reshape(-1)[e]
                                   for x, e in zip(xs, expected)]))
+    elif kind == "regions":
+        from .data import ocr_det
+
+        expected = [base.run({name: x})[0] for x in xs]
+
+        def metric(m):
+            ref = OnnxReference(m)
+            return float(np.mean([ocr_det.region_iou(ref.run({name: x})[0], y)
+                                  for x, y in zip(xs, expected)]))
     else:
         expected = [base.run({name: x})[0] for x in xs]
 
@@ -174,7 +196,21 @@ def evaluate(path: Path, exported: Path, real, count: int, library: Optional[Pat
         lib_run = lambda x: aot.call(str(library), "main", [x], result_rank)  # noqa: E731
     kind = task(real)
     out: Dict = {"task": kind}
-    if kind == "output":
+    if kind == "regions":
+        from .data import ocr_det
+
+        xs = ocr_det.inputs("test", count, seed)
+        ya = ort.runner(Path(path))(xs)
+        ious = [ocr_det.region_iou(a, b) for a, b in zip(ya, ort.runner(Path(exported))(xs))]
+        out.update(metric="text-region agreement (IoU of the probability maps "
+                   f"thresholded at {ocr_det.THRESHOLD})", split="test", n=count,
+                   iou=float(np.mean(ious)), iou_min=float(np.min(ious)))
+        if lib_run is not None:
+            lib = [ocr_det.region_iou(a, lib_run(x)) for a, x in zip(ya, xs)]
+            out["library_iou"] = float(np.mean(lib))
+        out["broken"] = bool(min(out["iou"], out.get("library_iou", 1.0)) < BROKEN_IOU)
+        x = xs[0]
+    elif kind == "output":
         xs = [next(iter(d.values())) for d in split_inputs(path, real, "test", count, seed)]
         errs, lib_errs = [], []
         for x in xs:
@@ -218,11 +254,29 @@ def evaluate(path: Path, exported: Path, real, count: int, library: Optional[Pat
     return out
 
 
+def broken_reason(q: Dict) -> str:
+    """Why an `evaluate` result counts as broken, in a few words."""
+    if q["task"] == "regions":
+        return (f"text regions overlap the original's by "
+                f"{min(q['iou'], q.get('library_iou', 1.0)):.3f} < {BROKEN_IOU}")
+    if q["task"] == "output":
+        return f"output relative error {q['output_relative_error']:.3f} > {BROKEN_ERROR}"
+    worst = min(q["compressed"]["value"], q.get("library", {}).get("value", 1.0))
+    return (f"{q['metric']} drops by {100 * (q['original']['value'] - worst):.1f} points "
+            f"> {100 * BROKEN_DROP:.0f}")
+
+
 def describe(q: Dict) -> List[str]:
     """Report lines for an `evaluate` result."""
     from .data.stats import Accuracy
 
     lines = []
+    if q["task"] == "regions":
+        lines.append(f"- {q['metric']} on {q['n']} realistic test pages: exported model "
+                     f"{q['iou']:.3f} (worst page {q['iou_min']:.3f})"
+                     + (f", libmodel.so {q['library_iou']:.3f}" if "library_iou" in q
+                        else ""))
+        return lines
     if q["task"] == "output":
         lines.append(f"- {q['metric']}: exported model {q['output_relative_error']:.4f}"
                      + (f", libmodel.so {q['library_relative_error']:.4f}"
