@@ -389,7 +389,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--rounds", type=int, default=1,
                    help="data-aware fits: rounds of code re-selection after the "
                    "basis refit (0: bases only)")
-    p.add_argument("--calibration", type=int, default=20,
+    p.add_argument("--calibration", type=int, default=16,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
     p.add_argument("--plain", action="store_true",
