@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from smartdeal import models  # noqa: E402
-from smartdeal.data import fonts, ocr_cls, ocr_rec, splits, stats, text, words  # noqa: E402
+from smartdeal.data import fonts, ocr_cls, ocr_det, ocr_rec, splits, stats, text, words  # noqa: E402
 
 
 class ResizeRuleTest(unittest.TestCase):
@@ -132,6 +132,34 @@ class SampleTest(unittest.TestCase):
         for i, x in enumerate(s):
             self.assertEqual(x.x.shape, (1, 3, 48, 192))
             self.assertEqual(x.label, ocr_cls.CLASSES[ocr_cls.orientation(0, "calibration", i)])
+
+
+class DetectorTest(unittest.TestCase):
+    def test_normalize(self):
+        # One RGB pixel (255, 0, 51): B = 0.2 -> (0.2 - 0.485) / 0.229, G = 0
+        # -> -0.456 / 0.224, R = 1 -> (1 - 0.406) / 0.225 (BGR image, mean
+        # and std applied in their listed order, as PaddleOCR does).
+        x = ocr_det.normalize(np.array([[[255, 0, 51]]], np.uint8))
+        self.assertEqual(x.shape, (1, 3, 1, 1))
+        np.testing.assert_allclose(x.reshape(3), [(0.2 - 0.485) / 0.229, -0.456 / 0.224,
+                                                  (1 - 0.406) / 0.225], rtol=1e-6)
+
+    def test_region_iou(self):
+        a = np.zeros((4, 4))
+        b = np.zeros((4, 4))
+        a[0, :2] = 0.9  # 2 pixels
+        b[0, 1:4] = 0.5  # 3 pixels, 1 shared
+        self.assertAlmostEqual(ocr_det.region_iou(a, b), 1 / 4)
+        self.assertEqual(ocr_det.region_iou(np.zeros(3), np.full(3, 0.3)), 1.0)
+
+    def test_page(self):
+        p = ocr_det.page("validation", 0)
+        q = ocr_det.page("validation", 0)
+        self.assertEqual(p.x.shape, (1, 3, 640, 640))
+        np.testing.assert_array_equal(p.x, q.x)
+        self.assertGreaterEqual(len(p.boxes), 1)
+        for x0, y0, x1, y1 in p.boxes:
+            self.assertTrue(0 <= x0 < x1 <= 640 and 0 <= y0 < y1 <= 640)
 
 
 class TooFewFontsTest(unittest.TestCase):
