@@ -54,8 +54,16 @@ def _module(real):
 
 
 def _input_name_shape(model):
+    """The model's one graph input; models with more (silero-vad's audio,
+    state and rate) are not supported by the calibration, search and
+    evaluation here yet, and say so."""
     inits = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in inits)
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise ValueError(f"the calibration, search and evaluation inputs cover models with "
+                         f"one input; this one has {len(inputs)} "
+                         f"({', '.join(i.name for i in inputs)})")
+    inp = inputs[0]
     return inp.name, [d.dim_value for d in inp.type.tensor_type.shape.dim]
 
 
