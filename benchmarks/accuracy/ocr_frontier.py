@@ -66,7 +66,7 @@ def main():
     real = models.MODELS[args.model]
     path = real.path
     sd_opt = find_sd_opt()
-    data = fidelity._module(real)
+    data = fidelity.data_module(real)
     test = data.samples("test", args.samples)
     calib = fidelity.split_inputs(path, real, "calibration", args.calibration)
     base = onnx.load(str(path))

@@ -47,7 +47,7 @@ def task(real) -> str:
     return TASKS.get(real.name, "output") if real is not None else "output"
 
 
-def _module(real):
+def data_module(real):
     from .data import ocr_cls, ocr_det, ocr_rec
 
     return {"words": ocr_rec, "orientation": ocr_cls, "regions": ocr_det}[task(real)]
@@ -74,7 +74,7 @@ def split_inputs(path: Path, real, split: str, count: int, seed: int = 0) -> Lis
 
     name, shape = _input_name_shape(onnx.load(str(path)))
     if task(real) != "output":
-        return [{name: x} for x in _module(real).inputs(split, count, seed)]
+        return [{name: x} for x in data_module(real).inputs(split, count, seed)]
     # Models without a realistic data module yet (the audio models).
     offset = {"calibration": 1, "validation": 2, "test": 3}[split]
     rng = np.random.default_rng(1000 * seed + offset)
@@ -236,7 +236,7 @@ def evaluate(path: Path, exported: Path, real, count: int, library: Optional[Pat
                              out.get("library_relative_error", 0.0) > BROKEN_ERROR)
         x = xs[0]
     else:
-        sample = _module(real).samples("test", count, seed)
+        sample = data_module(real).samples("test", count, seed)
         original = original_predictions(path, real, sample, log)
         acc_a = Accuracy(sum(g == s.label for g, s in zip(original, sample)), count)
         log(f"    exported float model on {count} test inputs")

@@ -16,7 +16,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from . import words
-from .ocr_rec import Sample, _seed, draw
+from .ocr_rec import Sample, seed_of, draw
 from .stats import Accuracy
 
 HEIGHT, WIDTH = 48, 192
@@ -37,7 +37,7 @@ def lines(split: str, count: int, seed: int = 0) -> List[str]:
 
 def orientation(seed: int, split: str, i: int) -> int:
     """Class index of sample i: 0 (upright) or 1 (turned by 180 degrees)."""
-    return _seed("cls-turn", seed, split, i) % 2
+    return seed_of("cls-turn", seed, split, i) % 2
 
 
 def samples(split: str, count: int, seed: int = 0) -> List[Sample]:

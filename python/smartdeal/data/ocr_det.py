@@ -21,7 +21,7 @@ from typing import List, Tuple
 import numpy as np
 
 from . import splits, text, words
-from .ocr_rec import _seed
+from .ocr_rec import seed_of
 
 SIZE = 640
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -42,7 +42,7 @@ def normalize(rgb: np.ndarray) -> np.ndarray:
 
 
 def page(split: str, index: int, seed: int = 0) -> Page:
-    rng = random.Random(_seed("det", seed, split, index))
+    rng = random.Random(seed_of("det", seed, split, index))
     groups = splits.faces(split, seed)
     lineages = sorted(groups)
     base = rng.randint(170, 255)
@@ -74,7 +74,7 @@ def page(split: str, index: int, seed: int = 0) -> Page:
                 boxes.append(box)
                 break
     canvas += (rng.uniform(-30, 30) * np.linspace(-1, 1, SIZE))[:, None, None]
-    canvas += np.random.default_rng(_seed("det-noise", seed, split, index) % 2**32).normal(
+    canvas += np.random.default_rng(seed_of("det-noise", seed, split, index) % 2**32).normal(
         0, rng.uniform(0, 8), canvas.shape)
     rgb = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
     return Page(tuple(boxes), normalize(rgb))

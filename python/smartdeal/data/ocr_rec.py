@@ -36,7 +36,7 @@ class Sample:
     x: np.ndarray  # [1, 3, HEIGHT, WIDTH] float32
 
 
-def _seed(*parts) -> int:
+def seed_of(*parts) -> int:
     return int.from_bytes(hashlib.blake2b(":".join(map(str, parts)).encode(),
                                           digest_size=8).digest(), "big")
 
@@ -50,11 +50,11 @@ def draw(labels: Sequence[str], split: str, seed: int, kind: str, height: int,
     lineages = sorted(groups)
     out = []
     for i, label in enumerate(labels):
-        rng = random.Random(_seed(kind, seed, split, i))
+        rng = random.Random(seed_of(kind, seed, split, i))
         faces = groups[rng.choice(lineages)]
         face = faces[rng.randrange(len(faces))]
         style = text.draw_style(rng)
-        rgb = text.render(label, face.path, style, seed=_seed(kind, "noise", seed, split, i))
+        rgb = text.render(label, face.path, style, seed=seed_of(kind, "noise", seed, split, i))
         if rotate is not None:
             rgb = rotate(i, rgb)
         out.append(Sample(label, face.path, style, text.paddle_input(rgb, height, width)))
