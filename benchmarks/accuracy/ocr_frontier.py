@@ -162,8 +162,11 @@ def main():
         need = dense_bits / max((dense_bits + rest) / target - rest, 1.0)
         choice = sensitivity.for_ratio(menus, need)
         seq, shifts = calibrate.sequential(model, menus, choice, xs[:BIAS_INPUTS])
+        totals = budget.plan_totals(menus, seq)
+        reached = budget.whole_model(totals, base)["compression_ratio"] >= target - 0.005
         row(100 + target, f"per-layer plan for whole-model {target:g}x, measured sensitivity, "
-            "sequential refit", forms_of(seq), budget.plan_totals(menus, seq),
+            "sequential refit" + ("" if reached else " (not reachable: the most compressed "
+                                  "plan of the menus)"), forms_of(seq), totals,
             budget.apply_choice(model, menus, seq, shifts=shifts),
             predicted_damage=sensitivity.predicted_damage(menus, choice))
 
