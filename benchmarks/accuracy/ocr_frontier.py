@@ -8,7 +8,7 @@ scored on `--samples` inputs of the realistic *test* split
 every accuracy with its 95 % Wilson interval. Data-aware fits, bias
 corrections and sensitivities use the calibration split; the budget metric
 of the driver's search looks at the validation split. Inference runs on
-ONNX Runtime (smartdeal.ort) when installed.
+ONNX Runtime (smartdeal.runtime.ort) when installed.
 
 Compression is reported twice: over the whole file (every float parameter:
 weight layers, depthwise kernels, biases, norm parameters and statistics;
@@ -22,7 +22,7 @@ takes; per-layer plans allocated by measured sensitivity reaching whole-model
 Writes benchmarks/results/<model>_frontier.md (+ .json).
 
 Menus and sensitivities come from the same disk cache as the driver's
---search (smartdeal.sensitivity.measured_menus): with the same calibration
+--search (smartdeal.plan.sensitivity.measured_menus): with the same calibration
 size the two share them.
 
 Usage: ocr_frontier.py [--model ocr-rec] [--samples 1000] [--calibration 16]
@@ -42,10 +42,14 @@ import onnx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import budget, calibrate, compressed, fidelity, importers, models  # noqa: E402
-from smartdeal import ort, sensitivity  # noqa: E402
+from smartdeal import importers, models  # noqa: E402
+from smartdeal.cli import fidelity  # noqa: E402
 from smartdeal.data.stats import Accuracy  # noqa: E402
-from smartdeal.runner import find_sd_opt  # noqa: E402
+from smartdeal.plan import fits as calibrate  # noqa: E402
+from smartdeal.plan import menus as budget  # noqa: E402
+from smartdeal.plan import sensitivity  # noqa: E402
+from smartdeal.runtime import compressed, ort  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
 BIAS_INPUTS = 16  # calibration inputs whose mean output shift corrects biases
 
