@@ -23,9 +23,13 @@ PYTHON_DIR = HERE.parent
 sys.path.insert(0, str(PYTHON_DIR))
 
 
-def run_driver(*args):
+def run_driver(*args, allow_broken=True):
+    """The driver on `args`. The small random-weight models of these tests
+    lose most of their output to weight-only SmartExchange, which the
+    driver reports as broken (exit 3); tests of the plumbing allow that."""
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
-    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args)],
+    flags = ["--allow-broken"] if allow_broken else []
+    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args), *flags],
                           capture_output=True, text=True, env=env)
 
 
@@ -131,6 +135,29 @@ class DriverTest(unittest.TestCase):
             expected = np.linalg.norm(ref - dense) / np.linalg.norm(dense)
             self.assertGreater(expected, 0.0)
             self.assertAlmostEqual(quality["output_relative_error"], expected, places=5)
+
+    def test_broken_model_is_reported(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            # Weight-only SE of random weights: output error far above 0.1.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 3, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertTrue(summary["quality"]["broken"])
+            self.assertGreater(summary["quality"]["output_relative_error"], 0.1)
+            first = (out / "summary.md").read_text().splitlines()[0]
+            self.assertRegex(first, r"^BROKEN: the compressed .*mlp.onnx does not keep the "
+                             r"model working \(output relative error \d\.\d{3} > 0.1\)")
+            self.assertIn(first, proc.stdout)
+            # An error budget that keeps every layer dense leaves it working.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--budget", "0.001", "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertFalse(json.loads((out / "summary.json").read_text())
+                             ["quality"]["broken"])
 
     def test_budget_leaves_damaging_layers_dense(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -29,16 +29,15 @@ from typing import List, Optional
 import numpy as np
 import onnx
 
-from .. import importers, models, ocr
+from .. import importers, models
 from ..accel import simulate
-from ..importers.onnx_reference import OnnxReference
 from ..plan import fits, menus, sensitivity
 from ..plan.planfile import (compress_command, decompose_options, merge_entries, plan_forms,
                              quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import export, runner
 from ..runtime.runner import REPO_ROOT
-from . import plots
+from . import fidelity, plots
 
 __all__ = ["DriverError", "main"]
 # Calibration inputs whose mean output shift corrects the biases of
@@ -124,40 +123,6 @@ def _import_model(kind, path, shapes, real, work: Path) -> Path:
     return out
 
 
-def evaluate_onnx(original: Path, exported: Path, real, samples: int,
-                  input_shapes) -> dict:
-    """Accuracy (OCR recognizer on rendered words) or output fidelity.
-
-    Every graph input is fed: the real model's constant inputs (Silero's
-    sample rate) with their fixed values, the others (the audio and the LSTM
-    state) with random data of the imported @main's shapes, in its order."""
-    ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
-    constants = dict(real.constant_inputs) if real is not None else {}
-    names = [n for n in ref_a.input_names if n not in constants]
-    fixed = {n: np.array(v, dtype=np.int64) for n, v in constants.items()}
-
-    def runner_of(ref):
-        return lambda *xs: np.asarray(ref.run(dict(fixed, **dict(zip(names, xs))))[0])
-
-    result: dict = {}
-    if real is not None and real.name == "ocr-rec":
-        sample = ocr.words(samples)
-        result["metric"] = f"word accuracy on {samples} rendered words"
-        result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
-        result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
-        xs = [ocr.render(sample[0])]
-    else:
-        rng = np.random.default_rng(0)
-        xs = [rng.standard_normal(s).astype(np.float32) for s in input_shapes]
-        result["metric"] = "output fidelity on random inputs"
-    ya, yb = runner_of(ref_a)(*xs), runner_of(ref_b)(*xs)
-    result["output_relative_error"] = float(
-        np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
-    result["example_input"] = xs[0] if len(xs) == 1 else xs
-    result["example_output"] = yb
-    return result
-
-
 def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
     """Output fidelity of a torchvision model with its compressed weights."""
     import torch
@@ -177,51 +142,24 @@ def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
 
 
 def calibration_inputs(path: Path, real, args) -> List[dict]:
-    """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
-    model = onnx.load(str(path))
-    inits = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in inits)
-    if real is not None and real.name == "ocr-rec":
-        return [{inp.name: ocr.render(w)} for w in ocr.words(args.calibration, seed=1)]
-    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    rng = np.random.default_rng(1)
-    return [{inp.name: rng.standard_normal(shape).astype(np.float32)}
-            for _ in range(max(args.calibration // 5, 1))]
+    """Calibration inputs: the realistic calibration split for the OCR
+    models (smartdeal.cli.fidelity), seeded noise for the others."""
+    return fidelity.split_inputs(path, real, "calibration", _count(real, args))
 
 
 def plan_metric(path: Path, real, args):
     """(model, metric) for budgets: metric(onnx model) is higher-is-better on
-    the calibration inputs (seed 1, distinct from the evaluation inputs)."""
-    model = onnx.load(str(path))
-    if real is not None and real.name == "ocr-rec":
-        # Word accuracy on a few words moves in steps of 1/n; the share of CTC
-        # frames whose best class is the original model's is a smooth proxy.
-        sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        expected = [base.run({name: x})[0].argmax(-1) for x in sample]
+    validation inputs (never the calibration or test inputs)."""
+    return fidelity.search_metric(path, real, _count(real, args))
 
-        def metric(m):
-            ref = OnnxReference(m)
-            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
-                                  for x, e in zip(sample, expected)]))
-    else:
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        shape = [d.dim_value for d in next(
-            i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim]
-        rng = np.random.default_rng(1)
-        xs = [rng.standard_normal(shape).astype(np.float32)
-              for _ in range(max(args.calibration // 5, 1))]
-        expected = [base.run({name: x})[0] for x in xs]
 
-        def metric(m):
-            ref = OnnxReference(m)
-            errs = [np.linalg.norm(ref.run({name: x})[0] - y) /
-                    max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
-            return -float(np.mean(errs))
-
-    return model, metric
+def _count(real, args) -> int:
+    """Calibration (and validation) inputs: --calibration for the OCR text
+    line models; a quarter for the detector's pages; a fifth of it for models
+    fed seeded noise."""
+    kind = fidelity.task(real)
+    div = {"words": 1, "orientation": 1, "regions": 4}.get(kind, 5)
+    return max(args.calibration // div, 1)
 
 
 def choose_plan(path: Path, real, layers, report, args):
@@ -245,8 +183,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--threshold", type=float, help="Ce threshold (default 1e-3)")
     p.add_argument("--min-size", type=int, default=1024,
                    help="leave weights with fewer values dense")
-    p.add_argument("--samples", type=int, default=50,
-                   help="real inputs for the accuracy measurement")
+    p.add_argument("--samples", type=int, default=None,
+                   help="test-split inputs for the accuracy measurement (default "
+                   "1000 text lines for ocr-rec/ocr-cls, 20 pages for ocr-det, 5 "
+                   "for models measured by their outputs)")
+    p.add_argument("--allow-broken", action="store_true",
+                   help="exit 0 even when the compressed model is broken (its "
+                   "accuracy drops by more than 5 points on the test split, or its "
+                   "output error exceeds 0.1)")
     p.add_argument("--budget", type=float, default=None,
                    help="compress only what keeps the model within this budget on "
                    "calibration inputs: the drop in the share of CTC frames that "
@@ -261,9 +205,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--rounds", type=int, default=1,
                    help="data-aware fits: rounds of code re-selection after the "
                    "basis refit (0: bases only)")
-    p.add_argument("--calibration", type=int, default=20,
+    p.add_argument("--calibration", type=int, default=16,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
+    p.add_argument("--plain", action="store_true",
+                   help="real models: decompose every eligible layer weight-only "
+                   "instead of the default budgeted search")
     p.add_argument("--no-accelerator", action="store_true",
                    help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
@@ -272,6 +219,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         kind, path, shapes, real = resolve_model(args.model)
+        apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
         config = json.loads(args.config.read_text()) if args.config else None
@@ -296,7 +244,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(summary)
     print(f"\nwrote {out_dir}/")
+    if summary.startswith("BROKEN") and not args.allow_broken:
+        return 3
     return 0
+
+
+def apply_model_defaults(args, real) -> None:
+    """A real model given without a plan, budget or --data-aware gets the
+    budgeted per-layer search with its model's fidelity budget
+    (smartdeal.cli.fidelity.DEFAULT_BUDGETS): weight-only decomposition of
+    every eligible layer breaks most real models."""
+    if (real is None or args.plain or args.budget is not None or args.config
+            or args.data_aware):
+        return
+    args.budget = fidelity.DEFAULT_BUDGETS[fidelity.task(real)]
+    args.search = True
 
 
 def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
@@ -309,13 +271,12 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
     model_mlir = import_model("onnx", path, shapes, real, work)
     calib = calibration_inputs(path, real, args)
-    model, layer_menus = menus.build_menus(path, model_mlir, calib, sd_opt,
-                                           rounds=args.rounds, min_size=args.min_size,
-                                           log=say)
+    model, layer_menus = sensitivity.measured_menus(path, model_mlir, calib, sd_opt, BIAS_INPUTS,
+                                                    rounds=args.rounds,
+                                                    min_size=args.min_size, log=say)
     _, metric = plan_metric(path, real, args)
     raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
     xs = [next(iter(c.values())) for c in calib]
-    sensitivity.measure(model, layer_menus, xs, raw, log=say)
     found = sensitivity.search(
         model, layer_menus, metric, args.budget, raw, log=say,
         finish=lambda ch: fits.sequential(model, layer_menus, ch, xs[:BIAS_INPUTS],
@@ -458,13 +419,19 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if proc.returncode != 0:
         raise DriverError(f"CPU compilation failed:\n{proc.stderr.strip()}")
 
-    progress("measuring accuracy on real inputs")
+    progress("measuring accuracy on the realistic test split (exported model and "
+             "libmodel.so)")
     quality = {}
     if kind == "torchvision":
         quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
-        input_shapes, _ = runner.main_signature(model_mlir.read_text())
-        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes)
+        input_shapes, result_shapes = runner.main_signature(model_mlir.read_text())
+        samples = args.samples or fidelity.DEFAULT_SAMPLES[fidelity.task(real)]
+        quality = fidelity.evaluate(
+            path, exported, real, samples,
+            library=None if args.no_cpu_check else work / "libmodel.so",
+            result_rank=len(result_shapes[0]), log=lambda m: print(m, flush=True),
+            shapes=input_shapes)
     if kind == "mlir":
         from ..runtime.mlir_quality import evaluate_mlir
 
@@ -491,9 +458,22 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
 
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
-    lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
+    whole = None
+    if kind == "onnx":
+        whole = menus.whole_model(totals, onnx.load(str(path)))
+        totals["whole_model"] = whole
+    lines = []
+    if quality.get("broken"):
+        lines += [f"BROKEN: the compressed {real.name if real else path} does not keep "
+                  f"the model working ({fidelity.broken_reason(quality)}); lower the "
+                  "budget or leave more layers dense", ""]
+    lines += [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
     lines.append(f"- compressed layers: {totals['compressed_layers']} of "
                  f"{totals['candidate_layers']} candidates")
+    if whole:
+        lines.append(f"- whole-model compression (every parameter of the file: "
+                     f"{whole['parameters']} values, depthwise, biases and norms "
+                     f"included): {whole['compression_ratio']:.2f}x")
     lines.append(f"- compression over all candidate layers: "
                  f"{totals['compression_ratio']:.2f}x; over the compressed "
                  f"layers: {totals['compressed_layers_ratio']:.2f}x")
@@ -521,9 +501,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                      f"{len(plan.skipped)} dense (calibration score "
                      f"{plan.baseline:.3f} -> {plan.score:.3f}, "
                      f"{plan.evaluations} evaluations); plan in plan.json")
-    if "original" in quality:
-        lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
-                     f"compressed {quality['compressed']:.1%}")
+    if kind == "onnx":
+        lines += fidelity.describe(quality)
     if quality:
         lines.append(f"- output relative error of the compressed model: "
                      f"{quality['output_relative_error']:.4f}")
@@ -549,4 +528,4 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
          "search": search, "int_layers": int_entries,
          "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
         indent=2) + "\n")
-    return "\n".join(lines[:10])
+    return "\n".join(lines[:lines.index("## Layers") - 1])
