@@ -119,6 +119,9 @@ SmallVector<Operation *> collectLayers(Operation *root);
 /// dense constant).
 void replaceLayer(WeightUse &use, Value replacement);
 
+/// The op's `loc("name")` (also inside a fused location), if it has one.
+std::optional<std::string> locName(Operation *op);
+
 /// The layer's name: its `loc("name")`, else the weight resource name, else
 /// `layer<index>`.
 std::string layerName(Operation *op, const std::string &resourceName,

@@ -368,8 +368,7 @@ static WeightMatch matchLayerWeightImpl(Operation *op) {
   return match;
 }
 
-std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
-                                int64_t index) {
+std::optional<std::string> mlir::sd::locName(Operation *op) {
   Location loc = op->getLoc();
   if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location inner : fused.getLocations())
@@ -379,6 +378,13 @@ std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
       }
   if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
+  return std::nullopt;
+}
+
+std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
+                                int64_t index) {
+  if (std::optional<std::string> name = locName(op))
+    return *name;
   if (!resourceName.empty())
     return resourceName;
   return "layer" + std::to_string(index);
