@@ -5,7 +5,8 @@
 #
 # Usage: benchmarks/run.sh [speed|accuracy|all]   (default: speed)
 #   speed     CPU kernels, decomposition speed, accelerator networks and
-#             PermDNN layers on sd-sim (tens of minutes on 2 cores)
+#             PermDNN layers on sd-sim, torch-mlir-form models on the CPU
+#             backend (tens of minutes on 2 cores)
 #   accuracy  the post-training and fine-tuning experiments (hours on 2 cores)
 # Every ratio is measured against its baseline in the same run.
 set -euo pipefail
@@ -31,6 +32,8 @@ if [[ "$what" != accuracy ]]; then
   "$py" "$here/decompose/quality.py"
   "$py" "$here/accelerator/run.py" --build "$build"
   "$py" "$here/accelerator/permdiag.py" --build "$build" --check
+  # Whole models in torch-mlir's forms, CPU kernels against the reference.
+  "$py" "$here/torch_mlir/run.py"
 fi
 if [[ "$what" != speed ]]; then
   export SD_DECOMPOSE_DRIVER="$build/bin/sd-decompose-ref-driver"

@@ -169,7 +169,8 @@ def main():
     lines = ["# Whole models in torch-mlir's forms on the CPU backend",
              "", "Written by benchmarks/torch_mlir/run.py"
              + (" --quick" if args.quick else "") + " (random-initialized weights; "
-             "sd-decompose min-size=1024).", "",
+             "sd-decompose min-size=1024). Times are wall-clock on the shared 2-core "
+             "machine, under load; the check is the CPU-vs-reference column.", "",
              "| model | torch-mlir form | candidate ops | decomposed | below min-size "
              "| attention products | other dense | CPU vs reference (max rel.) "
              "| import+decompose s | runs s |",

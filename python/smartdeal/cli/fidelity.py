@@ -56,10 +56,14 @@ def data_module(real):
 def graph_inputs(model, real):
     """(name, shape) of every graph input the caller feeds, in graph order:
     initializers and the real model's constant inputs (Silero's sample rate,
-    fixed at import) are left out."""
+    fixed at import) are left out. A real model's static import shapes
+    (smartdeal.models: Silero's audio and state) replace the graph's
+    dynamic dimensions."""
     skip = {i.name for i in model.graph.initializer}
     skip |= set(dict(real.constant_inputs)) if real is not None else set()
-    return [(i.name, [d.dim_value for d in i.type.tensor_type.shape.dim])
+    static = dict(real.input_shapes) if real is not None else {}
+    return [(i.name, list(static.get(i.name) or
+                          [d.dim_value for d in i.type.tensor_type.shape.dim]))
             for i in model.graph.input if i.name not in skip]
 
 
