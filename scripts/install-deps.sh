@@ -15,7 +15,10 @@ PKGS=(
   python3 python3-numpy
 )
 if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
-  PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib python3-pil
+  # Every package a test imports or reads (the lit features of
+  # test/lit.cfg.py): without them those tests are skipped, not failed.
+  PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib
+    python3-pil dataset-fashion-mnist
     # Realistic OCR data (python/smartdeal/data, docs/Accuracy.md): word
     # lists and every font family the renderer draws from.
     wamerican wbritish wamerican-large

@@ -77,8 +77,8 @@ def resolve_model(spec: str):
         if not path.exists():
             raise DriverError(f"model file not found: {path}")
         return path.suffix[1:], path, None, None
-    if spec in models.MODELS:
-        real = models.MODELS[spec]
+    real = models.lookup(spec)
+    if real is not None:
         if not real.path.exists():
             subprocess.run([str(models.FETCH_SCRIPT), real.fetch_key],
                            check=False, capture_output=True)
@@ -87,7 +87,8 @@ def resolve_model(spec: str):
                               f"fetched (run scripts/fetch-models.sh)")
         return "onnx", real.path, real.input_shapes, real
     raise DriverError(f"unknown model '{spec}': give an .onnx or .mlir file, "
-                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}")
+                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}"
+                      f" (short names: {', '.join(models.ALIASES)})")
 
 
 def import_model(kind, path, shapes, real, work: Path) -> Path:
@@ -424,17 +425,23 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if kind == "torchvision":
         quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
-        _, result_shapes = runner.main_signature(model_mlir.read_text())
+        input_shapes, result_shapes = runner.main_signature(model_mlir.read_text())
         samples = args.samples or fidelity.DEFAULT_SAMPLES[fidelity.task(real)]
         quality = fidelity.evaluate(
             path, exported, real, samples,
             library=None if args.no_cpu_check else work / "libmodel.so",
-            result_rank=len(result_shapes[0]), log=lambda m: print(m, flush=True))
+            result_rank=len(result_shapes[0]), log=lambda m: print(m, flush=True),
+            shapes=input_shapes)
+    if kind == "mlir":
+        from ..runtime.mlir_quality import evaluate_mlir
+
+        quality = evaluate_mlir(model_mlir, compressed, sd_opt)
 
     progress("checking the compiled CPU code against the exported model")
     cpu = {}
     if not args.no_cpu_check and "example_input" in quality:
-        run = runner.run_mlir(compressed, [quality["example_input"]],
+        x = quality["example_input"]
+        run = runner.run_mlir(compressed, x if isinstance(x, list) else [x],
                               sd_opt=sd_opt, pipeline="--sd-cpu-to-llvm")
         cpu["relative_error"] = runner.relative_error(run.outputs[0],
                                                       quality["example_output"])

@@ -53,35 +53,51 @@ def data_module(real):
     return {"words": ocr_rec, "orientation": ocr_cls, "regions": ocr_det}[task(real)]
 
 
-def _input_name_shape(model):
-    """The model's one graph input; models with more (silero-vad's audio,
-    state and rate) are not supported by the calibration, search and
-    evaluation here yet, and say so."""
-    inits = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in inits]
-    if len(inputs) != 1:
-        raise ValueError(f"the calibration, search and evaluation inputs cover models with "
-                         f"one input; this one has {len(inputs)} "
-                         f"({', '.join(i.name for i in inputs)})")
-    inp = inputs[0]
-    return inp.name, [d.dim_value for d in inp.type.tensor_type.shape.dim]
+def graph_inputs(model, real):
+    """(name, shape) of every graph input the caller feeds, in graph order:
+    initializers and the real model's constant inputs (Silero's sample rate,
+    fixed at import) are left out."""
+    skip = {i.name for i in model.graph.initializer}
+    skip |= set(dict(real.constant_inputs)) if real is not None else set()
+    return [(i.name, [d.dim_value for d in i.type.tensor_type.shape.dim])
+            for i in model.graph.input if i.name not in skip]
 
 
-def split_inputs(path: Path, real, split: str, count: int, seed: int = 0) -> List[dict]:
-    """`count` inputs of `split`: rendered text for the OCR models, seeded
-    normal noise (seed per split) for the others."""
+def constant_feeds(real) -> Dict[str, np.ndarray]:
+    """The fixed values of the real model's constant inputs, as fed to ONNX."""
+    consts = dict(real.constant_inputs) if real is not None else {}
+    return {n: np.array(v, dtype=np.int64) for n, v in consts.items()}
+
+
+def split_inputs(path: Path, real, split: str, count: int, seed: int = 0,
+                 shapes: Optional[List[List[int]]] = None) -> List[dict]:
+    """`count` inputs of `split` (name -> array, constant inputs left out):
+    rendered text for the OCR models, seeded normal noise (seed per split)
+    for the others, with `shapes` (the imported @main's, in graph order)
+    where the graph's own dimensions are dynamic."""
     import onnx
 
-    name, shape = _input_name_shape(onnx.load(str(path)))
+    inputs = graph_inputs(onnx.load(str(path)), real)
     if task(real) != "output":
+        if len(inputs) != 1:
+            raise ValueError(f"the {task(real)} data covers models with one input; this one "
+                             f"has {len(inputs)} ({', '.join(n for n, _ in inputs)})")
+        name = inputs[0][0]
         return [{name: x} for x in data_module(real).inputs(split, count, seed)]
     # Models without a realistic data module yet (the audio models).
+    if shapes is not None:
+        inputs = [(n, list(s)) for (n, _), s in zip(inputs, shapes)]
+    bad = [n for n, s in inputs if any(d <= 0 for d in s)]
+    if bad:
+        raise ValueError(f"input {bad[0]!r} has a dynamic shape; give --input-shape")
     offset = {"calibration": 1, "validation": 2, "test": 3}[split]
     rng = np.random.default_rng(1000 * seed + offset)
-    return [{name: rng.standard_normal(shape).astype(np.float32)} for _ in range(count)]
+    return [{n: rng.standard_normal(s).astype(np.float32) for n, s in inputs}
+            for _ in range(count)]
 
 
-def search_metric(path: Path, real, count: int, seed: int = 0):
+def search_metric(path: Path, real, count: int, seed: int = 0,
+                  shapes: Optional[List[List[int]]] = None):
     """(model, metric): metric(onnx model) is higher-is-better on `count`
     validation inputs. Recognizer: the share of CTC frames whose best class
     is the original's (smooth, unlike word accuracy on few words);
@@ -94,38 +110,38 @@ def search_metric(path: Path, real, count: int, seed: int = 0):
 
     model = onnx.load(str(path))
     base = OnnxReference(model)
-    name = base.input_names[0]
-    xs = [next(iter(d.values())) for d in split_inputs(path, real, "validation", count, seed)]
+    consts = constant_feeds(real)
+    xs = [dict(consts, **d) for d in split_inputs(path, real, "validation", count, seed, shapes)]
     kind = task(real)
     if kind == "words":
-        expected = [base.run({name: x})[0].argmax(-1) for x in xs]
+        expected = [base.run(x)[0].argmax(-1) for x in xs]
 
         def metric(m):
             ref = OnnxReference(m)
-            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
+            return float(np.mean([(ref.run(x)[0].argmax(-1) == e).mean()
                                   for x, e in zip(xs, expected)]))
     elif kind == "orientation":
-        expected = [int(np.asarray(base.run({name: x})[0]).reshape(-1).argmax()) for x in xs]
+        expected = [int(np.asarray(base.run(x)[0]).reshape(-1).argmax()) for x in xs]
 
         def metric(m):
             ref = OnnxReference(m)
-            return float(np.mean([np.asarray(ref.run({name: x})[0]).reshape(-1)[e]
+            return float(np.mean([np.asarray(ref.run(x)[0]).reshape(-1)[e]
                                   for x, e in zip(xs, expected)]))
     elif kind == "regions":
         from ..data import ocr_det
 
-        expected = [base.run({name: x})[0] for x in xs]
+        expected = [base.run(x)[0] for x in xs]
 
         def metric(m):
             ref = OnnxReference(m)
-            return float(np.mean([ocr_det.region_iou(ref.run({name: x})[0], y)
+            return float(np.mean([ocr_det.region_iou(ref.run(x)[0], y)
                                   for x, y in zip(xs, expected)]))
     else:
-        expected = [base.run({name: x})[0] for x in xs]
+        expected = [base.run(x)[0] for x in xs]
 
         def metric(m):
             ref = OnnxReference(m)
-            return -float(np.mean([np.linalg.norm(ref.run({name: x})[0] - y) /
+            return -float(np.mean([np.linalg.norm(ref.run(x)[0] - y) /
                                    max(np.linalg.norm(y), 1e-30)
                                    for x, y in zip(xs, expected)]))
     return model, metric
@@ -184,22 +200,31 @@ def original_predictions(path: Path, real, sample, log=print) -> List[str]:
 
 
 def evaluate(path: Path, exported: Path, real, count: int, library: Optional[Path] = None,
-             result_rank: int = 0, seed: int = 0, log=print) -> Dict:
+             result_rank: int = 0, seed: int = 0, log=print,
+             shapes: Optional[List[List[int]]] = None) -> Dict:
     """The test-split measure of the original (`path`), the exported float
     model and, when given, the compiled library on the same inputs. The
     original's predictions are cached by model file and sample set."""
     from ..data.stats import Accuracy
     from ..importers.onnx_reference import OnnxReference
 
+    import onnx
+
     ref_a, ref_b = OnnxReference(str(path)), OnnxReference(str(exported))
-    name = ref_a.input_names[0]
+    # An input is one array, or a list of them in graph order (the order of
+    # the compiled @main's arguments) for models with several inputs.
+    names = [n for n, _ in graph_inputs(onnx.load(str(path)), real)]
+    consts = constant_feeds(real)
+
+    def as_list(x):
+        return x if isinstance(x, list) else [x]
 
     def onnx_run(ref):
-        return lambda x: np.asarray(ref.run({name: x})[0])
+        return lambda x: np.asarray(ref.run(dict(consts, **dict(zip(names, as_list(x)))))[0])
 
     lib_run = None
     if library is not None:
-        lib_run = lambda x: aot.call(str(library), "main", [x], result_rank)  # noqa: E731
+        lib_run = lambda x: aot.call(str(library), "main", as_list(x), result_rank)  # noqa: E731
     kind = task(real)
     out: Dict = {"task": kind}
     if kind == "regions":
@@ -217,7 +242,9 @@ def evaluate(path: Path, exported: Path, real, count: int, library: Optional[Pat
         out["broken"] = bool(min(out["iou"], out.get("library_iou", 1.0)) < BROKEN_IOU)
         x = xs[0]
     elif kind == "output":
-        xs = [next(iter(d.values())) for d in split_inputs(path, real, "test", count, seed)]
+        xs = [[d[n] for n in names]
+              for d in split_inputs(path, real, "test", count, seed, shapes)]
+        xs = [x[0] if len(x) == 1 else x for x in xs]
         errs, lib_errs = [], []
         for x in xs:
             ya, yb = onnx_run(ref_a)(x), onnx_run(ref_b)(x)
