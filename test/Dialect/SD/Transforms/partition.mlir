@@ -1,4 +1,5 @@
-// RUN: sd-opt %s --sd-partition | FileCheck %s
+// RUN: sd-opt %s --sd-partition --split-input-file | FileCheck %s
+// RUN: sd-opt %s --sd-partition --split-input-file | FileCheck %s --check-prefix=SPLIT
 // Each segment is one accelerator program:
 // RUN: sd-opt %s --sd-partition | sd-translate --sd-to-sdacc-text --sdacc-function=main_acc0 | FileCheck %s --check-prefix=PROG0
 // RUN: sd-opt %s --sd-partition | sd-translate --sd-to-sdacc-text --sdacc-function=main_acc1 | FileCheck %s --check-prefix=PROG1
@@ -32,6 +33,7 @@
 // CHECK:         %[[O:.*]] = sd.dequantize %[[S1]]
 // CHECK:         return %[[O]]
 // CHECK-NOT:     sd.quantized
+// CHECK-LABEL: func.func private @rows_acc0
 
 // PROG0:      tensor name=arg0 role=input shape=1x2x6x6
 // PROG0:      layerdef name=layer0 kind=conv
@@ -74,4 +76,23 @@ func.func @main(%arg0: tensor<1x2x6x6xf32>) -> tensor<1x8xf32> {
          {input_scale = 0.03 : f64, output_scale = 0.04 : f64} -> tensor<1x8xi8>
   %o = sd.dequantize %f {scale = 0.04 : f64} : tensor<1x8xi8> -> tensor<1x8xf32>
   return %o : tensor<1x8xf32>
+}
+
+// -----
+
+// A reshape that folds leading dimensions into rows is not the program's
+// [N, rest] view: it stays on the host and the segment takes its result.
+// SPLIT-LABEL: func.func private @rows_acc0(%arg0: tensor<40x12xi8>) -> tensor<40x8xi8>
+// SPLIT-NEXT:    sd.se_constant
+// SPLIT-NEXT:    sd.quantized_matmul ins(%arg0
+// SPLIT-LABEL: func.func @rows
+// SPLIT:         %[[R:.*]] = tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]]
+// SPLIT:         call @rows_acc0(%[[R]])
+func.func @rows(%arg0: tensor<1x40x12xi8>) -> tensor<40x8xi8> {
+  %r = tensor.collapse_shape %arg0 [[0, 1], [2]] : tensor<1x40x12xi8> into tensor<40x12xi8>
+  %w = sd.se_constant codes(dense<1> : tensor<8x1x4x3xi8>) basis(dense<0.125> : tensor<8x1x3x3xf32>)
+         : !sd.se<8x12xf32, blocks = 1x4, exponents = [-2, 1]>
+  %f = sd.quantized_matmul ins(%r, %w : tensor<40x12xi8>, !sd.se<8x12xf32, blocks = 1x4, exponents = [-2, 1]>)
+         {input_scale = 0.03 : f64, output_scale = 0.04 : f64} -> tensor<40x8xi8>
+  return %f : tensor<40x8xi8>
 }

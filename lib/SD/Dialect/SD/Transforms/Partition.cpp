@@ -42,10 +42,19 @@ static bool isConstant(Operation *op) {
 }
 
 /// An int8 pad or reshape the accelerator folds into the layer after it.
+/// The program reads a reshaped tensor as [N, everything else], so only
+/// reshapes of that form qualify; others (rows from leading dimensions)
+/// stay on the host.
 static bool isLayerInput(Operation *op) {
   if (!isa<tensor::PadOp, tensor::CollapseShapeOp>(op) ||
       !op->getResult(0).hasOneUse())
     return false;
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+    SmallVector<ReassociationIndices> groups =
+        collapse.getReassociationIndices();
+    if (groups.size() != 2 || groups[0] != ReassociationIndices{0})
+      return false;
+  }
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   return type.getElementType().isSignlessInteger(8) &&
          isLayer(*op->getUsers().begin());
