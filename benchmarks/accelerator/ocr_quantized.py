@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
 from smartdeal import importers, models, ocr  # noqa: E402
-from smartdeal.accel import calibration_stats  # noqa: E402
+from smartdeal.accel import calibration_stats, simulate  # noqa: E402
 from smartdeal.runtime import aot  # noqa: E402
 
 
@@ -77,8 +77,25 @@ def main():
     # One sd-opt run: the names the statistics go by are locations, which a
     # printed intermediate file would not keep.
     run([sd_opt, model, decompose, f"--sd-quantize=stats={stats_file} report={report}",
-         "-o", quantized])
+         "--sd-partition", "-o", quantized])
     decisions = json.loads(report.read_text())
+    # Every accelerator segment must become a program.
+    import re
+    segments = re.findall(r"func\.func private @(main_acc\d+)", quantized.read_text())
+    sd_translate = Path(args.build) / "bin/sd-translate"
+    # The decomposition's 14 exponent levels need wider Ce codes than the
+    # default hardware's 4 bits.
+    default = run([Path(args.build) / "bin/sd-sim", "--print-config"]).stdout
+    config = simulate._levels_config(default, 14, work / "config.json")
+    programs = 0
+    for name in segments:
+        proc = subprocess.run([sd_translate, "--sd-to-sdacc", f"--sdacc-function={name}",
+                               f"--sdacc-config={config}", quantized, "-o",
+                               work / f"{name}.sdacc"],
+                              capture_output=True, text=True)
+        programs += proc.returncode == 0
+        if proc.returncode:
+            print(f"{name}: {proc.stderr.strip().splitlines()[0]}")
 
     libs = {}
     for name, src in (("float", compressed), ("quantized", quantized)):
@@ -97,6 +114,7 @@ def main():
               "accuracy_quantized_compressed": acc["quantized"],
               "difference_points": 100 * (acc["quantized"] - acc["float"]),
               "accelerator_ops": decisions["accelerator"], "host_ops": decisions["host"],
+              "segments": len(segments), "programs": programs,
               "by_op": {f"{t} {o}": n for (t, o), n in sorted(by_op.items())},
               "host_reasons": dict(reasons.most_common()),
               "seconds": time.time() - t0}
@@ -113,7 +131,10 @@ def main():
              f"| quantized compressed (CPU quantized mode) | {100 * acc['quantized']:.1f} % |",
              f"| difference | {result['difference_points']:+.1f} points |", "",
              f"Ops on the accelerator: {decisions['accelerator']}; on the host: "
-             f"{decisions['host']}.", "", "| target | op | count |", "|---|---|---|"]
+             f"{decisions['host']}. `--sd-partition` cuts the accelerator ops into "
+             f"{len(segments)} segments; `sd-translate --sd-to-sdacc` turns "
+             f"{programs} of them into programs.", "",
+             "| target | op | count |", "|---|---|---|"]
     lines += [f"| {t} | `{o}` | {n} |" for (t, o), n in sorted(by_op.items())]
     lines += ["", "Why ops stay on the host:", "", "| reason | ops |", "|---|---|"]
     lines += [f"| {r} | {n} |" for r, n in reasons.most_common()]

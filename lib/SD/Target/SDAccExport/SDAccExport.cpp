@@ -22,6 +22,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
@@ -454,15 +455,24 @@ void mlir::sd::registerSDAccExportTranslations() {
       llvm::cl::desc("Hardware configuration JSON for --sd-to-sdacc "
                      "(default: the built-in smartdeal-default)"),
       llvm::cl::init(""));
+  // Which function is the program (--sd-partition names its segments
+  // <function>_acc<N>).
+  static llvm::cl::opt<std::string> function(
+      "sdacc-function",
+      llvm::cl::desc("The function --sd-to-sdacc translates (default: main)"),
+      llvm::cl::init("main"));
   auto registerDialects = [](DialectRegistry &registry) {
+    // linalg: the host code of a partitioned model sits next to the
+    // segment being translated.
     registry.insert<SDDialect, arith::ArithDialect, func::FuncDialect,
-                    tensor::TensorDialect>();
+                    linalg::LinalgDialect, tensor::TensorDialect>();
   };
   static TranslateFromMLIRRegistration binary(
       "sd-to-sdacc", "Translate quantized sd layers to an accelerator program",
       [](Operation *op, raw_ostream &os) {
         SDAccExportOptions options;
         options.configPath = configPath;
+        options.function = function;
         return exportSDAccProgram(cast<ModuleOp>(op), os, options);
       },
       registerDialects);
@@ -473,6 +483,7 @@ void mlir::sd::registerSDAccExportTranslations() {
         SDAccExportOptions options;
         options.text = true;
         options.configPath = configPath;
+        options.function = function;
         return exportSDAccProgram(cast<ModuleOp>(op), os, options);
       },
       registerDialects);

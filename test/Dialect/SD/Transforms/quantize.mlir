@@ -29,8 +29,8 @@
 // CHECK:         %[[D:.*]] = sd.dequantize %[[ADD]] {scale = 3.000000e-02 : f64} : tensor<1x4x6x6xi8> -> tensor<1x4x6x6xf32>
 // CHECK:         %[[NEG:.*]] = linalg.generic {{.*}} ins(%[[D]] : tensor<1x4x6x6xf32>)
 // CHECK:           arith.negf
-// CHECK:         %[[R:.*]] = tensor.collapse_shape %[[NEG]] {{\[}}[0], [1], [2, 3]] : tensor<1x4x6x6xf32> into tensor<1x4x36xf32>
-// CHECK:         %[[QR:.*]] = sd.quantize %[[R]] {scale = 3.000000e-02 : f64} : tensor<1x4x36xf32> -> tensor<1x4x36xi8>
+// CHECK:         %[[QN:.*]] = sd.quantize %[[NEG]] {scale = 3.000000e-02 : f64} : tensor<1x4x6x6xf32> -> tensor<1x4x6x6xi8>
+// CHECK:         %[[QR:.*]] = tensor.collapse_shape %[[QN]] {{\[}}[0], [1], [2, 3]] : tensor<1x4x6x6xi8> into tensor<1x4x36xi8>
 // CHECK:         %[[Q2:.*]] = tensor.collapse_shape %[[QR]] {{\[}}[0, 1], [2]] : tensor<1x4x36xi8> into tensor<4x36xi8>
 // CHECK:         %[[FC:.*]] = sd.quantized_matmul ins(%[[Q2]], %{{.*}} : tensor<4x36xi8>, !sd.se<8x36xf32, blocks = 1x12, exponents = [-2, 1]>) bias(%{{.*}} : tensor<8xf32>) {input_scale = 3.000000e-02 : f64, output_scale = 4.000000e-02 : f64} -> tensor<4x8xi8>
 // CHECK:         %[[E:.*]] = tensor.expand_shape %[[FC]] {{\[}}[0, 1], [2]] output_shape [1, 4, 8] : tensor<4x8xi8> into tensor<1x4x8xi8>

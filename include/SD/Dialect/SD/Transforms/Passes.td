@@ -212,7 +212,8 @@ def SDQuantizePass : Pass<"sd-quantize", "mlir::ModuleOp"> {
     A layer's zero-initialized accumulator, the per-channel bias add that
     follows it (`linalg.generic` adding a constant 1-D tensor: the bias is
     folded into the integer bias) and a following ReLU (`maximumf` with 0)
-    are fused into it. Zero `tensor.pad` of the input becomes an int8 pad.
+    are fused into it. Zero `tensor.pad` and reshapes of the input become
+    int8 pads and reshapes.
     Float values enter int8 through `sd.quantize` and leave through
     `sd.dequantize`; a dequantize feeding a quantize of the same scale
     folds away, so consecutive accelerator layers exchange int8 tensors.
@@ -242,6 +243,27 @@ def SDQuantizePass : Pass<"sd-quantize", "mlir::ModuleOp"> {
     Statistic<"numAccelerator", "ops-quantized",
               "Layers rewritten into the accelerator's integer format">,
     Statistic<"numHost", "ops-on-host", "Compute ops left on the host">
+  ];
+}
+
+def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
+  let summary = "Outline the accelerator's segments of quantized functions";
+  let description = [{
+    After `--sd-quantize`, cuts every function into host code and
+    accelerator segments: each maximal run of consecutive accelerator ops
+    (`sd.quantized_*`, and the int8 zero `tensor.pad` / `tensor.collapse_shape`
+    whose only user is the next accelerator op of the run; constants do not
+    break a run and are cloned into the segment that uses them) becomes a
+    private function `@<function>_acc<N>` marked `sd.accelerator`, taking
+    the int8 values the run reads from the host and returning those the host
+    reads, and is replaced by a `func.call`. Each segment is what
+    `sd-translate --sd-to-sdacc --sdacc-function=<name>` turns into one
+    program; the CPU backend compiles the calls like any other (the CPU
+    quantized mode of the whole model is unchanged).
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numSegments", "segments", "Accelerator segments outlined">
   ];
 }
 

@@ -366,6 +366,28 @@ Value Quantizer::quantizedInput(Value v, double &scale, std::string &why) {
     result = tensor::PadOp::create(b, pad.getLoc(), i8Type, source,
                                    pad.getMixedLowPad(), pad.getMixedHighPad(),
                                    zero);
+  } else if (isa_and_nonnull<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+                 v.getDefiningOp())) {
+    // Reshapes move no bytes: reshape the int8 form of the source.
+    Operation *reshape = v.getDefiningOp();
+    Value source = quantizedInput(reshape->getOperand(0), scale, why);
+    if (!source)
+      return {};
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(reshape);
+    if (Operation *def = source.getDefiningOp();
+        def && def->getBlock() == reshape->getBlock() &&
+        reshape->isBeforeInBlock(def))
+      b.setInsertionPointAfter(def);
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(reshape))
+      result = tensor::CollapseShapeOp::create(
+          b, reshape->getLoc(), i8Type, source,
+          collapse.getReassociationIndices());
+    else
+      result = tensor::ExpandShapeOp::create(
+          b, reshape->getLoc(), i8Type, source,
+          cast<tensor::ExpandShapeOp>(reshape).getReassociationIndices(),
+          cast<tensor::ExpandShapeOp>(reshape).getMixedOutputShape());
   } else {
     std::optional<double> s = scaleOf(v, why);
     if (!s)
