@@ -11,6 +11,8 @@ PKGS=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 ninja-build cmake g++
   # Tests and benchmarks.
   googletest libgtest-dev libbenchmark-dev libopenblas-dev libopenblas0-pthread
+  # The OpenMP runtime the CPU backend's parallel loops call.
+  libomp-dev
   # Python front end and references (run under /usr/bin/python3).
   python3 python3-numpy
 )
@@ -47,4 +49,13 @@ if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
     ${SUDO:-} apt-get install -y -qq --no-install-recommends npm
   fi
   "$(dirname "${BASH_SOURCE[0]}")/fetch-models.sh" >/dev/null
+  # ONNX Runtime (npm onnxruntime-node, CPU build) for the whole-model speed
+  # benchmark, next to the models in the cache; ONNXRUNTIME_NODE_INSTALL=skip
+  # stops its install script from fetching GPU libraries.
+  ort="${SD_CACHE:-$HOME/.cache/smartdeal}/ort"
+  if [[ ! -f "$ort/node_modules/onnxruntime-node/package.json" ]]; then
+    mkdir -p "$ort"
+    (cd "$ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit \
+      --no-fund onnxruntime-node@1.30.0 >/dev/null)
+  fi
 fi
