@@ -11,6 +11,8 @@ PKGS=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 ninja-build cmake g++
   # Tests and benchmarks.
   googletest libgtest-dev libbenchmark-dev libopenblas-dev libopenblas0-pthread
+  # The OpenMP runtime the CPU backend's parallel loops call.
+  libomp-dev
   # Python front end and references (run under /usr/bin/python3).
   python3 python3-numpy
 )

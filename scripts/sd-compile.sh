@@ -3,17 +3,19 @@
 # library with a plain C entry point per public function.
 #
 # Usage: scripts/sd-compile.sh IN.mlir OUT.{o,so} [sd-opt pipeline flag]
-#   The pipeline defaults to --sd-cpu-to-llvm (compressed kernels);
+#   The pipeline defaults to --sd-cpu-to-llvm=openmp=true (compressed
+#   kernels, dense ops vectorized, loops over OpenMP threads);
 #   --sd-reference-to-llvm builds the dense-rebuild oracle instead, and
 #   --sd-tensor-to-llvm compiles plain linalg with upstream's lowering.
 # Each public function f becomes `_mlir_ciface_f(result*, args*...)` on
-# plain C memref descriptors; see docs/CPUBackend.md.
+# plain C memref descriptors; see docs/CPUBackend.md. A .o built with the
+# CPU pipeline links with -l:libomp.so.5 (its parallel loops use OpenMP).
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 IN.mlir OUT.{o,so} [--sd-cpu-to-llvm|--sd-reference-to-llvm]" >&2
   exit 2
 fi
-in="$1"; out="$2"; pipeline="${3:---sd-cpu-to-llvm}"
+in="$1"; out="$2"; pipeline="${3:---sd-cpu-to-llvm=openmp=true}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 sd_opt="${SD_OPT:-$root/build/bin/sd-opt}"
 llvm=/usr/lib/llvm-22/bin
@@ -28,7 +30,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$llvm/llc" -O3 -mcpu="${SD_MCPU:-native}" -filetype=obj -relocation-model=pic \
   "$tmp/model.ll" -o "$tmp/model.o"
 if [[ "$out" == *.so ]]; then
-  cc -shared "$tmp/model.o" -lm -o "$tmp/model.so"
+  # Parallel loops call the OpenMP runtime (Debian's libomp, libomp-dev);
+  # --as-needed keeps it out of libraries that have none.
+  cc -shared "$tmp/model.o" -lm -Wl,--as-needed -l:libomp.so.5 -o "$tmp/model.so"
   mv "$tmp/model.so" "$out"
 else
   mv "$tmp/model.o" "$out"

@@ -94,7 +94,10 @@ def fc_se(n, k, b):
   }}
 #-}}
 """
-    return name, text, codes.nbytes + basis.nbytes
+    # The kernel stores the codes (6 magnitudes here) as 4-bit nibbles in
+    # planes of 16-row groups: n * nb * 3 * align16(rows) / 2 bytes.
+    planes = n * nb * 3 * (-(-rows // 16) * 16) // 2
+    return name, text, planes + basis.nbytes
 
 
 def fc_dense(n, k, b):

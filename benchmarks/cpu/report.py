@@ -44,8 +44,8 @@ for name, b in rows.items():
           f"{b['bytes_per_second'] / 1e9:.2f} | "
           f"{blas['bytes_per_second'] / 1e9 if blas else float('nan'):.2f} |")
 print("\n'SE vs X' is X's time over the SE kernel's (above 1: SE is faster). "
-      "Weight GB/s counts the bytes of weights each kernel reads (SE: one "
-      "byte per Ce code plus f32 bases; dense: 4 bytes per weight).")
+      "Weight GB/s counts the bytes of weights each kernel reads (SE: 4-bit Ce "
+      "codes plus f32 bases; dense: 4 bytes per weight).")
 
 pd_rows = [(re.match(r"fc_pd(\d+)_(\d+)x(\d+)_b(\d+)$", name), b) for name, b in rows.items()]
 pd_rows = [(m.groups(), b) for m, b in pd_rows if m]
@@ -71,4 +71,4 @@ if pd_rows:
     print("\n'PD vs X' is X's time over the permuted-diagonal kernel's (above 1: "
           "PD is faster). PD stores 4 bytes per value (N*K/p of them) and one byte "
           "per block offset; p = 4 is the equal-storage point against the SE "
-          "kernel (one byte per Ce code plus f32 bases).")
+          "kernel (4-bit Ce codes plus f32 bases).")

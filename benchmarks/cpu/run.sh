@@ -38,7 +38,7 @@ while read -r kind name n k b bytes; do
 done < "$work/manifest.txt"
 
 g++ -O3 -march=native -std=c++17 -I"$work" "$here/harness.cpp" "${objs[@]}" \
-  -lbenchmark -lopenblas -lpthread -o "$work/harness"
+  -lbenchmark -lopenblas -lpthread -l:libomp.so.5 -o "$work/harness"
 OPENBLAS_NUM_THREADS=1 "$work/harness" --benchmark_min_time=0.3s \
   --benchmark_out="$results/cpu.json" --benchmark_out_format=json
 /usr/bin/python3 "$here/report.py" "$results/cpu.json" > "$results/cpu.md"

@@ -7,21 +7,45 @@
 #ifndef SD_PIPELINES_PIPELINES_H
 #define SD_PIPELINES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
 namespace mlir {
 class OpPassManager;
 namespace sd {
 
+/// What the tensor-to-LLVM lowering does beyond plain loops.
+struct TensorToLLVMOptions {
+  /// Tile and vectorize the linalg ops (sd-vectorize-dense).
+  bool vectorize = false;
+  /// Parallel loops become OpenMP work-sharing loops (link with libomp).
+  bool openmp = false;
+};
+
 /// Lowers upstream tensor-level IR (linalg, tensor, arith, func) to the LLVM
 /// dialect through bufferization and scalar loops.
 void buildTensorToLLVMPipeline(OpPassManager &pm);
+void buildTensorToLLVMPipeline(OpPassManager &pm,
+                               const TensorToLLVMOptions &options);
 
 /// The reference path: sd ops to linalg on rebuilt dense weights
 /// (convert-sd-to-linalg), then buildTensorToLLVMPipeline.
 void buildReferenceToLLVMPipeline(OpPassManager &pm);
 
+/// Options of the CPU backend's pipeline (`--sd-cpu-to-llvm=openmp=true`).
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("Run parallel loops on OpenMP threads (the library then "
+                     "needs libomp; scripts/sd-compile.sh links it)"),
+      llvm::cl::init(false)};
+};
+
 /// The CPU backend: sd ops to vectorized kernels that keep weights
-/// compressed (convert-sd-to-cpu), then buildTensorToLLVMPipeline.
+/// compressed (convert-sd-to-cpu), the dense ops tiled and vectorized
+/// (sd-vectorize-dense), then buildTensorToLLVMPipeline.
 void buildCPUToLLVMPipeline(OpPassManager &pm);
+void buildCPUToLLVMPipeline(OpPassManager &pm,
+                            const CPUPipelineOptions &options);
 
 /// Lowers TOSA to linalg-on-tensors through upstream tosa-to-linalg.
 void buildTosaToLinalgPipeline(OpPassManager &pm);

@@ -23,12 +23,20 @@
 // and a tile's weights come out as w_j = sum_k c_k * B[k, j]: nine fused
 // multiply-adds against broadcast basis entries per 8 rows, no shuffles.
 //
-// Decode. Each code byte holds the top byte of the IEEE half-precision value
-// sign * 2^p (a power of two has a zero mantissa, so the byte is exact:
-// sign << 7 | (p + 15) << 2, and 0 for a zero code). Decoding is a widen, a
-// shift and a half-to-float conversion (one vcvtph2ps on x86). Exponent
-// ranges outside half precision ([-14, 15]) keep the dialect's signed codes
-// and decode by assembling f32 exponent bits instead.
+// Decode. When the exponents a weight uses span at most 7 levels (the
+// paper's 4-bit code: sign + 3-bit exponent), each code is a nibble s<<3 | m
+// (m = 0 for zero, else p - p0 + 1 with p0 the smallest exponent present),
+// two per byte: byte j of each 16-row group holds row j in its low and row
+// j + 8 in its high nibble, so one 8-byte load gives 16 rows without a
+// shuffle. Placing s and m in the sign and exponent fields of a
+// half-precision number (two shifts and masks per half) gives 2^(m - 15), or
+// 0 for m = 0; the missing factor 2^(p0 + 14) is folded into the bases at
+// compile time (exact: a power of two), so c * B is unchanged bit for bit.
+// Wider spans keep one byte per code: the top byte of the IEEE
+// half-precision value sign * 2^p (sign << 7 | (p + 15) << 2, exact since a
+// power of two has a zero mantissa), decoded by a widen, a shift and a
+// half-to-float conversion; exponent ranges outside half precision keep the
+// dialect's signed codes and assemble f32 exponent bits instead.
 //
 // Rebuilding a tile once and using it for every input row amortizes the
 // decode across the batch; at batch 1 the tile stays in L2. The layer's
@@ -56,6 +64,9 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <array>
+#include <cmath>
 
 namespace mlir::sd {
 #define GEN_PASS_DEF_CONVERTSDTOCPUPASS
@@ -121,6 +132,34 @@ struct Emitter {
                                  half);
   }
 
+  /// vector<Nxi8> bytes of two nibbles s<<3 | m -> the low (high = false) or
+  /// high nibbles as vector<Nxf32> values (-1)^s * 2^(m - 15), 0 for m = 0:
+  /// s and m moved into the sign and exponent fields of a half.
+  Value decodeNibbles(Value bytes, bool high) {
+    auto type = cast<VectorType>(bytes.getType());
+    int64_t lanes = type.getNumElements();
+    auto i16Type = VectorType::get({lanes}, b.getI16Type());
+    auto splat = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, DenseElementsAttr::get(i16Type,
+                                    b.getI16IntegerAttr(int16_t(v)).getValue()));
+    };
+    Value wide = arith::ExtUIOp::create(b, i16Type, bytes);
+    // Sign bit 3 (low) or 7 (high) to bit 15; magnitude bits 0-2 or 4-6 to
+    // the exponent's low bits 10-12.
+    Value sign = arith::AndIOp::create(
+        b, arith::ShLIOp::create(b, wide, splat(high ? 8 : 12)),
+        splat(0x8000));
+    Value mag = arith::AndIOp::create(
+        b, arith::ShLIOp::create(b, wide, splat(high ? 6 : 10)),
+        splat(0x1C00));
+    Value bits = arith::OrIOp::create(b, sign, mag);
+    Value half = arith::BitcastOp::create(
+        b, VectorType::get({lanes}, b.getF16Type()), bits);
+    return arith::ExtFOp::create(b, VectorType::get({lanes}, b.getF32Type()),
+                                 half);
+  }
+
   /// vector<Nxi8> codes -> vector<Nxf32> values sign * 2^(minExp + |c| - 1),
   /// zero for code 0, by assembling IEEE-754 bits.
   Value decode(Value codes, int64_t minExp) {
@@ -148,10 +187,11 @@ struct Emitter {
 /// The compressed weight behind a compute op, in the kernels' layout.
 struct SEWeight {
   SEWeightType type;
-  Value codes;        ///< [O, nb, 3, Rp] i8 code planes.
-  Value basis;        ///< [O, nb, 3, 3] f32.
-  int64_t paddedRows; ///< Rp: block rows rounded up to the vector width.
-  bool halfBytes;     ///< Codes hold half-precision top bytes.
+  Value codes;        ///< [O, nb, 3, Rp] i8 code planes ([.., Rp / 2] nibbles).
+  Value basis;        ///< [O, nb, 3, 3] f32 (times 2^(p0 + 14) for nibbles).
+  int64_t paddedRows; ///< Rp: block rows rounded up to 8 (16 for nibbles).
+  bool halfBytes = false; ///< Codes hold half-precision top bytes.
+  bool nibbles = false;   ///< Codes are 4-bit, two per byte.
 };
 
 } // namespace
@@ -163,6 +203,43 @@ static int8_t halfTopByte(int64_t code, ::sd::compression::ExponentRange r) {
     return 0;
   int64_t p = ::sd::compression::codeExponent(code, r);
   return int8_t((code < 0 ? 0x80 : 0) | ((p + 15) << 2));
+}
+
+/// The bases times 2^shift, or failure when that is not exact in f32 (a
+/// value would overflow or lose bits as a denormal).
+static FailureOr<SmallVector<float>> scaleBasis(ArrayRef<float> basis,
+                                                int shift) {
+  SmallVector<float> out;
+  for (float v : basis) {
+    float s = std::ldexp(v, shift);
+    if (!std::isfinite(s) || std::ldexp(s, -shift) != v ||
+        (s != 0 && !std::isnormal(s)))
+      return failure();
+    out.push_back(s);
+  }
+  return out;
+}
+
+/// Packs [O*nb, rows, 3] codes into nibble planes [O*nb, 3, Rp/2] (Rp a
+/// multiple of 16): byte g*8 + j of a plane holds row 16g + j (low nibble)
+/// and row 16g + 8 + j (high nibble), each s << 3 | (|c| - minMag + 1).
+static SmallVector<int8_t> packNibbles(ArrayRef<int64_t> codes, int64_t groups,
+                                       int64_t rows, int64_t paddedRows,
+                                       int64_t minMag) {
+  SmallVector<int8_t> planes(groups * 3 * paddedRows / 2, 0);
+  for (int64_t i = 0; i < groups; ++i)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < 3; ++k) {
+        int64_t code = codes[(i * rows + r) * 3 + k];
+        if (code == 0)
+          continue;
+        int64_t mag = code < 0 ? -code : code;
+        uint8_t nibble = (code < 0 ? 8 : 0) | uint8_t(mag - minMag + 1);
+        int64_t byte = (i * 3 + k) * paddedRows / 2 + (r / 16) * 8 + r % 8;
+        planes[byte] = int8_t(uint8_t(planes[byte]) |
+                              ((r % 16) < 8 ? nibble : uint8_t(nibble << 4)));
+      }
+  return planes;
 }
 
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
@@ -180,6 +257,45 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
   w.halfBytes = range.minExp >= -14 && range.maxExp <= 15;
   int64_t o = layout.numOutputs(), nb = layout.numBlocks;
   int64_t rows = layout.blockRows;
+  std::string name = "sd_cpu_codes";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getCodes()))
+    name = resource.getRawHandle().getKey().str() + "_planes";
+
+  // 4-bit codes when the magnitudes present span at most 7 levels and the
+  // bases scaled by 2^(p0 + 14) stay exact.
+  int64_t minMag = INT64_MAX, maxMag = 0;
+  for (int64_t c : *codes)
+    if (c != 0) {
+      minMag = std::min(minMag, c < 0 ? -c : c);
+      maxMag = std::max(maxMag, c < 0 ? -c : c);
+    }
+  if (maxMag == 0)
+    minMag = maxMag = 1;
+  if (maxMag - minMag + 1 <= 7) {
+    FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
+    int p0 = ::sd::compression::codeExponent(int(minMag), range);
+    FailureOr<SmallVector<float>> scaled =
+        succeeded(basis) ? scaleBasis(*basis, p0 + 14)
+                         : FailureOr<SmallVector<float>>(failure());
+    if (succeeded(scaled)) {
+      w.nibbles = true;
+      w.halfBytes = false;
+      w.paddedRows = llvm::alignTo(rows, 2 * kLanes);
+      auto planesType =
+          RankedTensorType::get({o, nb, 3, w.paddedRows / 2}, b.getI8Type());
+      w.codes = arith::ConstantOp::create(
+          b, makeIntegerConstant(
+                 planesType,
+                 packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
+                 name + "4"));
+      auto basisType = cast<RankedTensorType>(constant.getBasis().getType());
+      w.basis = arith::ConstantOp::create(
+          b, makeFloatConstant(basisType, *scaled, name + "_basis"));
+      return w;
+    }
+  }
+
+  w.nibbles = false;
   w.paddedRows = llvm::alignTo(rows, kLanes);
   // [O, nb, rows, 3] -> planes [O, nb, 3, Rp], zero-padded.
   SmallVector<int8_t> planes(o * nb * 3 * w.paddedRows, 0);
@@ -190,9 +306,6 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
         planes[(i * 3 + k) * w.paddedRows + r] =
             w.halfBytes ? halfTopByte(code, range) : int8_t(code);
       }
-  std::string name = "sd_cpu_codes";
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getCodes()))
-    name = resource.getRawHandle().getKey().str() + "_planes";
   auto planesType =
       RankedTensorType::get({o, nb, 3, w.paddedRows}, b.getI8Type());
   w.codes = arith::ConstantOp::create(
@@ -268,27 +381,48 @@ static Value emitRebuildTile(ImplicitLocOpBuilder &b, const SEWeight &w,
                       ValueRange{o, blk, e2.index(k), e2.index(j)});
                   basis[k][j] = vector::BroadcastOp::create(b2, floatVec, v);
                 }
+              // Nibble planes give 16 rows per 8-byte load.
+              int64_t step = w.nibbles ? 2 * kLanes : kLanes;
               auto rLoop = scf::ForOp::create(
-                  b2, e2.index(0), e2.index(rp), e2.index(kLanes), bArgs,
+                  b2, e2.index(0), e2.index(rp), e2.index(step), bArgs,
                   [&](OpBuilder &nb2, Location loc2, Value r0,
                       ValueRange rArgs) {
                     ImplicitLocOpBuilder b3(loc2, nb2);
                     Emitter e3{b3};
-                    Value c[3];
+                    // Rows [r0, r0 + 8) and, for nibbles, [r0 + 8, r0 + 16).
+                    SmallVector<std::array<Value, 3>> c(w.nibbles ? 2 : 1);
+                    Value byteRow =
+                        w.nibbles
+                            ? arith::DivUIOp::create(b3, r0, e3.index(2))
+                                  .getResult()
+                            : r0;
                     for (int64_t k = 0; k < 3; ++k) {
                       Value bytes =
-                          e3.read(codeVec, w.codes, {o, blk, e3.index(k), r0},
-                                  zeroI8, /*inBounds=*/true);
-                      c[k] = w.halfBytes ? e3.decodeHalfBytes(bytes)
-                                         : e3.decode(bytes, w.type.getMinExp());
+                          e3.read(codeVec, w.codes,
+                                  {o, blk, e3.index(k), byteRow}, zeroI8,
+                                  /*inBounds=*/true);
+                      if (w.nibbles) {
+                        c[0][k] = e3.decodeNibbles(bytes, /*high=*/false);
+                        c[1][k] = e3.decodeNibbles(bytes, /*high=*/true);
+                      } else {
+                        c[0][k] = w.halfBytes
+                                      ? e3.decodeHalfBytes(bytes)
+                                      : e3.decode(bytes, w.type.getMinExp());
+                      }
                     }
                     Value out = rArgs[0];
-                    for (int64_t j = 0; j < 3; ++j) {
-                      Value acc = arith::MulFOp::create(b3, c[0], basis[0][j]);
-                      acc = vector::FMAOp::create(b3, c[1], basis[1][j], acc);
-                      acc = vector::FMAOp::create(b3, c[2], basis[2][j], acc);
-                      out = e3.write(acc, out, {t, blk, e3.index(j), r0},
-                                     /*inBounds=*/true);
+                    for (auto [half, ck] : llvm::enumerate(c)) {
+                      Value row = e3.add(r0, e3.index(int64_t(half) * kLanes));
+                      for (int64_t j = 0; j < 3; ++j) {
+                        Value acc =
+                            arith::MulFOp::create(b3, ck[0], basis[0][j]);
+                        acc =
+                            vector::FMAOp::create(b3, ck[1], basis[1][j], acc);
+                        acc =
+                            vector::FMAOp::create(b3, ck[2], basis[2][j], acc);
+                        out = e3.write(acc, out, {t, blk, e3.index(j), row},
+                                       /*inBounds=*/true);
+                      }
                     }
                     scf::YieldOp::create(b3, out);
                   });
