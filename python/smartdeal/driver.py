@@ -28,7 +28,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import accel, calibrate
+from . import accel, calibrate, checks
 from . import compressed as compressed_mod
 from . import export, models, plots, runner
 
@@ -454,11 +454,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="skip running the compiled model on the CPU")
     args = p.parse_args(argv)
 
+    created: List[Path] = []
     try:
+        # Everything that can be checked before the work starts is, so bad
+        # input fails at once and creates nothing.
+        checks.check_numbers(args)
         kind, path, shapes, real = resolve_model(args.model)
+        if kind in ("onnx", "mlir") and not real:
+            checks.check_model_file(path)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
-        config = json.loads(args.config.read_text()) if args.config else None
+        config = checks.load_plan(args.config) if args.config else None
+        plan_forms(config)
+        created = checks.missing_folders(out_dir)
         sd_opt = runner.find_sd_opt()
         progress = Progress(7 + (args.budget is not None and not args.search)
                             + args.data_aware + args.search)
@@ -470,6 +478,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if out_dir.exists():
                 shutil.rmtree(out_dir)
             os.replace(work, out_dir)
+            created = []
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
@@ -477,6 +486,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             RuntimeError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        checks.remove_folders(created)
     print()
     print(summary)
     print(f"\nwrote {out_dir}/")
@@ -562,6 +573,9 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if fits:
         calibrate.write_fits(compressed, report_json, fits)
     report = json.loads(report_json.read_text())
+    empty = checks.no_layers_message(path, report)
+    if empty and not int_entries:
+        raise DriverError(empty)
     layers = compressed_mod.load(report_json, compressed)
     refits: List[dict] = []
 

@@ -22,6 +22,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
@@ -282,6 +283,20 @@ LogicalResult Exporter::addPool(Operation *op, isa::LayerKind kind,
 
 LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
   std::string error;
+  // An imported model not yet compressed and quantized: say what is needed
+  // rather than which argument or op happens to come first.
+  WalkResult linalgOp = func.walk([&](Operation *op) {
+    if (!llvm::isa_and_present<linalg::LinalgDialect>(op->getDialect()))
+      return WalkResult::advance();
+    op->emitError("the accelerator runs quantized sd IR (sd.quantized_* "
+                  "ops on static i8 tensors), not '")
+        << op->getName()
+        << "': compress the model (sd-opt --sd-decompose) and quantize it "
+           "first";
+    return WalkResult::interrupt();
+  });
+  if (linalgOp.wasInterrupted())
+    return failure();
   for (BlockArgument arg : func.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type || !type.getElementType().isSignlessInteger(8) ||
@@ -455,8 +470,9 @@ void mlir::sd::registerSDAccExportTranslations() {
                      "(default: the built-in smartdeal-default)"),
       llvm::cl::init(""));
   auto registerDialects = [](DialectRegistry &registry) {
+    // linalg too: imported models are parsed, then refused with a reason.
     registry.insert<SDDialect, arith::ArithDialect, func::FuncDialect,
-                    tensor::TensorDialect>();
+                    linalg::LinalgDialect, tensor::TensorDialect>();
   };
   static TranslateFromMLIRRegistration binary(
       "sd-to-sdacc", "Translate quantized sd layers to an accelerator program",

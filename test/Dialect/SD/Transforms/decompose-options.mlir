@@ -21,6 +21,11 @@
 // RUN: sd-opt %s --sd-permdiag="min-size=0 form=se layer-options=fc1:form=permdiag:p=4" --sd-decompose="min-size=0 layer-options=fc1:form=permdiag:p=4" 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: not sd-opt %s --sd-decompose="layer-options=fc1:form=lowrank" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
 // RUN: not sd-opt %s --sd-decompose="layer-options=fc1:p=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
+// Out-of-range values are named by their option, not the library's field.
+// RUN: not sd-opt %s --sd-decompose="min-size=-1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINSIZE
+// RUN: not sd-opt %s --sd-decompose="block-rows=99999999999" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSBIG
+// RUN: not sd-opt %s --sd-decompose="block-rows=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSZERO
+// RUN: not sd-opt %s --sd-decompose="layer-options=fc1:block-rows=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSLAYER
 
 // PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in layer-options
 // PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in layer-options
@@ -30,6 +35,10 @@
 // BOTH-NOT:  warning
 // BADFORM: error: invalid layer-options entry for 'fc1': bad value 'lowrank' for 'form'
 // BADP: error: invalid layer-options entry for 'fc1': bad value '0' for 'p'
+// MINSIZE: error: invalid sd-decompose options: min-size must be >= 0, got -1
+// ROWSBIG: error: invalid sd-decompose options: block-rows must be in [1, 2147483647], got 99999999999
+// ROWSZERO: error: invalid sd-decompose options: block-rows must be in [1, 2147483647], got 0
+// ROWSLAYER: error: invalid layer-options entry for 'fc1': block-rows must be in [1, 2147483647], got 0
 
 // UNKNOWN: error: invalid layer-options entry for 'fc1': unknown key 'foo' (expected threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, skip, form or p)
 // BADVALUE: error: invalid layer-options entry for 'fc1': bad value 'abc' for 'threshold'

@@ -270,6 +270,8 @@ void SDDecomposePass::runOnOperation() {
   opts.rowThreshold = rowThreshold;
   opts.columnScale = columnScale;
   std::string problem = opts.verify();
+  if (problem.empty() && minSize < 0)
+    problem = "min-size must be >= 0, got " + std::to_string(minSize);
   if (!problem.empty()) {
     emitError(module.getLoc(), "invalid sd-decompose options: ") << problem;
     return signalPassFailure();

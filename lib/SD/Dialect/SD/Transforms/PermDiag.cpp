@@ -190,6 +190,10 @@ void SDPermDiagPass::runOnOperation() {
     emitError(module.getLoc()) << "block-size must be at least 1";
     return signalPassFailure();
   }
+  if (minSize < 0) {
+    emitError(module.getLoc()) << "min-size must be >= 0, got " << minSize;
+    return signalPassFailure();
+  }
   if (!isForm(form)) {
     emitError(module.getLoc())
         << "form must be permdiag, se or dense, not '" << form << "'";
