@@ -33,7 +33,7 @@ if [[ "$what" != accuracy ]]; then
   "$py" "$here/accelerator/permdiag.py" --build "$build" --check
 fi
 if [[ "$what" != speed ]]; then
-  export SD_DECOMPOSE_DRIVER="$build/unittests/bin/sd-decompose-ref-driver"
+  export SD_DECOMPOSE_DRIVER="$build/bin/sd-decompose-ref-driver"
   "$py" "$here/accuracy/ocr_frontier.py"
   "$py" "$here/accuracy/permdiag_frontier.py"
   "$py" "$here/accuracy/fmnist_smartdeal.py"

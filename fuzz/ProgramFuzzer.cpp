@@ -11,9 +11,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Program.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Program.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -13,10 +13,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/Program.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/Program.h"
+#include "SD/Accel/ProgramFile.h"
+#include "SD/Simulator/Simulator.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -52,7 +52,7 @@ def seed_program(out: Path):
                 put(out, path.read_bytes())
                 found += 1
     # One small network, built with the test driver when it is there.
-    driver = ROOT / "build" / "unittests" / "bin" / "sd-acc-build-driver"
+    driver = ROOT / "build" / "bin" / "sd-acc-build-driver"
     if driver.exists():
         with tempfile.TemporaryDirectory() as tmp:
             util = ROOT / "test" / "Simulator" / "Inputs" / "sdacc_util.py"

@@ -3,7 +3,7 @@
 
 ResNet-18, VGG-16 and MobileNetV2 (torchvision shapes, random weights with
 torch.manual_seed(0), batch 1, 224x224) are built as one quantized sd
-function each (python/smartdeal/accelnet.py: every convolution and fully
+function each (python/smartdeal/accel/network.py: every convolution and fully
 connected layer decomposed by the C++ library into 4-bit Ce codes,
 exponents [-6, 0]; SmartDeal's structured row pruning on the
 convolutions; depthwise convolutions with raw int8 weights; residual adds,
@@ -36,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-from smartdeal import accelnet  # noqa: E402
+from smartdeal.accel import network as accelnet  # noqa: E402
 
 LO, HI = -6, 0  # 7 levels: the published 4-bit Ce codes
 
@@ -59,7 +59,7 @@ def dram(stats):
 
 
 def run_network(name, fraction, build, cache, lines, summary):
-    driver = build / "unittests" / "bin" / "sd-decompose-ref-driver"
+    driver = build / "bin" / "sd-decompose-ref-driver"
     work = cache / f"{name}-f{fraction}"
     t0 = time.time()
     net, result, x = accelnet.torchvision_network(name, str(driver), work / "w",

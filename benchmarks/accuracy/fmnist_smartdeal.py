@@ -42,12 +42,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import accelnet  # noqa: E402
+from smartdeal.accel import network as accelnet  # noqa: E402
 from smartdeal.training import (BucketSwitch, convert_model, evaluate,  # noqa: E402
                                 export_mlir, finetune, run_exported)
 from smartdeal.training.experiment import (batches, compression,  # noqa: E402
                                            load_fashion_mnist, mlp)
-from smartdeal.runner import find_sd_opt  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
 
 def train(model, x, y, epochs, lr, seed_base, log):

@@ -44,7 +44,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import budget, calibrate, importers, models, ocr, runner, sensitivity  # noqa: E402
+from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal.plan import fits as calibrate  # noqa: E402
+from smartdeal.plan import menus as budget  # noqa: E402
+from smartdeal.plan import sensitivity  # noqa: E402
+from smartdeal.runtime import runner  # noqa: E402
 from smartdeal.training import onnx_export  # noqa: E402
 from smartdeal.training.onnx_module import OnnxModule  # noqa: E402
 
@@ -78,7 +82,7 @@ def load_menus(args, path, calib, log):
                      "sensitivities in the menus (budget.build_menus, sensitivity.measure); "
                      "give another --menus path to rebuild it")
         return model, menus
-    from smartdeal.runner import find_sd_opt
+    from smartdeal.runtime.runner import find_sd_opt
     real = models.MODELS["ocr-rec"]
     with tempfile.TemporaryDirectory() as tmp:
         mlir = Path(tmp) / "model.mlir"

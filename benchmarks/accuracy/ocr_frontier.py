@@ -17,7 +17,7 @@ Rows:
   re-selection and basis refit; `calibrate.fit_layer`);
 * per-layer plans with one output-error tolerance eps for every layer
   (`budget.choose`), at each eps;
-* per-layer plans allocated by measured sensitivity (`smartdeal.sensitivity`:
+* per-layer plans allocated by measured sensitivity (`smartdeal.plan.sensitivity`:
   each menu entry's effect on the whole model's output, the least summed
   damage for a compression ratio), at each target ratio, without and with
   the sequential refit (`calibrate.sequential`), and the plan the driver's
@@ -42,9 +42,12 @@ import onnx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import budget, calibrate, importers, models, ocr, sensitivity  # noqa: E402
+from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal.plan import fits as calibrate  # noqa: E402
+from smartdeal.plan import menus as budget  # noqa: E402
+from smartdeal.plan import sensitivity  # noqa: E402
 from smartdeal.importers.onnx_reference import OnnxReference  # noqa: E402
-from smartdeal.runner import find_sd_opt  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
 BIAS_WORDS = 16  # calibration words whose mean output shift corrects biases
 
@@ -138,7 +141,7 @@ def main():
         import subprocess
         subprocess.run([sd_opt, str(mlir), f"--sd-decompose={settings[0]} report={rep}",
                         "-o", str(out)], check=True, capture_output=True)
-        from smartdeal import compressed
+        from smartdeal.runtime import compressed
         ref_layers = {l.name: l for l in compressed.load(rep, out)}
         ref_report = {l["name"]: l for l in json.loads(rep.read_text())["layers"]}
     log(f"{len(menus)} weight layers, {sum(m.weight.size for m in menus)} weights")

@@ -42,8 +42,9 @@ import onnx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import compressed, export, importers, models, ocr  # noqa: E402
-from smartdeal.runner import find_sd_opt  # noqa: E402
+from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal.runtime import compressed, export  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -207,7 +208,7 @@ def run_ocr(args, ps):
 
 def run_mnist(args, ps):
     import torch
-    from smartdeal.runner import run_mlir
+    from smartdeal.runtime.runner import run_mlir
     from smartdeal.training import convert_model, evaluate, export_mlir, finetune, run_exported
     from smartdeal.training.experiment import batches, compression, load_fashion_mnist, mlp
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
 from smartdeal import importers, models  # noqa: E402
-from smartdeal.runner import find_sd_opt  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
 
 def rel(a, b):

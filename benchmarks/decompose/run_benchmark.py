@@ -211,8 +211,7 @@ def main():
     quiet = Quiet(not args.no_wait)
 
     bench = find_binary(args.build, "bin", "sd-decompose-bench")
-    driver = find_binary(args.build, os.path.join("unittests", "bin"),
-                         "sd-decompose-ref-driver")
+    driver = find_binary(args.build, "bin", "sd-decompose-ref-driver")
     rng = np.random.default_rng(args.seed)
     rows, per_layer = [], []
     load_before = load_average()

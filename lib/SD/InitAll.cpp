@@ -11,6 +11,7 @@
 #include "SD/Dialect/SDAcc/IR/SDAccOps.h"
 #include "SD/Pipelines/Pipelines.h"
 #include "SD/Target/SDAccExport/Passes.h"
+#include "SD/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -71,6 +72,7 @@ void mlir::sd::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::sd::registerAllPasses() {
   mlir::sd::registerSDPasses();
+  mlir::sd::registerSDTransformsPasses();
   mlir::sd::registerSDConversionPasses();
   mlir::sd::registerSDPipelines();
   mlir::sd::registerSDAccExportPasses();

@@ -14,8 +14,8 @@
 #ifndef SD_LIB_SIMULATOR_PERMDIAGENGINE_H
 #define SD_LIB_SIMULATOR_PERMDIAGENGINE_H
 
-#include "SD/Target/SDAcc/PermDiag.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/PermDiag.h"
+#include "SD/Simulator/Simulator.h"
 
 #include <cstdint>
 #include <string>

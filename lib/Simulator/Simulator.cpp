@@ -11,11 +11,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Simulator/Simulator.h"
 
 #include "PermDiagEngine.h"
 #include "SD/Compression/Quantize.h"
-#include "SD/Target/SDAcc/NetworkLayers.h"
+#include "SD/Accel/NetworkLayers.h"
 
 #include <algorithm>
 #include <cstdio>

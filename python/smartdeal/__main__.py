@@ -1,7 +1,7 @@
-"""`python3 -m smartdeal`: the one-command driver (see smartdeal.driver)."""
+"""`python3 -m smartdeal`: the one-command driver (see smartdeal.cli.driver)."""
 
 import sys
 
-from .driver import main
+from .cli.driver import main
 
 sys.exit(main())

@@ -255,7 +255,7 @@ def write_network(work, x, layers):
 
 def tool(name, tools_dir):
     if tools_dir:
-        for sub in ("", "bin", "unittests/bin"):
+        for sub in ("", "bin"):
             path = os.path.join(tools_dir, sub, name)
             if os.access(path, os.X_OK):
                 return path

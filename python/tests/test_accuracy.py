@@ -19,9 +19,11 @@ PYTHON_DIR = HERE.parent
 sys.path.insert(0, str(PYTHON_DIR))
 sys.path.insert(0, str(HERE))
 
-from smartdeal import budget, calibrate  # noqa: E402
-from smartdeal import compressed as compressed_mod  # noqa: E402
-from smartdeal.compressed import decode_codes  # noqa: E402
+from smartdeal.plan import fits as calibrate  # noqa: E402
+from smartdeal.plan import graph  # noqa: E402
+from smartdeal.plan import menus as budget  # noqa: E402
+from smartdeal.runtime import compressed as compressed_mod  # noqa: E402
+from smartdeal.ir.codes import decode_codes  # noqa: E402
 from test_driver import make_mlp, run_driver  # noqa: E402
 
 
@@ -151,7 +153,7 @@ class SensitivityTest(unittest.TestCase):
         return m
 
     def test_pareto_front(self):
-        from smartdeal import sensitivity
+        from smartdeal.plan import sensitivity
         entries = [{"bits": 10, "error": 0.5}, {"bits": 20, "error": 0.6},
                    {"bits": 20, "error": 0.3}, {"bits": 30, "error": 0.3},
                    {"bits": 40, "error": 0.0}]
@@ -159,7 +161,7 @@ class SensitivityTest(unittest.TestCase):
                          [(10, 0.5), (20, 0.3), (40, 0.0)])
 
     def test_allocation_spends_bits_where_they_buy_the_most(self):
-        from smartdeal import sensitivity
+        from smartdeal.plan import sensitivity
         # Dense is 2*8*32 = 512 bits per layer. Layer a is sensitive, b is not.
         a = self.menu("a", [(8, 0.01, 0.001), (4, 0.1, 1.0)])
         b = self.menu("b", [(8, 0.01, 0.001), (4, 0.1, 0.002)])
@@ -186,7 +188,7 @@ class SensitivityTest(unittest.TestCase):
         # one (relative squared error), with the bias correction applied.
         from onnx import TensorProto, helper
 
-        from smartdeal import sensitivity
+        from smartdeal.plan import sensitivity
         from smartdeal.importers.onnx_reference import OnnxReference
         rng = np.random.default_rng(2)
         w1 = rng.standard_normal((6, 8)).astype(np.float32)
@@ -208,13 +210,13 @@ class SensitivityTest(unittest.TestCase):
                 [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
                  numpy_helper.from_array(w2, "w2")])
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-            menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in budget._weight_layers(model)]
+            menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in graph.weight_layers(model)]
             raw = budget.capture_raw(model, menus, [{"x": x} for x in xs], 4)
             runner = sensitivity.SuffixRunner(model, xs, batch=3)
             for m in menus:
                 new = m.weight + 0.2 * rng.standard_normal(m.weight.shape)
                 shift = budget.output_shift(m, new, raw[m.name])
-                got = runner.divergence(m.node, sensitivity.onnx_weight(m, new), shift)
+                got = runner.divergence(m.node, graph.onnx_weight(m, new), shift)
                 entry = {"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
                          "weight": new}
                 choice = {n.name: n.entries[0] for n in menus}
@@ -266,7 +268,7 @@ class SequentialTest(unittest.TestCase):
                 [numpy_helper.from_array(v, n) for v, n in
                  ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-            menus = [budget.LayerMenu(n.name, n, w, sh) for n, w, sh in budget._weight_layers(model)]
+            menus = [budget.LayerMenu(n.name, n, w, sh) for n, w, sh in graph.weight_layers(model)]
             choice = {m.name: {"plan": {"form": "int", "bits": 3}, "bits": 1, "error": 0.0,
                                "weight": budget.int_quantize(m.weight, 3)} for m in menus}
             new, shifts = calibrate.sequential(model, menus, choice, xs)
@@ -305,7 +307,7 @@ class BiasCorrectionTest(unittest.TestCase):
             nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 6])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, 4])])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-        (node, weight, shape), = budget._weight_layers(model)
+        (node, weight, shape), = graph.weight_layers(model)
         menu = budget.LayerMenu("fc", node, weight, shape)
         new = weight + 0.3 * rng.standard_normal(weight.shape)   # canonical [N, K]
         menu.entries.append({"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
@@ -395,7 +397,7 @@ class DriverPlanTest(unittest.TestCase):
             self.assertFalse((tmp / "out").exists())
 
     def test_permdiag_and_se_layers_in_one_model(self):
-        from smartdeal.compressed import rebuild_permdiag
+        from smartdeal.runtime.compressed import rebuild_permdiag
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             w1, w2 = make_mlp(tmp / "mlp.onnx")
@@ -469,8 +471,8 @@ class QuantizedExportTest(unittest.TestCase):
         import torch
         import torch.nn as nn
 
-        from smartdeal import accelnet
-        from smartdeal.runner import find_sd_opt
+        from smartdeal.accel import network as accelnet
+        from smartdeal.runtime.runner import find_sd_opt
         from smartdeal.training import convert_model
         torch.manual_seed(0)
         model = nn.Sequential(nn.Flatten(), nn.Linear(40, 24), nn.ReLU(), nn.Linear(24, 10))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential test: the C++ decomposition against the NumPy reference.
 
-Runs lib/Compression through unittests/Compression/sd-decompose-ref-driver on
+Runs lib/Compression through tools/sd-decompose-ref-driver/sd-decompose-ref-driver on
 random and on correlated (low rank + noise) inputs and checks that it agrees
 with python/smartdeal/reference: the same Ce codes (bit for bit), the same
 iteration counts and restarts, B within a tight tolerance, the same structured
@@ -10,7 +10,7 @@ pruning mask and the same storage numbers.
     /usr/bin/python3 python/tests/test_decompose_diff.py [-v]
 
 The driver is taken from $SD_DECOMPOSE_DRIVER, else from
-$SD_BUILD_DIR/unittests/bin, else from <repo>/build*/ or ../build*/. A missing
+$SD_BUILD_DIR/bin, else from <repo>/build*/ or ../build*/. A missing
 driver is a failure, not a skip: this test exists to run the C++ code.
 """
 
@@ -43,7 +43,7 @@ def find_driver():
     builds += sorted(glob.glob(os.path.join(ROOT, "build*")))
     builds += sorted(glob.glob(os.path.join(os.path.dirname(ROOT), "build*")))
     for build in builds:
-        path = os.path.join(build, "unittests", "bin", DRIVER_NAME)
+        path = os.path.join(build, "bin", DRIVER_NAME)
         if os.access(path, os.X_OK):
             return path
     return None

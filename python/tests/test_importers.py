@@ -36,15 +36,15 @@ from onnx import helper, numpy_helper  # noqa: E402
 import smartdeal  # noqa: E402
 from smartdeal import models  # noqa: E402
 from smartdeal.importers import UnsupportedError  # noqa: E402
-from smartdeal.importers.mlir_writer import _reshape_groups, format_f32  # noqa: E402
+from smartdeal.ir.emitter import _reshape_groups, format_f32  # noqa: E402
 from smartdeal.importers.onnx_reference import OnnxReference  # noqa: E402
-from smartdeal.importers.resources import (  # noqa: E402
+from smartdeal.ir.resources import (  # noqa: E402
     decode_resource_hex,
     identifier_safe,
     parse_resource_section,
     resource_hex,
 )
-from smartdeal.runner import find_sd_opt, relative_error, run_mlir  # noqa: E402
+from smartdeal.runtime.runner import find_sd_opt, relative_error, run_mlir  # noqa: E402
 
 TOLERANCE = 1e-4
 HEAVY = os.environ.get("SD_HEAVY_TESTS") == "1"

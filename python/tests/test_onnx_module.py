@@ -21,7 +21,7 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from smartdeal.budget import int_quantize  # noqa: E402
+from smartdeal.plan.menus import int_quantize  # noqa: E402
 from smartdeal.importers.onnx_reference import OnnxReference  # noqa: E402
 from smartdeal.training.decompose import decompose_weight  # noqa: E402
 from smartdeal.training.layers import codes_to_values  # noqa: E402

@@ -2,7 +2,7 @@
 
     PYTHONPATH=python /usr/bin/python3 python/tests/test_training.py
 
-Needs build/unittests/bin/sd-decompose-ref-driver, build/bin/sd-opt and
+Needs build/bin/sd-decompose-ref-driver, build/bin/sd-opt and
 mlir-runner (the export round trip). Prints 'N passed, M failed'.
 """
 
@@ -98,7 +98,7 @@ class SELayerTest(unittest.TestCase):
         torch.testing.assert_close(se(x), dense(x), rtol=1e-5, atol=1e-5)
 
     def test_from_dense_conv_matches_driver_codes(self):
-        from smartdeal.compressed import rebuild
+        from smartdeal.runtime.compressed import rebuild
         from smartdeal.training.decompose import decompose_weight
         torch.manual_seed(0)
         for conv in (nn.Conv2d(3, 5, 3, padding=1), nn.Conv2d(7, 4, 1)):

@@ -23,7 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smartdeal import aot, import_torch, runner  # noqa: E402
+from smartdeal import import_torch  # noqa: E402
+from smartdeal.runtime import aot, runner  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

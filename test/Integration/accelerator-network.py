@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smartdeal import accelnet
+from smartdeal.accel import network as accelnet
 
 work = Path(sys.argv[1])
 work.mkdir(parents=True, exist_ok=True)

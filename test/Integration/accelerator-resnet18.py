@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from smartdeal import accelnet
+from smartdeal.accel import network as accelnet
 
 work = Path(sys.argv[1])
 work.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@
 # mismatch is an error. About 40 s.
 #
 # REQUIRES: ocr-rec
-# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/unittests/bin/sd-decompose-ref-driver %PYTHON %s %t
+# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import json
 import subprocess
@@ -21,8 +21,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from smartdeal import compressed, driver, importers, models, ocr, runner
-from smartdeal.export import ExportError
+from smartdeal import importers, models, ocr
+from smartdeal.ir.resources import identifier_safe, parse_resource_section
+from smartdeal.plan import planfile
+from smartdeal.runtime import runner
+from smartdeal.runtime.export import ExportError
 from smartdeal.training import onnx_export
 from smartdeal.training.decompose import decompose_weight
 from smartdeal.training.onnx_module import OnnxModule
@@ -89,15 +92,15 @@ assert forms["p2o.Conv.5"] == "int5" and forms["p2o.Conv.6"] == "dense", forms
 # plan, on the exported ONNX gives other codes for both layers.
 importers.import_onnx(str(exported.onnx), output=str(work / "model.mlir"),
                       input_shapes=shape, fold_batchnorm=False)
-options = driver.decompose_options(exported.plan,
+options = planfile.decompose_options(exported.plan,
                                    SimpleNamespace(min_size=1024, threshold=None))
-subprocess.run(driver.compress_command("sd-opt", work / "model.mlir", exported.plan, options,
+subprocess.run(planfile.compress_command("sd-opt", work / "model.mlir", exported.plan, options,
                                        work), check=True, capture_output=True)
-blobs = compressed.read_blobs(exported.mlir.read_text())
-again = compressed.read_blobs((work / "compressed.mlir").read_text())
+blobs = parse_resource_section(exported.mlir.read_text())
+again = parse_resource_section((work / "compressed.mlir").read_text())
 for name in start:
     layer = module.layer(name)
-    key = compressed._key(name)
+    key = identifier_safe(name)
     got = np.frombuffer(blobs[key + "_ce"], np.int8).reshape(layer.codes().shape)
     np.testing.assert_array_equal(got, layer.codes())
     basis = np.frombuffer(blobs[key + "_b"], "<f4").reshape(layer.basis_array().shape)

@@ -90,9 +90,9 @@ for i in range(mb):
         for c in range(P):
             W2r[i * P + c, j * P + (c + offsets[i, j]) % P] = values[i, j, c]
 W2r = W2r[:N, :H]
-# smartdeal.compressed reads the same layer back the same way.
+# smartdeal.runtime.compressed reads the same layer back the same way.
 sys.path.insert(0, os.environ.get("PYTHONPATH", ""))
-from smartdeal import compressed  # noqa: E402
+from smartdeal.runtime import compressed  # noqa: E402
 loaded = compressed.load_permdiag(f"{work}/pd.json", out)
 assert [l.name for l in loaded] == ["fc2"], loaded
 assert np.array_equal(loaded[0].weight.astype(np.float64), W2r)

@@ -6,7 +6,7 @@
 # the CPU quantized mode bit for bit, with a SmartExchange layer in the same
 # model (exponents [-6, 0]: the 7 levels 4-bit codes hold).
 #
-# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/unittests/bin/sd-decompose-ref-driver %PYTHON %s %t
+# RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import os
 import subprocess
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from smartdeal import accelnet
+from smartdeal.accel import network as accelnet
 from smartdeal.training import (PermDiagLinear, SELinear, convert_model, evaluate,
                                 export_mlir, finetune, run_exported)
 from smartdeal.training.experiment import DATA, batches, load_fashion_mnist

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/ISA.h"
+#include "SD/Accel/ISA.h"
 
 #include <cstdio>
 #include <string>

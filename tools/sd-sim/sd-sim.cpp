@@ -22,10 +22,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Npy.h"
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ProgramBuilder.h"
+#include "SD/Accel/ProgramFile.h"
+#include "SD/Simulator/Simulator.h"
 
 #include <cstdio>
 #include <cstdlib>

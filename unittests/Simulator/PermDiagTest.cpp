@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Target/SDAcc/PermDiag.h"
+#include "SD/Accel/PermDiag.h"
 #include "SD/Compression/Quantize.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/ProgramBuilder.h"
+#include "SD/Simulator/Simulator.h"
 
 #include "gtest/gtest.h"
 

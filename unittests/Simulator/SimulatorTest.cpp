@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../Target/RandomLayers.h"
+#include "../Accel/RandomLayers.h"
 
-#include "SD/Target/SDAcc/ProgramFile.h"
-#include "SD/Target/SDAcc/Simulator.h"
+#include "SD/Accel/ProgramFile.h"
+#include "SD/Simulator/Simulator.h"
 
 #include "gtest/gtest.h"
 

@@ -6,7 +6,7 @@
 
 #include "SD/Pipelines/Pipelines.h"
 #include "SD/Conversion/Passes.h"
-#include "SD/Dialect/SD/Transforms/Passes.h"
+#include "SD/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"

@@ -8,8 +8,8 @@ docs/importers.md): one `func.func @main` on static f32 tensors, weights as
 
 __all__ = ["FX", "TORCHSCRIPT", "UnsupportedError", "import_onnx", "import_torch"]
 
+from ..ir.emitter import FX, TORCHSCRIPT  # noqa: F401
 from .errors import UnsupportedError  # noqa: F401
-from .mlir_writer import FX, TORCHSCRIPT  # noqa: F401
 
 
 def import_torch(*args, **kwargs):

@@ -14,8 +14,9 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from .. import models
+from ..ir.emitter import FLAVOURS, FX
 from .errors import UnsupportedError
-from .mlir_writer import FLAVOURS, FX
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -100,7 +101,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             model = getattr(torchvision.models, args.arch)(weights=None)
             import_torch(model, torch.randn(*shape), args.output, args.flavour, fold)
         else:
-            from .. import models
             from .onnx_importer import import_onnx, parse_shape_args
 
             if args.name not in models.MODELS:

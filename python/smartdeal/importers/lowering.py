@@ -14,7 +14,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .mlir_writer import ModuleWriter, Value
+from ..ir.emitter import ModuleWriter, Value
 
 Pads2 = Tuple[int, int, int, int]  # top, left, bottom, right
 

@@ -21,7 +21,7 @@ from onnx import numpy_helper
 
 from . import lowering as L
 from .errors import UnsupportedError
-from .mlir_writer import FX, ModuleWriter, Value
+from ..ir.emitter import FX, ModuleWriter, Value
 from .onnx_reference import (
     MissingOp,
     ReferenceError_,

@@ -50,7 +50,7 @@ def opset_version(model: onnx.ModelProto) -> int:
     return 1
 
 
-def _t(x: Any) -> Tensor:
+def to_tensor(x: Any) -> Tensor:
     if isinstance(x, Tensor):
         return x
     arr = np.asarray(x)
@@ -353,14 +353,14 @@ def _gather(ins, attrs, opset):
 def _constant(ins, attrs, opset):
     for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
         if key in attrs:
-            return _t(np.asarray(attrs[key]))
+            return to_tensor(np.asarray(attrs[key]))
     raise ReferenceError_("Constant without a supported value attribute")
 
 
 def _constant_of_shape(ins, attrs, opset):
     value = attrs.get("value", np.zeros(1, np.float32))
     return torch.full(
-        _ints(ins[0]), _t(value).reshape(-1)[0].item(), dtype=_t(value).dtype
+        _ints(ins[0]), to_tensor(value).reshape(-1)[0].item(), dtype=to_tensor(value).dtype
     )
 
 
@@ -515,7 +515,7 @@ def run_node(
         raise MissingOp(
             f"reference executor has no op '{node.op_type}' (node '{node.name}')"
         )
-    ins = [None if x is None else _t(x) for x in inputs]
+    ins = [None if x is None else to_tensor(x) for x in inputs]
     while ins and ins[-1] is None:
         ins.pop()
     out = fn(ins, attributes(node), opset)
@@ -529,7 +529,7 @@ class OnnxReference:
         self.model = onnx.load(model) if isinstance(model, str) else model
         self.opset = opset_version(self.model)
         self.initializers = {
-            t.name: _t(numpy_helper.to_array(t)) for t in self.model.graph.initializer
+            t.name: to_tensor(numpy_helper.to_array(t)) for t in self.model.graph.initializer
         }
 
     @property
@@ -546,7 +546,7 @@ class OnnxReference:
         env: Dict[str, Tensor] = dict(self.initializers)
         for k, v in inputs.items():
             arr = np.asarray(v)
-            env[k] = _t(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
+            env[k] = to_tensor(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
         with torch.no_grad():
             self._run_graph(self.model.graph, env)
         return [env[o.name].numpy() for o in self.model.graph.output]
@@ -559,7 +559,7 @@ class OnnxReference:
         env: Dict[str, Tensor] = dict(self.initializers)
         for k, v in inputs.items():
             arr = np.asarray(v)
-            env[k] = _t(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
+            env[k] = to_tensor(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
         with torch.no_grad():
             # Nothing after the last value asked for needs to run.
             self._run_graph(self.model.graph, env, stop_when=set(names))
@@ -573,7 +573,7 @@ class OnnxReference:
     ) -> None:
         """Run the nodes of `graph` in `env`; If runs the branch its condition picks."""
         for t in graph.initializer:
-            env.setdefault(t.name, _t(numpy_helper.to_array(t)))
+            env.setdefault(t.name, to_tensor(numpy_helper.to_array(t)))
         for node in graph.node:
             if stop_when and all(n in env for n in stop_when):
                 return

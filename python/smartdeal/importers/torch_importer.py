@@ -25,7 +25,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from . import lowering as L
 from .errors import UnsupportedError
-from .mlir_writer import FX, ModuleWriter, Value
+from ..ir.emitter import FX, ModuleWriter, Value
 from .output import write_atomically
 
 # Modules whose forward cannot be traced by torch.fx (data-dependent fast

@@ -1,6 +1,6 @@
 """Initial SmartExchange decomposition of a dense weight through the C++ library.
 
-Runs `build/unittests/bin/sd-decompose-ref-driver weight` (override with
+Runs `build/bin/sd-decompose-ref-driver weight` (override with
 $SD_DECOMPOSE_DRIVER) on the weight saved as .npy and reads back codes
 [O, nb, rows, 3] (int8), bases [O, nb, 3, 3] (f32) and stats.json.
 """
@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from ..runtime.runner import REPO_ROOT
+
+__all__ = ["decompose_weight", "find_driver"]
+
 
 _FLAGS = {"iterations": "--iterations", "tol": "--tol", "max_block_rows": "--max-block-rows",
           "fraction": "--fraction", "group": "--group", "threads": "--threads",
@@ -25,7 +28,7 @@ _SWITCHES = {"row_threshold": "--row-threshold", "scale": "--scale"}
 
 def find_driver() -> str:
     path = os.environ.get("SD_DECOMPOSE_DRIVER") or str(
-        REPO_ROOT / "build" / "unittests" / "bin" / "sd-decompose-ref-driver")
+        REPO_ROOT / "build" / "bin" / "sd-decompose-ref-driver")
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"sd-decompose-ref-driver not found at {path}: "
                            "build it (ninja -C build sd-decompose-ref-driver) "

@@ -24,7 +24,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .layers import PermDiagLinear, SEConv2d, SELinear, _SEWeight
+from ..runtime.runner import run_mlir
+from .layers import PermDiagLinear, SEConv2d, SELinear, SEWeightBase
+
+__all__ = ["export_mlir", "run_exported"]
 
 
 def _tt(shape, elem="f32") -> str:
@@ -225,5 +228,4 @@ def export_mlir(model: nn.Module, example_input: torch.Tensor) -> str:
 
 def run_exported(text: str, x: torch.Tensor, pipeline: str = "--sd-cpu-to-llvm") -> np.ndarray:
     """Run an exported module on the CPU path (one JIT compile per call)."""
-    from ..runner import run_mlir
     return run_mlir(text, [x.detach().numpy()], pipeline=pipeline).outputs[0]

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 
 from .layers import BucketSwitch, PermDiagLinear, SEConv2d, SELinear
 
+__all__ = ["convert_model", "evaluate", "finetune"]
+
 
 def convert_model(model: nn.Module, kind: str = "se", threshold: float = 1e-3,
                   exponents=(-8, 5), p: int = 4,

@@ -28,6 +28,24 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..ir.codes import decode_codes, encode_values
+from .decompose import decompose_weight
+
+__all__ = [
+    "MAX_BLOCK_ROWS",
+    "BucketSwitch",
+    "PermDiagLinear",
+    "SEConv2d",
+    "SELinear",
+    "SEWeightBase",
+    "block_layout",
+    "codes_to_values",
+    "pow2",
+    "pow2_ste",
+    "to_blocks",
+    "values_to_codes",
+]
+
 MAX_BLOCK_ROWS = 192
 
 
@@ -68,17 +86,9 @@ def pow2_ste(v: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
     return _Pow2STE.apply(v, lo, hi)
 
 
-def values_to_codes(q: np.ndarray, lo: int) -> np.ndarray:
-    """Exact powers of two (or 0) -> sd codes: 0 or sign * (e - lo + 1)."""
-    q = np.asarray(q, dtype=np.float64)
-    mag = np.abs(q)
-    e = np.where(mag > 0, np.log2(np.where(mag > 0, mag, 1.0)), 0).round().astype(np.int64)
-    return np.where(mag > 0, np.sign(q) * (e - lo + 1), 0).astype(np.int8)
-
-
-def codes_to_values(codes: np.ndarray, lo: int) -> np.ndarray:
-    c = codes.astype(np.int64)
-    return np.where(c == 0, 0.0, np.sign(c) * np.exp2(lo + np.abs(c) - 1.0))
+# The Ce code rule (smartdeal.ir.codes) under the names this package uses.
+values_to_codes = encode_values
+codes_to_values = decode_codes
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +116,7 @@ def to_blocks(w: np.ndarray, nb: int, rows: int) -> np.ndarray:
 # SE layers
 # ---------------------------------------------------------------------------
 
-class _SEWeight(nn.Module):
+class SEWeightBase(nn.Module):
     """Shared SE weight machinery; subclasses add the linear / conv forward."""
 
     def _init_se(self, weight_shape, exponents=(-8, 5), codes=None, basis=None):
@@ -172,7 +182,7 @@ class _SEWeight(nn.Module):
                 f"exponents=[{self.lo}, {self.hi}], nnz={int(self.mask.sum().item())}")
 
 
-class SELinear(_SEWeight):
+class SELinear(SEWeightBase):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  exponents=(-8, 5), codes=None, basis=None):
         super().__init__()
@@ -186,7 +196,6 @@ class SELinear(_SEWeight):
     @classmethod
     def from_dense(cls, module: nn.Linear, threshold: float = 1e-3,
                    exponents=(-8, 5), **options) -> "SELinear":
-        from .decompose import decompose_weight
         w = module.weight.detach().cpu().numpy()
         codes, basis, _ = decompose_weight(w, threshold, exponents, **options)
         layer = cls(module.in_features, module.out_features, module.bias is not None,
@@ -196,7 +205,7 @@ class SELinear(_SEWeight):
         return layer
 
 
-class SEConv2d(_SEWeight):
+class SEConv2d(SEWeightBase):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, bias: bool = True, exponents=(-8, 5),
                  codes=None, basis=None):
@@ -214,7 +223,6 @@ class SEConv2d(_SEWeight):
     @classmethod
     def from_dense(cls, module: nn.Conv2d, threshold: float = 1e-3,
                    exponents=(-8, 5), **options) -> "SEConv2d":
-        from .decompose import decompose_weight
         if module.groups != 1 or isinstance(module.padding, str):
             raise ValueError("SEConv2d: groups=1 and numeric padding only")
         w = module.weight.detach().cpu().numpy()
@@ -249,7 +257,7 @@ class BucketSwitch:
     """
 
     def __init__(self, model: nn.Module, bar: int = 8):
-        self.layers = [m for m in model.modules() if isinstance(m, _SEWeight)]
+        self.layers = [m for m in model.modules() if isinstance(m, SEWeightBase)]
         self.bar = bar
         self.counters = [torch.zeros_like(m.ce, dtype=torch.int32) for m in self.layers]
         for m in self.layers:  # snap the latent copy onto its quantized value

@@ -9,16 +9,16 @@ docs/Driver.md) and writes, the way the driver does for a plan:
 * `model.onnx`: the trained model (`OnnxModule.to_onnx()`: trained biases,
   batch-norm and affine constants, SE weights Ce·B, int-k weights
   dequantized, dense weights), with the int-k layers passed through
-  `driver.quantize_int_layers` (the trained values are already on its grid:
+  `plan.planfile.quantize_int_layers` (the trained values are already on its grid:
   checked);
 * `plan.json`: the plan file (every weight layer, SE entries with the
   trained exponent range);
 * `compressed.mlir` / `layers.json`: that ONNX imported (`import_onnx`,
   batch norm not folded), `sd-opt --sd-decompose` with the plan's options
-  (`driver.decompose_options` / `driver.compress_command`) to create each SE
+  (`planfile.decompose_options` / `planfile.compress_command`) to create each SE
   layer's `sd.se_constant` with the plan's block layout and exponent range,
   then every SE layer's codes and bases overwritten by the TRAINED ones
-  (`calibrate.write_fits`): the decomposition sd-decompose made of the
+  (`plan.fits.write_fits`): the decomposition sd-decompose made of the
   trained weight is thrown away, so nothing is re-decomposed. A layer whose
   layout (shape, blocks, exponents) differs from the trained one stops the
   export with an `ExportError`.
@@ -45,12 +45,30 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import onnx
 
-from .. import accel, calibrate, driver, runner
-from .. import compressed as compressed_mod
-from ..export import ExportError
+from .. import importers
+from ..accel import network as accelnet
+from ..accel import simulate as accel
+from ..ir.resources import identifier_safe, parse_resource_section
+from ..plan.fits import write_fits
+from ..plan import planfile
+from ..plan.graph import weight_layers
+from ..runtime import aot, runner
+from ..runtime import compressed as compressed_mod
+from ..runtime.export import ExportError
+from ..runtime.runner import REPO_ROOT
 from .onnx_module import DenseWeight, IntWeight, OnnxModule, SEWeight
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+__all__ = [
+    "CpuModel",
+    "Exported",
+    "check_blobs",
+    "check_layout",
+    "export_module",
+    "plan_config",
+    "run_jit",
+    "simulate",
+    "trained_fits",
+]
 
 
 @dataclass
@@ -107,22 +125,21 @@ def plan_config(module: OnnxModule, plan: Mapping[str, dict]) -> dict:
             raise ExportError(f"layer '{name}': no export for {type(layer).__name__}")
         layers[name] = entry
     config = {"layers": layers}
-    driver.plan_forms(config)  # the driver's own checks of the entries
+    planfile.plan_forms(config)  # the driver's own checks of the entries
     return config
 
 
 def trained_fits(module: OnnxModule) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
     """SE layer -> (codes [O, nb, rows, 3] int8, bases [O, nb, 3, 3] f32) as
     trained: `SEWeight.codes()` is the quantized Ce in the sd code
-    convention (0, or sign * (e - min_exp + 1)), which `compressed.decode_codes`
+    convention (0, or sign * (e - min_exp + 1)), which `ir.codes.decode_codes`
     reads back with the layer's min-exp."""
     return {name: (module.layer(name).codes(), module.layer(name).basis_array())
             for name in module.layer_nodes if isinstance(module.layer(name), SEWeight)}
 
 
 def _weights(model: onnx.ModelProto, names: Sequence[str]) -> Dict[str, np.ndarray]:
-    from .. import budget
-    return {n.name: w for n, w, _ in budget._weight_layers(model) if n.name in names}
+    return {n.name: w for n, w, _ in weight_layers(model) if n.name in names}
 
 
 def _relative(a: np.ndarray, b: np.ndarray) -> float:
@@ -135,7 +152,6 @@ def export_module(module: OnnxModule, plan: Mapping[str, dict], folder: Path,
                   sd_opt: Optional[str] = None) -> Exported:
     """Writes model.onnx, plan.json, compressed.mlir and layers.json into
     `folder` (see the module docstring); returns what was written."""
-    from .. import importers
 
     sd_opt = sd_opt or runner.find_sd_opt()
     folder = Path(folder)
@@ -151,7 +167,7 @@ def export_module(module: OnnxModule, plan: Mapping[str, dict], folder: Path,
         # The driver's int-k step, so the IR's int layers are exactly the
         # driver's kind; the trained values are on its grid already, which
         # the comparison below checks.
-        int_entries = driver.quantize_int_layers(trained_path, config, onnx_path)
+        int_entries = planfile.quantize_int_layers(trained_path, config, onnx_path)
         if not int_entries:
             shutil.copyfile(trained_path, onnx_path)
         int_names = [n for n, e in config["layers"].items() if e["form"] == "int"]
@@ -172,8 +188,8 @@ def export_module(module: OnnxModule, plan: Mapping[str, dict], folder: Path,
         # its size; every other weight layer is in the plan as int or dense.
         sizes = [int(np.prod(module.layer(n).weight_shape)) for n in fits]
         args = types.SimpleNamespace(min_size=min(sizes, default=1), threshold=None)
-        options = driver.decompose_options(config, args)
-        proc = subprocess.run(driver.compress_command(sd_opt, model_mlir, config, options,
+        options = planfile.decompose_options(config, args)
+        proc = subprocess.run(planfile.compress_command(sd_opt, model_mlir, config, options,
                                                       folder),
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -181,10 +197,10 @@ def export_module(module: OnnxModule, plan: Mapping[str, dict], folder: Path,
     mlir = folder / "compressed.mlir"
     report_path = folder / "layers.json"
     check_layout(json.loads(report_path.read_text()), module, fits)
-    written = calibrate.write_fits(mlir, report_path, fits)
+    written = write_fits(mlir, report_path, fits)
     if written != len(fits):
         raise ExportError(f"{written} of {len(fits)} SE layers written")
-    report = driver.merge_entries(json.loads(report_path.read_text()), int_entries)
+    report = planfile.merge_entries(json.loads(report_path.read_text()), int_entries)
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     se_error = check_blobs(mlir, report_path, module, fits)
     return Exported(folder, onnx_path, mlir, report_path, config, fits, se_error,
@@ -219,9 +235,9 @@ def check_blobs(mlir: Path, report_path: Path, module: OnnxModule,
     """Reads the SE blobs back: codes and bases must be the trained ones bit
     for bit; returns the largest relative difference of a weight rebuilt
     from them (`compressed.load`, NumPy) against the module's."""
-    blobs = compressed_mod.read_blobs(mlir.read_text())
+    blobs = parse_resource_section(mlir.read_text())
     for name, (codes, basis) in fits.items():
-        key = compressed_mod._key(name)
+        key = identifier_safe(name)
         if (blobs.get(key + "_ce") != codes.astype(np.int8).tobytes()
                 or blobs.get(key + "_b") != basis.astype("<f4").tobytes()):
             raise ExportError(f"layer '{name}': the IR's codes or bases are not the trained ones")
@@ -254,7 +270,6 @@ class CpuModel:
         self.rank = len(results[0])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from .. import aot
         return aot.call(str(self.library), "main", [x], self.rank)
 
 
@@ -272,7 +287,6 @@ def simulate(exported: Exported, sd_opt: Optional[str] = None,
     the CPU backend's quantized mode of the same module on the same input
     (`accelnet.run_cpu`): they must agree bit for bit. `layers` limits the
     bit-exact check to the first few layers (it JIT-compiles each)."""
-    from .. import accelnet
 
     sd_opt = sd_opt or runner.find_sd_opt()
     tools = Path(sd_opt).parent

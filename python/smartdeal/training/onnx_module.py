@@ -5,10 +5,10 @@
 constants as PyTorch tensors that can require gradients:
 
 * every weight layer (Conv / MatMul / Gemm whose weight is a constant of
-  rank >= 2, the layers `budget` counts) gets a weight module in
+  rank >= 2, the layers `plan.graph.weight_layers` finds) gets a weight module in
   `self.layers[name]`: `DenseWeight` (fp32 parameter), `SEWeight` (Ce latent
   rounded to powers of two with a straight-through estimator under the fixed
-  mask of the decomposition, basis a parameter; `layers._SEWeight`) or
+  mask of the decomposition, basis a parameter; `layers.SEWeightBase`) or
   `IntWeight` (per-output-channel symmetric int-k fake quantization of a
   latent fp32 weight, straight-through; for layers SE cannot take, e.g.
   depthwise);
@@ -16,7 +16,7 @@ constants as PyTorch tensors that can require gradients:
   scale and shift, affine parameters; not batch-norm statistics) are fp32 parameters in `self.extras` when
   `train_extras` (they are not counted as weights), buffers otherwise.
 
-Weights are canonical `[O, ...]` as in `budget` (a MatMul's weight is
+Weights are canonical `[O, ...]` as in `smartdeal.plan` (a MatMul's weight is
 transposed); `weight_onnx()` returns the graph's layout. `to_onnx()` writes
 the current state back into an ONNX model.
 """
@@ -32,8 +32,11 @@ import torch
 import torch.nn as nn
 from onnx import numpy_helper
 
-from ..importers.onnx_reference import OPS, MissingOp, _t, attributes, opset_version
-from .layers import _SEWeight
+from ..importers.onnx_reference import OPS, MissingOp, attributes, opset_version, to_tensor
+from ..ir.codes import se_bits
+from .layers import SEWeightBase
+
+__all__ = ["DenseWeight", "IntWeight", "OnnxModule", "SEWeight"]
 
 
 def _const_value(node: onnx.NodeProto) -> Optional[np.ndarray]:
@@ -78,7 +81,7 @@ class _IntSTE(torch.autograd.Function):
 
 
 class IntWeight(DenseWeight):
-    """Per-output-channel symmetric int-k (`budget.int_quantize`), STE."""
+    """Per-output-channel symmetric int-k (`menus.int_quantize`), STE."""
 
     def __init__(self, w: np.ndarray, bits: int):
         super().__init__(w)
@@ -88,10 +91,10 @@ class IntWeight(DenseWeight):
         return _IntSTE.apply(self.w, self.bits)
 
     def storage_bits(self) -> int:
-        return self.w.numel() * self.bits + self.w.shape[0] * 32  # budget.int_bits_of
+        return self.w.numel() * self.bits + self.w.shape[0] * 32  # plan.menus.int_bits_of
 
 
-class SEWeight(_SEWeight):
+class SEWeight(SEWeightBase):
     """SE weight of any canonical shape from sd codes [O, nb, rows, 3] and bases."""
 
     def __init__(self, weight_shape, codes: np.ndarray, basis: np.ndarray, lo: int, hi: int):
@@ -99,7 +102,6 @@ class SEWeight(_SEWeight):
         self._init_se(weight_shape, (lo, hi), codes, basis)
 
     def storage_bits(self, basis_bits: int = 8) -> int:
-        from ..budget import se_bits
         return se_bits(self.codes(), basis_bits)
 
 

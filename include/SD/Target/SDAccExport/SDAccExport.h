@@ -8,7 +8,7 @@
 #define SD_TARGET_SDACCEXPORT_SDACCEXPORT_H
 
 #include "SD/Dialect/SDAcc/IR/SDAccOps.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
+#include "SD/Accel/ProgramBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

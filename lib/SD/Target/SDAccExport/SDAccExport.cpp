@@ -16,9 +16,9 @@
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDQuantize.h"
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ProgramBuilder.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ProgramBuilder.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -12,9 +12,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Dialect/SDAcc/IR/SDAccOps.h"
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ISA.h"
-#include "SD/Target/SDAcc/ProgramFile.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ISA.h"
+#include "SD/Accel/ProgramFile.h"
 #include "SD/Target/SDAccExport/SDAccExport.h"
 
 #include "mlir/IR/Builders.h"

@@ -16,7 +16,7 @@ def SDAcc_Dialect : Dialect {
   let description = [{
     One op per instruction of the accelerator's ISA, inside an
     `sdacc.program`. The ops and their fields are generated from
-    `include/SD/Target/SDAcc/Instructions.def`, the description the encoder,
+    `include/SD/Accel/Instructions.def`, the description the encoder,
     decoder, simulator and `sd-isa-doc` also read, and every op is verified
     by the same C++ range checks against the hardware configuration.
     `sd-translate --import-sdacc` reads program files (binary or text) into

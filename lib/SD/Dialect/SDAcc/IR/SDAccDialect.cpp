@@ -6,8 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Dialect/SDAcc/IR/SDAccOps.h"
-#include "SD/Target/SDAcc/HardwareConfig.h"
-#include "SD/Target/SDAcc/ISA.h"
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/ISA.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"

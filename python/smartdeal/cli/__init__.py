@@ -1,0 +1,1 @@
+"""The command line: `python3 -m smartdeal` (`driver`) and its report plots."""

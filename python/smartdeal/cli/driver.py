@@ -1,0 +1,553 @@
+"""The one-command driver: a model in, a compressed model and its artifacts out.
+
+    python3 -m smartdeal [MODEL] [-o OUTDIR] [--config plan.json] ...
+
+MODEL is an .onnx file, an .mlir file in the torch-mlir linalg contract, a
+real model name (`ocr-rec`, the default, and the others in
+smartdeal.models), or `torchvision:NAME`. The driver imports the model,
+compresses it with `sd-opt --sd-decompose`, exports the compressed model in
+its source format, compiles it for the CPU (a shared library with a C entry
+point), checks the compiled code against the exported model, measures
+accuracy or output fidelity on real inputs, and writes a report with plots.
+Every file goes to a temporary folder first and is moved into OUTDIR only
+when all steps succeed, so a failure leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import onnx
+
+from .. import importers, models, ocr
+from ..accel import simulate
+from ..importers.onnx_reference import OnnxReference
+from ..plan import fits, menus, sensitivity
+from ..plan.planfile import (compress_command, decompose_options, load_plan, merge_entries,
+                             plan_forms, quantize_int_layers)
+from ..runtime import compressed as compressed_mod
+from ..runtime import export, runner
+from ..runtime.runner import REPO_ROOT
+from . import checks, plots
+
+__all__ = ["DriverError", "main"]
+# Calibration inputs whose mean output shift corrects the biases of
+# compressed layers (menus.capture_raw).
+BIAS_INPUTS = 16
+
+
+class DriverError(RuntimeError):
+    """A step failed; the message says which and why."""
+
+
+class Progress:
+    """One line per step, with its time, so long runs show where they are."""
+
+    def __init__(self, total: int):
+        self.total, self.step, self.t0 = total, 0, time.time()
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        print(f"[{self.step}/{self.total}] {message} "
+              f"(t = {time.time() - self.t0:.0f} s)", flush=True)
+
+
+def _run(cmd: List[str], what: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DriverError(f"{what} failed:\n{proc.stderr.strip()}")
+    return proc
+
+
+def resolve_model(spec: str):
+    """(kind, path, input shapes, real model or None) for a MODEL argument."""
+    if spec.startswith("torchvision:"):
+        return "torchvision", spec.split(":", 1)[1], None, None
+    path = Path(spec)
+    if path.suffix in (".onnx", ".mlir"):
+        if not path.exists():
+            raise DriverError(f"model file not found: {path}")
+        return path.suffix[1:], path, None, None
+    if spec in models.MODELS:
+        real = models.MODELS[spec]
+        if not real.path.exists():
+            subprocess.run([str(models.FETCH_SCRIPT), real.fetch_key],
+                           check=False, capture_output=True)
+        if not real.path.exists():
+            raise DriverError(f"model '{spec}' is not cached and could not be "
+                              f"fetched (run scripts/fetch-models.sh)")
+        return "onnx", real.path, real.input_shapes, real
+    raise DriverError(f"unknown model '{spec}': give an .onnx or .mlir file, "
+                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}")
+
+
+def import_model(kind, path, shapes, real, work: Path) -> Path:
+    """The model in the torch-mlir contract; any failure is the input's."""
+    try:
+        return _import_model(kind, path, shapes, real, work)
+    except DriverError:
+        raise
+    except Exception as e:  # unreadable files, unsupported ops and shapes
+        message = str(e).strip() or type(e).__name__
+        raise DriverError(f"cannot import {path}: {message}") from e
+
+
+def _import_model(kind, path, shapes, real, work: Path) -> Path:
+    out = work / "model.mlir"
+    if kind == "mlir":
+        shutil.copyfile(path, out)
+    elif kind == "onnx":
+        # BatchNorm stays separate: folding it would change the conv weights
+        # that the compressed model is exported with.
+        importers.import_onnx(str(path), output=str(out), input_shapes=shapes,
+                              constant_inputs=real.constant_inputs if real else None,
+                              fold_batchnorm=False)
+    else:
+        import torch
+        import torchvision
+
+        module = getattr(torchvision.models, path)(weights=None).eval()
+        importers.import_torch(module, (torch.randn(1, 3, 32, 32),), output=str(out),
+                               fold_batchnorm=False)
+        torch.save(module.state_dict(), work / "model.pt")
+    return out
+
+
+def evaluate_onnx(original: Path, exported: Path, real, samples: int,
+                  input_shape) -> dict:
+    """Accuracy (OCR recognizer on rendered words) or output fidelity."""
+    ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
+    name = ref_a.input_names[0]
+
+    def runner_of(ref):
+        return lambda x: np.asarray(ref.run({name: x})[0])
+
+    result: dict = {}
+    if real is not None and real.name == "ocr-rec":
+        sample = ocr.words(samples)
+        result["metric"] = f"word accuracy on {samples} rendered words"
+        result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
+        result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
+        x = ocr.render(sample[0])
+    else:
+        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
+        result["metric"] = "output fidelity on random inputs"
+    ya, yb = runner_of(ref_a)(x), runner_of(ref_b)(x)
+    result["output_relative_error"] = float(
+        np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
+    result["example_input"] = x
+    result["example_output"] = yb
+    return result
+
+
+def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
+    """Output fidelity of a torchvision model with its compressed weights."""
+    import torch
+    import torchvision
+
+    original = getattr(torchvision.models, name)(weights=None).eval()
+    original.load_state_dict(torch.load(work / "model.pt"))
+    compressed = getattr(torchvision.models, name)(weights=None).eval()
+    compressed.load_state_dict(torch.load(exported))
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ya, yb = original(x).numpy(), compressed(x).numpy()
+    return {"metric": "output fidelity on a random input",
+            "output_relative_error": float(np.linalg.norm(yb - ya) /
+                                           max(np.linalg.norm(ya), 1e-30)),
+            "example_input": x.numpy(), "example_output": yb}
+
+
+def calibration_inputs(path: Path, real, args) -> List[dict]:
+    """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
+    model = onnx.load(str(path))
+    inits = {i.name for i in model.graph.initializer}
+    inp = next(i for i in model.graph.input if i.name not in inits)
+    if real is not None and real.name == "ocr-rec":
+        return [{inp.name: ocr.render(w)} for w in ocr.words(args.calibration, seed=1)]
+    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    rng = np.random.default_rng(1)
+    return [{inp.name: rng.standard_normal(shape).astype(np.float32)}
+            for _ in range(max(args.calibration // 5, 1))]
+
+
+def plan_metric(path: Path, real, args):
+    """(model, metric) for budgets: metric(onnx model) is higher-is-better on
+    the calibration inputs (seed 1, distinct from the evaluation inputs)."""
+    model = onnx.load(str(path))
+    if real is not None and real.name == "ocr-rec":
+        # Word accuracy on a few words moves in steps of 1/n; the share of CTC
+        # frames whose best class is the original model's is a smooth proxy.
+        sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
+        base = OnnxReference(model)
+        name = base.input_names[0]
+        expected = [base.run({name: x})[0].argmax(-1) for x in sample]
+
+        def metric(m):
+            ref = OnnxReference(m)
+            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
+                                  for x, e in zip(sample, expected)]))
+    else:
+        base = OnnxReference(model)
+        name = base.input_names[0]
+        shape = [d.dim_value for d in next(
+            i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim]
+        rng = np.random.default_rng(1)
+        xs = [rng.standard_normal(shape).astype(np.float32)
+              for _ in range(max(args.calibration // 5, 1))]
+        expected = [base.run({name: x})[0] for x in xs]
+
+        def metric(m):
+            ref = OnnxReference(m)
+            errs = [np.linalg.norm(ref.run({name: x})[0] - y) /
+                    max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
+            return -float(np.mean(errs))
+
+    return model, metric
+
+
+def choose_plan(path: Path, real, layers, report, args):
+    """Runs the sensitivity pass and the greedy selection (smartdeal.plan.menus)."""
+    model, metric = plan_metric(path, real, args)
+    by_name = {l["name"]: l for l in report["layers"] if l["form"] == "se"}
+    return menus.select_layers(
+        model, layers, metric, args.budget,
+        {n: l["dense_bits"] for n, l in by_name.items()},
+        {n: l["bits"] for n, l in by_name.items()})
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m smartdeal", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", nargs="?", default="ocr-rec")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="output folder (default: sd-out/<model name>)")
+    p.add_argument("--config", type=Path, help="JSON plan: {defaults: {...}, "
+                   "layers: {name: {threshold: .., skip: true, ...}}}")
+    p.add_argument("--threshold", type=float, help="Ce threshold (default 1e-3)")
+    p.add_argument("--min-size", type=int, default=1024,
+                   help="leave weights with fewer values dense")
+    p.add_argument("--samples", type=int, default=50,
+                   help="real inputs for the accuracy measurement")
+    p.add_argument("--budget", type=float, default=None,
+                   help="compress only what keeps the model within this budget on "
+                   "calibration inputs: the drop in the share of CTC frames that "
+                   "agree with the original (OCR recognizer, e.g. 0.02), or the "
+                   "output relative error (other models)")
+    p.add_argument("--data-aware", action="store_true",
+                   help="refit each layer's bases to its outputs on calibration "
+                   "inputs (ONNX models; same storage, smaller output error)")
+    p.add_argument("--search", action="store_true",
+                   help="with --budget: choose per layer among SmartExchange settings, "
+                   "int8/6/5/4 and dense (data-aware fits; the plan goes to plan.json)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="data-aware fits: rounds of code re-selection after the "
+                   "basis refit (0: bases only)")
+    p.add_argument("--calibration", type=int, default=20,
+                   help="calibration inputs for --budget (distinct from the "
+                   "evaluation inputs)")
+    p.add_argument("--no-accelerator", action="store_true",
+                   help="skip the accelerator programs and simulation")
+    p.add_argument("--no-cpu-check", action="store_true",
+                   help="skip running the compiled model on the CPU")
+    args = p.parse_args(argv)
+
+    created: List[Path] = []
+    try:
+        # Everything that can be checked before the work starts is, so bad
+        # input fails at once and creates nothing.
+        checks.check_numbers(args)
+        kind, path, shapes, real = resolve_model(args.model)
+        if kind in ("onnx", "mlir") and not real:
+            checks.check_model_file(path)
+        stem = real.name if real else Path(str(path)).stem
+        out_dir = args.output or Path("sd-out") / stem
+        config = load_plan(args.config) if args.config else None
+        plan_forms(config)
+        created = checks.missing_folders(out_dir)
+        sd_opt = runner.find_sd_opt()
+        progress = Progress(7 + (args.budget is not None and not args.search)
+                            + args.data_aware + args.search)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
+        try:
+            summary = run_steps(args, kind, path, shapes, real, config, sd_opt,
+                                progress, work)
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            os.replace(work, out_dir)
+            created = []
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+    except (DriverError, runner.RunError, export.ExportError, OSError, ValueError,
+            RuntimeError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        checks.remove_folders(created)
+    print()
+    print(summary)
+    print(f"\nwrote {out_dir}/")
+    return 0
+
+
+def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
+    """--search: every weight layer's menu (SE settings, int-k, dense), each
+    entry's measured effect on the whole model (smartdeal.plan.sensitivity), and
+    the most compressed allocation within the budget. Returns the plan
+    (merged over `config`) and a summary."""
+    progress(f"searching per-layer settings within budget {args.budget} "
+             f"({args.calibration} calibration inputs)")
+    say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
+    model_mlir = import_model("onnx", path, shapes, real, work)
+    calib = calibration_inputs(path, real, args)
+    model, layer_menus = menus.build_menus(path, model_mlir, calib, sd_opt,
+                                           rounds=args.rounds, min_size=args.min_size,
+                                           log=say)
+    _, metric = plan_metric(path, real, args)
+    raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
+    xs = [next(iter(c.values())) for c in calib]
+    sensitivity.measure(model, layer_menus, xs, raw, log=say)
+    found = sensitivity.search(
+        model, layer_menus, metric, args.budget, raw, log=say,
+        finish=lambda ch: fits.sequential(model, layer_menus, ch, xs[:BIAS_INPUTS],
+                                          rounds=args.rounds))
+    choice = found["choice"]
+    plan = menus.plan_config(layer_menus, choice)
+    merged = dict(config or {})
+    merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
+    info = {"lam": found["lam"], "score": found["score"], "baseline": found["baseline"],
+            "trace": found["trace"], "totals": menus.plan_totals(layer_menus, choice),
+            "shifts": found["shifts"],
+            # The evaluated fits themselves: the driver puts exactly these
+            # codes, bases and integers into the compiled model (the bias
+            # corrections were measured for them).
+            "fits": {m.name: (choice[m.name]["codes"], choice[m.name]["basis"])
+                     for m in layer_menus if "codes" in choice[m.name]},
+            "int_weights": {m.name: choice[m.name]["weight"] for m in layer_menus
+                            if choice[m.name]["plan"].get("rounding") == "data"}}
+    return merged, info
+
+
+def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
+    search = None
+    if args.search:
+        if kind != "onnx" or args.budget is None:
+            raise DriverError("--search needs an ONNX model and --budget")
+        if args.data_aware:
+            raise DriverError("--search makes its own data-aware fits; "
+                              "drop --data-aware")
+        config, search = search_plan(args, path, shapes, real, config, sd_opt, progress,
+                                     work)
+        (work / "plan.json").write_text(json.dumps(config, indent=2) + "\n")
+    # Layers the plan quantizes to int-k are quantized in the source model
+    # itself, so every later step (IR, compiled code, export) carries them;
+    # `path` stays the original, the accuracy reference.
+    source = path
+    int_entries: List[dict] = []
+    shifts = search.pop("shifts") if search else None
+    search_fits = search.pop("fits") if search else None
+    int_weights = search.pop("int_weights") if search else None
+    if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
+        if kind != "onnx":
+            raise DriverError("plan entries with form int need an ONNX model")
+        int_entries = quantize_int_layers(
+            path, config, work / "source.onnx", shifts, int_weights,
+            calibration_inputs(path, real, args) if any(
+                e.get("rounding") == "data" for e in plan_forms(config).values()) else None)
+        if int_entries or shifts:
+            source = work / "source.onnx"
+
+    progress(f"importing {path}")
+    model_mlir = import_model(kind, source, shapes, real, work)
+
+    progress("decomposing weights (sd-opt --sd-decompose)")
+    compressed = work / "compressed.mlir"
+    report_json = work / "layers.json"
+    options = decompose_options(config, args)
+    _run(compress_command(sd_opt, model_mlir, config, options, work), "sd-decompose")
+    if search_fits:
+        fits.write_fits(compressed, report_json, search_fits)
+    report = json.loads(report_json.read_text())
+    empty = checks.no_layers_message(path, report)
+    if empty and not int_entries:
+        raise DriverError(empty)
+    layers = compressed_mod.load(report_json, compressed)
+    refits: List[dict] = []
+
+    def data_aware():
+        if not args.data_aware:
+            return compressed_mod.load(report_json, compressed)
+        if kind != "onnx":
+            raise DriverError("--data-aware needs an ONNX model")
+        refits[:] = fits.refit(source, compressed, report_json,
+                               calibration_inputs(path, real, args),
+                               rounds=args.rounds)
+        return compressed_mod.load(report_json, compressed)
+
+    if args.data_aware:
+        progress(f"refitting bases to layer outputs ({args.calibration} "
+                 "calibration inputs)")
+        layers = data_aware()
+
+    plan = None
+    if args.budget is not None and search is None:
+        if kind != "onnx":
+            raise DriverError("--budget needs an ONNX model (its metric runs the "
+                              "ONNX reference executor)")
+        progress(f"choosing layers within budget {args.budget} "
+                 f"({len(layers)} layers, {args.calibration} calibration inputs)")
+        plan = choose_plan(path, real, layers, report, args)
+        merged = dict(config or {})
+        merged_layers = dict(merged.get("layers", {}))
+        for name, settings in plan.as_config()["layers"].items():
+            merged_layers.setdefault(name, {}).update(settings)
+        merged["layers"] = merged_layers
+        (work / "plan.json").write_text(json.dumps(merged, indent=2) + "\n")
+        options = decompose_options(merged, args)
+        _run(compress_command(sd_opt, model_mlir, merged, options, work),
+             "sd-decompose with the budgeted plan")
+        report = json.loads(report_json.read_text())
+        layers = data_aware()
+
+    pd_layers: List[compressed_mod.CompressedLayer] = []
+    pd_entries: List[dict] = []
+    if (work / "permdiag.json").exists():
+        pd_layers = compressed_mod.load_permdiag(work / "permdiag.json", compressed)
+        pd_entries = [l for l in json.loads((work / "permdiag.json").read_text())["layers"]
+                      if l["form"] == "permdiag"]
+    report = merge_entries(json.loads(report_json.read_text()), int_entries + pd_entries)
+    report_json.write_text(json.dumps(report, indent=2) + "\n")
+    others = int_entries + pd_entries
+    if others and (work / "layers.md").exists():
+        # sd-decompose's table lists int-k layers as skipped and does not see
+        # the permuted-diagonal ones; say what they are.
+        rows = ["", "Layers the plan gave other forms (int-k: quantized before the "
+                "import; permdiag: sd-permdiag):", "",
+                "| layer | form | shape | bits | ratio | rel. weight error |",
+                "|---|---|---|---|---|---|"]
+        rows += [f"| {e['name']} | {e['form']}{' p=' + str(e['p']) if 'p' in e else ''} | "
+                 f"{'x'.join(map(str, e['shape']))} | {e['bits']} | "
+                 f"{e['compression_ratio']:.2f}x | {e['relative_error']:.4f} |"
+                 for e in others]
+        with open(work / "layers.md", "a") as f:
+            f.write("\n".join(rows) + "\n")
+
+    progress("exporting the compressed model")
+    exported = None
+    if kind == "onnx":
+        exported = work / "compressed.onnx"
+        export.export_onnx(source, layers + pd_layers, exported)
+    elif kind == "torchvision":
+        import torch
+
+        exported = work / "compressed_state_dict.pt"
+        export.export_state_dict(torch.load(work / "model.pt"), layers + pd_layers,
+                                 exported)
+
+    progress("compiling for the CPU (libmodel.so, C entry points)")
+    env = dict(os.environ, SD_OPT=sd_opt)
+    proc = subprocess.run([str(REPO_ROOT / "scripts" / "sd-compile.sh"),
+                           str(compressed), str(work / "libmodel.so")],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise DriverError(f"CPU compilation failed:\n{proc.stderr.strip()}")
+
+    progress("measuring accuracy on real inputs")
+    quality = {}
+    if kind == "torchvision":
+        quality = evaluate_torch(path, work, exported)
+    if kind == "onnx":
+        input_shapes, _ = runner.main_signature(model_mlir.read_text())
+        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
+
+    progress("checking the compiled CPU code against the exported model")
+    cpu = {}
+    if not args.no_cpu_check and "example_input" in quality:
+        run = runner.run_mlir(compressed, [quality["example_input"]],
+                              sd_opt=sd_opt, pipeline="--sd-cpu-to-llvm")
+        cpu["relative_error"] = runner.relative_error(run.outputs[0],
+                                                      quality["example_output"])
+        cpu["seconds"] = run.seconds_run
+
+    progress("accelerator programs and simulation (sd-translate, sd-sim)")
+    acc = {}
+    if not args.no_accelerator:
+        tools = Path(sd_opt).parent
+        acc = simulate.simulate(compressed, report, work, str(tools / "sd-translate"),
+                                str(tools / "sd-sim"), permdiag=pd_layers)
+        if acc.get("breakdown_uj"):
+            plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
+
+    plots.layer_plot(report["layers"], work / "layers.png")
+    totals = report["totals"]
+    lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
+    lines.append(f"- compressed layers: {totals['compressed_layers']} of "
+                 f"{totals['candidate_layers']} candidates")
+    lines.append(f"- compression over all candidate layers: "
+                 f"{totals['compression_ratio']:.2f}x; over the compressed "
+                 f"layers: {totals['compressed_layers_ratio']:.2f}x")
+    if refits:
+        before = np.mean([r["output_error_before"] for r in refits])
+        after = np.mean([r["output_error_after"] for r in refits])
+        lines.append(f"- data-aware bases: mean layer output error {before:.4f} "
+                     f"-> {after:.4f} over {len(refits)} layers (calibration "
+                     "activations; storage unchanged)")
+    if pd_entries:
+        lines.append(f"- permuted-diagonal layers (plan): {len(pd_entries)} ("
+                     + ", ".join(f"{e['name']} p={e['p']}" for e in pd_entries[:8])
+                     + (", ..." if len(pd_entries) > 8 else "") + ")")
+    if int_entries:
+        lines.append(f"- int-k layers (plan): {len(int_entries)} ("
+                     + ", ".join(f"{e['name']} {e['form']}" for e in int_entries[:8])
+                     + (", ..." if len(int_entries) > 8 else "") + ")")
+    if search is not None:
+        forms = ", ".join(f"{k} {v}" for k, v in sorted(search["totals"]["forms"].items()))
+        lines.append(f"- per-layer search, budget {args.budget}: measured sensitivity, "
+                     f"lambda {search['lam'] or 0:.3g}, layers {forms}; calibration score "
+                     f"{search['baseline']:.4f} -> {search['score']:.4f}; plan in plan.json")
+    if plan is not None:
+        lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "
+                     f"{len(plan.skipped)} dense (calibration score "
+                     f"{plan.baseline:.3f} -> {plan.score:.3f}, "
+                     f"{plan.evaluations} evaluations); plan in plan.json")
+    if "original" in quality:
+        lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
+                     f"compressed {quality['compressed']:.1%}")
+    if quality:
+        lines.append(f"- output relative error of the compressed model: "
+                     f"{quality['output_relative_error']:.4f}")
+    if cpu:
+        lines.append(f"- compiled CPU code vs exported model: max relative "
+                     f"difference {cpu['relative_error']:.2e}")
+    if acc.get("totals"):
+        se, dense = acc["totals"]["se"], acc["totals"]["dense"]
+        lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "
+                     f"{se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
+                     f"against {dense['cycles']} cycles and "
+                     f"{dense['energy_pj'] / 1e6:.1f} uJ for 8-bit dense weights: "
+                     f"{dense['energy_pj'] / max(se['energy_pj'], 1e-9):.2f}x less "
+                     f"energy, {dense['cycles'] / max(se['cycles'], 1):.2f}x fewer "
+                     f"cycles")
+    lines += ["", "## Layers", "", (work / "layers.md").read_text()
+              if (work / "layers.md").exists() else ""]
+    summary_md = "\n".join(lines)
+    (work / "summary.md").write_text(summary_md + "\n")
+    clean = {k: v for k, v in quality.items() if not k.startswith("example")}
+    (work / "summary.json").write_text(json.dumps(
+        {"totals": totals, "quality": clean, "cpu": cpu, "data_aware": refits,
+         "search": search, "int_layers": int_entries,
+         "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
+        indent=2) + "\n")
+    return "\n".join(lines[:10])
