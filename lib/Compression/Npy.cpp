@@ -188,10 +188,10 @@ bool parseNpy(const char *bytes, size_t size, NpyArray &array,
     }
     count *= d;
   }
+  // The loop above proved needed <= available.
   size_t needed = size_t(count * elementBytes);
   if (needed != available) {
-    error = (needed > available ? "truncated data: " : "unexpected data: ") +
-            std::string("the shape needs ") + std::to_string(needed) +
+    error = "unexpected data: the shape needs " + std::to_string(needed) +
             " bytes, the file has " + std::to_string(available);
     return false;
   }

@@ -104,7 +104,8 @@ TEST(Npy, ChecksDeclaredSizesBeforeAllocating) {
             "truncated data: the shape (4294967296, 4294967296, 4294967296) "
             "needs more than the 0 bytes in the file");
   EXPECT_EQ(parseError(npyBytes(f4 + "(3,), }", std::string(8, '\0'))),
-            "truncated data: the shape needs 12 bytes, the file has 8");
+            "truncated data: the shape (3,) needs more than the 8 bytes in "
+            "the file");
   EXPECT_EQ(parseError(npyBytes(f4 + "(1,), }", std::string(8, '\0'))),
             "unexpected data: the shape needs 4 bytes, the file has 8");
   // The header length itself is checked against the file.

@@ -285,7 +285,7 @@ LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
   std::string error;
   // An imported model not yet compressed and quantized: say what is needed
   // rather than which argument or op happens to come first.
-  WalkResult linalgOp = func.walk([&](Operation *op) {
+  WalkResult linalgOp = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (!llvm::isa_and_present<linalg::LinalgDialect>(op->getDialect()))
       return WalkResult::advance();
     op->emitError("the accelerator runs quantized sd IR (sd.quantized_* "

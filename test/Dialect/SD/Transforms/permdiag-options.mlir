@@ -31,7 +31,7 @@
 // PASSFORM: error: form must be permdiag, se or dense, not 'bogus'
 // UNUSED: warning: layer-options entry 'fc9' matches no candidate layer
 // NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
-// PHUGE: error: cannot project layer 'fc1': block size p = 1000000000 is larger than the 6x8 weight
+// PHUGE: error: {{.*}}cannot project layer 'fc1': block size p = 1000000000 is larger than the 6x8 weight
 // MINSIZE: error: min-size must be >= 0, got -1
 // REMARK: remark: {{.*}}layer 'conv3' left dense: only 1x1 convolutions are projected, this kernel is 3x3
 // REMARK-NOT: remark
