@@ -17,8 +17,18 @@ PKGS=(
   python3 python3-numpy
 )
 if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
+  # Every package a test imports or reads (the lit features of
+  # test/lit.cfg.py): without them those tests are skipped, not failed.
   PKGS+=(python3-torch python3-onnx python3-torchvision python3-matplotlib
-    python3-pil fonts-dejavu-core wamerican)
+    python3-pil dataset-fashion-mnist
+    # Realistic OCR data (python/smartdeal/data, docs/Accuracy.md): word
+    # lists and every font family the renderer draws from.
+    wamerican wbritish wamerican-large
+    fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-lato
+    fonts-noto-core fonts-freefont-ttf fonts-urw-base35 fonts-croscore
+    fonts-crosextra-carlito fonts-crosextra-caladea fonts-open-sans
+    fonts-roboto-unhinted fonts-cantarell fonts-texgyre fonts-ebgaramond
+    fonts-inconsolata fonts-firacode)
 fi
 
 SUDO=""
@@ -49,4 +59,13 @@ if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
     ${SUDO:-} apt-get install -y -qq --no-install-recommends npm
   fi
   "$(dirname "${BASH_SOURCE[0]}")/fetch-models.sh" >/dev/null
+  # ONNX Runtime (npm onnxruntime-node, CPU build) for the whole-model speed
+  # benchmark, next to the models in the cache; ONNXRUNTIME_NODE_INSTALL=skip
+  # stops its install script from fetching GPU libraries.
+  ort="${SD_CACHE:-$HOME/.cache/smartdeal}/ort"
+  if [[ ! -f "$ort/node_modules/onnxruntime-node/package.json" ]]; then
+    mkdir -p "$ort"
+    (cd "$ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit \
+      --no-fund onnxruntime-node@1.30.0 >/dev/null)
+  fi
 fi

@@ -59,8 +59,8 @@ if config.sd_sanitize:
 # Scripts under scripts/ find the sd-opt of this build.
 config.environment["SD_OPT"] = os.path.join(config.sd_tools_dir, "sd-opt")
 
-# `REQUIRES: ocr-rec`: the PP-OCRv4 recognizer is in the model cache
-# (scripts/fetch-models.sh ocr). smartdeal/models.py is loaded on its own:
+# `REQUIRES: ocr-rec` (or any other name of smartdeal.models.MODELS): that
+# real model is in the model cache (scripts/fetch-models.sh). smartdeal/models.py is loaded on its own:
 # the package's __init__ imports NumPy, which lit's Python may lack. The
 # tests look in the same cache, so SD_CACHE and HOME are passed through.
 import importlib.util
@@ -74,5 +74,29 @@ _spec = importlib.util.spec_from_file_location(
 _models = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _models  # dataclasses look their module up
 _spec.loader.exec_module(_models)
-if _models.MODELS["ocr-rec"].path.exists():
-    config.available_features.add("ocr-rec")
+for _name, _model in _models.MODELS.items():
+    if _model.path.exists():
+        config.available_features.add(_name)
+
+# `REQUIRES: torch` (and onnx, torchvision, matplotlib, pil): the Python
+# the tests run under can import the package. scripts/install-deps.sh
+# installs them all; a machine set up with SD_MINIMAL_DEPS=1 skips those
+# tests with the missing feature named instead of failing them. One child
+# process looks them all up without importing them.
+import subprocess
+
+_probe = subprocess.run(
+    [config.python_executable, "-c",
+     "import importlib.util as u\n"
+     "for m in ('torch', 'onnx', 'torchvision', 'matplotlib', 'PIL'):\n"
+     "    print(m.lower() if u.find_spec(m) else '')"],
+    capture_output=True, text=True)
+for _feature in _probe.stdout.split():
+    config.available_features.add(_feature)
+# `REQUIRES: fashion-mnist`: Debian's dataset-fashion-mnist (or the folder
+# FASHION_MNIST names, as smartdeal.training.experiment reads it).
+_fashion = os.environ.get("FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+if "FASHION_MNIST" in os.environ:
+    config.environment["FASHION_MNIST"] = _fashion
+if os.path.exists(os.path.join(_fashion, "train-images-idx3-ubyte.gz")):
+    config.available_features.add("fashion-mnist")

@@ -44,7 +44,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal import importers, models  # noqa: E402
+from smartdeal.data import ocr_rec as ocr  # noqa: E402
 from smartdeal.plan import fits as calibrate  # noqa: E402
 from smartdeal.plan import menus as budget  # noqa: E402
 from smartdeal.plan import sensitivity  # noqa: E402
@@ -150,13 +151,13 @@ def main():
     log = lambda s: print(f"[{time.time() - t0:6.0f}s] {s}", flush=True)  # noqa: E731
     path = models.MODELS["ocr-rec"].path
     chars = ocr.dictionary(path)
-    sample = ocr.words(args.words, seed=0)
-    calib_words = ocr.words(args.calibration, seed=1)
-    held = set(sample) | set(calib_words)
-    train_words = [w for w in ocr.words(args.train_words + len(held), seed=2)
-                   if w not in held][:args.train_words]
-    assert not set(train_words) & held
-    calib = [{"x": ocr.render(w)} for w in calib_words]
+    # Realistic data (smartdeal.data): scored on the test split; calibration
+    # and training inputs from the calibration split (other fonts and words).
+    test = ocr.samples("test", args.words)
+    sample = [s.label for s in test]
+    drawn = ocr.samples("calibration", args.calibration + args.train_words)
+    calib = [{"x": s.x} for s in drawn[:args.calibration]]
+    train_set = drawn[args.calibration:]
     model, menus = load_menus(args, path, calib, log)
     log(f"{len(menus)} weight layers")
 
@@ -179,7 +180,7 @@ def main():
     forms = ", ".join(f"{k} {v}" for k, v in sorted(totals["forms"].items()))
     log(f"plan: {totals['compression_ratio']:.2f}x ({forms})")
 
-    eval_images = [ocr.render(w) for w in sample]
+    eval_images = [s.x for s in test]
     rows = []
 
     def row(method, module, compression, **extra):
@@ -204,7 +205,7 @@ def main():
         training = saved["training"]
         log(f"loaded {args.load} ({training['steps']} steps)")
     else:
-        training = train(args, dense, student, train_words, log)
+        training = train(args, dense, student, train_set, log)
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state": student.state_dict(), "choice": choice, "shifts": shifts,
@@ -251,10 +252,11 @@ def main():
     print("\n".join(lines))
 
 
-def train(args, dense, student, train_words, log):
+def train(args, dense, student, train_set, log):
     """Distills the dense model into the student; returns the run's figures."""
     # Teacher logits on the training words.
-    train_images = [ocr.render(w) for w in train_words]
+    train_words = [s.label for s in train_set]
+    train_images = [s.x for s in train_set]
     teacher = []
     with torch.no_grad():
         for xs in batches(train_images, 10):

@@ -42,7 +42,8 @@ import onnx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal import importers, models  # noqa: E402
+from smartdeal.data import ocr_rec  # noqa: E402
 from smartdeal.runtime import compressed, export  # noqa: E402
 from smartdeal.runtime.runner import find_sd_opt  # noqa: E402
 
@@ -61,7 +62,7 @@ def ocr_accuracy(model_proto, path, sample):
     from smartdeal.importers.onnx_reference import OnnxReference
     ref = OnnxReference(model_proto)
     name = ref.input_names[0]
-    return ocr.word_accuracy(lambda x: ref.run({name: x})[0], path, sample)
+    return ocr_rec.word_accuracy(lambda x: ref.run({name: x})[0], path, sample).value
 
 
 def original_weight(model, node):
@@ -145,8 +146,9 @@ def run_ocr(args, ps):
     real = models.MODELS["ocr-rec"]
     path = real.path
     sd_opt = find_sd_opt()
-    sample = ocr.words(args.words, seed=args.seed)
-    calib = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
+    # Realistic data: scored on the test split, fitted on the calibration split.
+    sample = ocr_rec.samples("test", args.words, seed=args.seed)
+    calib = ocr_rec.inputs("calibration", args.calibration, seed=args.seed)
     base = onnx.load(str(path))
     rows = []
     t0 = time.time()

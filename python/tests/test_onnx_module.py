@@ -108,13 +108,14 @@ class OnnxModuleTest(unittest.TestCase):
 
     def test_real_model_if_cached(self):
         try:
-            from smartdeal import models, ocr
+            from smartdeal import models
+            from smartdeal.data import ocr_rec
             path = models.MODELS["ocr-rec"].path
         except Exception:  # noqa: BLE001
             self.skipTest("smartdeal.models unavailable")
         if not os.path.exists(str(path)):
             self.skipTest("PP-OCRv4 recognizer not cached")
-        x = ocr.render("recognizer")
+        x = ocr_rec.render_clean("recognizer")
         want = OnnxReference(str(path)).run({"x": x})[0]
         with torch.no_grad():
             got = OnnxModule(str(path))(torch.from_numpy(x))[0].numpy()

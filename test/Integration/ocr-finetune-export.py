@@ -8,7 +8,7 @@
 # bit-exact on sd-sim against the CPU backend's quantized mode. A layout
 # mismatch is an error. About 40 s.
 #
-# REQUIRES: ocr-rec
+# REQUIRES: ocr-rec, torch
 # RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import json
@@ -21,7 +21,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from smartdeal import importers, models, ocr
+from smartdeal import importers, models
+from smartdeal.data import ocr_rec as ocr
 from smartdeal.ir.resources import identifier_safe, parse_resource_section
 from smartdeal.plan import planfile
 from smartdeal.runtime import runner
@@ -60,7 +61,7 @@ for name, p in plan.items():
 # A few distillation steps; the Ce latents' large step moves codes across
 # their rounding boundaries, so the trained codes differ from the start.
 words = ["garden", "Tuesday"]
-x = torch.from_numpy(np.concatenate([ocr.render(w) for w in words]))
+x = torch.from_numpy(np.concatenate([ocr.render_clean(w) for w in words]))
 with torch.no_grad():
     teacher = torch.log_softmax(dense(x, ["p2o.Add.277"])[0], -1)
 ce = [p for n, p in module.named_parameters() if n.endswith(".ce")]

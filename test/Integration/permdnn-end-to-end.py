@@ -6,6 +6,7 @@
 # the CPU quantized mode bit for bit, with a SmartExchange layer in the same
 # model (exponents [-6, 0]: the 7 levels 4-bit codes hold).
 #
+# REQUIRES: torch, fashion-mnist
 # RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import os
@@ -20,11 +21,8 @@ from torch import nn
 from smartdeal.accel import network as accelnet
 from smartdeal.training import (PermDiagLinear, SELinear, convert_model, evaluate,
                                 export_mlir, finetune, run_exported)
-from smartdeal.training.experiment import DATA, batches, load_fashion_mnist
+from smartdeal.training.experiment import batches, load_fashion_mnist
 
-if not (DATA / "train-images-idx3-ubyte.gz").exists():
-    sys.exit(f"no Fashion-MNIST at {DATA}; scripts/install-deps.sh installs "
-             "dataset-fashion-mnist")
 
 work = Path(sys.argv[1])
 work.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..ir.resources import identifier_safe, parse_resource_section
+from ..ir.resources import parse_resource_section
+from ..runtime.compressed import se_arrays
 
 __all__ = ["layer_modules", "permdiag_modules", "simulate"]
 
@@ -107,8 +108,9 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
         dims = [int(d) for d in in_shape.split("x")]
         shape = layer["shape"]
         lo, hi = (int(v) for v in _EXP.search(se_type).groups())
-        key = identifier_safe(layer["name"])
         o, nb, rows = shape[0], layer["blocks"], layer["block_rows"]
+        # Small bases (and codes) are written inline, the rest as blobs.
+        codes, basis = se_arrays(layer, blobs, "the compressed module", compressed_text)
         if kind == "shift_add_matmul":
             m = int(np.prod(dims[:-1]))
             x_shape, y_shape = [m, dims[-1]], [m, o]
@@ -131,8 +133,8 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
                   f"tensor<{o}x{nb}x{rows}x3xi8>) basis(dense_resource<b> : "
                   f"tensor<{o}x{nb}x3x3xf32>)")
         text = _module(x_shape, y_shape, weight, se_type, op, extra,
-                       {"ce": "0x01000000" + blobs[key + "_ce"].hex().upper(),
-                        "b": "0x04000000" + blobs[key + "_b"].hex().upper()})
+                       {"ce": "0x01000000" + codes.tobytes().hex().upper(),
+                        "b": "0x04000000" + basis.astype("<f4").tobytes().hex().upper()})
         out.append({"name": layer["name"], "text": text, "x_shape": x_shape,
                     "levels": hi - lo + 1})
     return out

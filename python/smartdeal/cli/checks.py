@@ -19,7 +19,7 @@ def check_numbers(args) -> None:
                              ("--calibration", args.calibration, 1),
                              ("--min-size", args.min_size, 0),
                              ("--rounds", args.rounds, 0)):
-        if value < low:
+        if value is not None and value < low:
             raise InputError(f"{flag} must be at least {low}, got {value}")
     for flag, value in (("--threshold", args.threshold), ("--budget", args.budget)):
         if value is not None and not (math.isfinite(value) and value >= 0):

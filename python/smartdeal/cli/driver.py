@@ -24,21 +24,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import onnx
 
-from .. import importers, models, ocr
+from .. import importers, models
 from ..accel import simulate
-from ..importers.onnx_reference import OnnxReference
 from ..plan import fits, menus, sensitivity
 from ..plan.planfile import (compress_command, decompose_options, load_plan, merge_entries,
                              plan_forms, quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import export, runner
 from ..runtime.runner import REPO_ROOT
-from . import checks, plots
+from . import checks, fidelity, plots
 
 __all__ = ["DriverError", "main"]
 # Calibration inputs whose mean output shift corrects the biases of
@@ -78,8 +77,8 @@ def resolve_model(spec: str):
         if not path.exists():
             raise DriverError(f"model file not found: {path}")
         return path.suffix[1:], path, None, None
-    if spec in models.MODELS:
-        real = models.MODELS[spec]
+    real = models.lookup(spec)
+    if real is not None:
         if not real.path.exists():
             subprocess.run([str(models.FETCH_SCRIPT), real.fetch_key],
                            check=False, capture_output=True)
@@ -88,7 +87,8 @@ def resolve_model(spec: str):
                               f"fetched (run scripts/fetch-models.sh)")
         return "onnx", real.path, real.input_shapes, real
     raise DriverError(f"unknown model '{spec}': give an .onnx or .mlir file, "
-                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}")
+                      f"torchvision:NAME, or one of {', '.join(models.MODELS)}"
+                      f" (short names: {', '.join(models.ALIASES)})")
 
 
 def import_model(kind, path, shapes, real, work: Path) -> Path:
@@ -123,33 +123,6 @@ def _import_model(kind, path, shapes, real, work: Path) -> Path:
     return out
 
 
-def evaluate_onnx(original: Path, exported: Path, real, samples: int,
-                  input_shape) -> dict:
-    """Accuracy (OCR recognizer on rendered words) or output fidelity."""
-    ref_a, ref_b = OnnxReference(str(original)), OnnxReference(str(exported))
-    name = ref_a.input_names[0]
-
-    def runner_of(ref):
-        return lambda x: np.asarray(ref.run({name: x})[0])
-
-    result: dict = {}
-    if real is not None and real.name == "ocr-rec":
-        sample = ocr.words(samples)
-        result["metric"] = f"word accuracy on {samples} rendered words"
-        result["original"] = ocr.word_accuracy(runner_of(ref_a), original, sample)
-        result["compressed"] = ocr.word_accuracy(runner_of(ref_b), original, sample)
-        x = ocr.render(sample[0])
-    else:
-        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float32)
-        result["metric"] = "output fidelity on random inputs"
-    ya, yb = runner_of(ref_a)(x), runner_of(ref_b)(x)
-    result["output_relative_error"] = float(
-        np.linalg.norm(yb - ya) / max(np.linalg.norm(ya), 1e-30))
-    result["example_input"] = x
-    result["example_output"] = yb
-    return result
-
-
 def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
     """Output fidelity of a torchvision model with its compressed weights."""
     import torch
@@ -169,51 +142,24 @@ def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
 
 
 def calibration_inputs(path: Path, real, args) -> List[dict]:
-    """Calibration inputs, distinct from the evaluation inputs (seed 1)."""
-    model = onnx.load(str(path))
-    inits = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in inits)
-    if real is not None and real.name == "ocr-rec":
-        return [{inp.name: ocr.render(w)} for w in ocr.words(args.calibration, seed=1)]
-    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    rng = np.random.default_rng(1)
-    return [{inp.name: rng.standard_normal(shape).astype(np.float32)}
-            for _ in range(max(args.calibration // 5, 1))]
+    """Calibration inputs: the realistic calibration split for the OCR
+    models (smartdeal.cli.fidelity), seeded noise for the others."""
+    return fidelity.split_inputs(path, real, "calibration", _count(real, args))
 
 
 def plan_metric(path: Path, real, args):
     """(model, metric) for budgets: metric(onnx model) is higher-is-better on
-    the calibration inputs (seed 1, distinct from the evaluation inputs)."""
-    model = onnx.load(str(path))
-    if real is not None and real.name == "ocr-rec":
-        # Word accuracy on a few words moves in steps of 1/n; the share of CTC
-        # frames whose best class is the original model's is a smooth proxy.
-        sample = [ocr.render(w) for w in ocr.words(args.calibration, seed=1)]
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        expected = [base.run({name: x})[0].argmax(-1) for x in sample]
+    validation inputs (never the calibration or test inputs)."""
+    return fidelity.search_metric(path, real, _count(real, args))
 
-        def metric(m):
-            ref = OnnxReference(m)
-            return float(np.mean([(ref.run({name: x})[0].argmax(-1) == e).mean()
-                                  for x, e in zip(sample, expected)]))
-    else:
-        base = OnnxReference(model)
-        name = base.input_names[0]
-        shape = [d.dim_value for d in next(
-            i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim]
-        rng = np.random.default_rng(1)
-        xs = [rng.standard_normal(shape).astype(np.float32)
-              for _ in range(max(args.calibration // 5, 1))]
-        expected = [base.run({name: x})[0] for x in xs]
 
-        def metric(m):
-            ref = OnnxReference(m)
-            errs = [np.linalg.norm(ref.run({name: x})[0] - y) /
-                    max(np.linalg.norm(y), 1e-30) for x, y in zip(xs, expected)]
-            return -float(np.mean(errs))
-
-    return model, metric
+def _count(real, args) -> int:
+    """Calibration (and validation) inputs: --calibration for the OCR text
+    line models; a quarter for the detector's pages; a fifth of it for models
+    fed seeded noise."""
+    kind = fidelity.task(real)
+    div = {"words": 1, "orientation": 1, "regions": 4}.get(kind, 5)
+    return max(args.calibration // div, 1)
 
 
 def choose_plan(path: Path, real, layers, report, args):
@@ -237,8 +183,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--threshold", type=float, help="Ce threshold (default 1e-3)")
     p.add_argument("--min-size", type=int, default=1024,
                    help="leave weights with fewer values dense")
-    p.add_argument("--samples", type=int, default=50,
-                   help="real inputs for the accuracy measurement")
+    p.add_argument("--samples", type=int, default=None,
+                   help="test-split inputs for the accuracy measurement (default "
+                   "1000 text lines for ocr-rec/ocr-cls, 20 pages for ocr-det, 5 "
+                   "for models measured by their outputs)")
+    p.add_argument("--allow-broken", action="store_true",
+                   help="exit 0 even when the compressed model is broken (its "
+                   "accuracy drops by more than 5 points on the test split, or its "
+                   "output error exceeds 0.1)")
     p.add_argument("--budget", type=float, default=None,
                    help="compress only what keeps the model within this budget on "
                    "calibration inputs: the drop in the share of CTC frames that "
@@ -253,9 +205,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--rounds", type=int, default=1,
                    help="data-aware fits: rounds of code re-selection after the "
                    "basis refit (0: bases only)")
-    p.add_argument("--calibration", type=int, default=20,
+    p.add_argument("--calibration", type=int, default=16,
                    help="calibration inputs for --budget (distinct from the "
                    "evaluation inputs)")
+    p.add_argument("--plain", action="store_true",
+                   help="real models: decompose every eligible layer weight-only "
+                   "instead of the default budgeted search")
     p.add_argument("--no-accelerator", action="store_true",
                    help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
@@ -270,6 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         kind, path, shapes, real = resolve_model(args.model)
         if kind in ("onnx", "mlir") and not real:
             checks.check_model_file(path)
+        apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
         config = load_plan(args.config) if args.config else None
@@ -299,7 +255,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(summary)
     print(f"\nwrote {out_dir}/")
+    if summary.startswith("BROKEN") and not args.allow_broken:
+        return 3
     return 0
+
+
+def apply_model_defaults(args, real) -> None:
+    """A real model given without a plan, budget or --data-aware gets the
+    budgeted per-layer search with its model's fidelity budget
+    (smartdeal.cli.fidelity.DEFAULT_BUDGETS): weight-only decomposition of
+    every eligible layer breaks most real models."""
+    if (real is None or args.plain or args.budget is not None or args.config
+            or args.data_aware):
+        return
+    args.budget = fidelity.DEFAULT_BUDGETS[fidelity.task(real)]
+    args.search = True
 
 
 def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
@@ -312,13 +282,12 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     say = lambda m: print(f"    {m}", flush=True)  # noqa: E731
     model_mlir = import_model("onnx", path, shapes, real, work)
     calib = calibration_inputs(path, real, args)
-    model, layer_menus = menus.build_menus(path, model_mlir, calib, sd_opt,
-                                           rounds=args.rounds, min_size=args.min_size,
-                                           log=say)
+    model, layer_menus = sensitivity.measured_menus(path, model_mlir, calib, sd_opt, BIAS_INPUTS,
+                                                    rounds=args.rounds,
+                                                    min_size=args.min_size, log=say)
     _, metric = plan_metric(path, real, args)
     raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
     xs = [next(iter(c.values())) for c in calib]
-    sensitivity.measure(model, layer_menus, xs, raw, log=say)
     found = sensitivity.search(
         model, layer_menus, metric, args.budget, raw, log=say,
         finish=lambda ch: fits.sequential(model, layer_menus, ch, xs[:BIAS_INPUTS],
@@ -464,18 +433,29 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if proc.returncode != 0:
         raise DriverError(f"CPU compilation failed:\n{proc.stderr.strip()}")
 
-    progress("measuring accuracy on real inputs")
+    progress("measuring accuracy on the realistic test split (exported model and "
+             "libmodel.so)")
     quality = {}
     if kind == "torchvision":
         quality = evaluate_torch(path, work, exported)
     if kind == "onnx":
-        input_shapes, _ = runner.main_signature(model_mlir.read_text())
-        quality = evaluate_onnx(path, exported, real, args.samples, input_shapes[0])
+        input_shapes, result_shapes = runner.main_signature(model_mlir.read_text())
+        samples = args.samples or fidelity.DEFAULT_SAMPLES[fidelity.task(real)]
+        quality = fidelity.evaluate(
+            path, exported, real, samples,
+            library=None if args.no_cpu_check else work / "libmodel.so",
+            result_rank=len(result_shapes[0]), log=lambda m: print(m, flush=True),
+            shapes=input_shapes)
+    if kind == "mlir":
+        from ..runtime.mlir_quality import evaluate_mlir
+
+        quality = evaluate_mlir(model_mlir, compressed, sd_opt)
 
     progress("checking the compiled CPU code against the exported model")
     cpu = {}
     if not args.no_cpu_check and "example_input" in quality:
-        run = runner.run_mlir(compressed, [quality["example_input"]],
+        x = quality["example_input"]
+        run = runner.run_mlir(compressed, x if isinstance(x, list) else [x],
                               sd_opt=sd_opt, pipeline="--sd-cpu-to-llvm")
         cpu["relative_error"] = runner.relative_error(run.outputs[0],
                                                       quality["example_output"])
@@ -492,9 +472,22 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
 
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
-    lines = [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
+    whole = None
+    if kind == "onnx":
+        whole = menus.whole_model(totals, onnx.load(str(path)))
+        totals["whole_model"] = whole
+    lines = []
+    if quality.get("broken"):
+        lines += [f"BROKEN: the compressed {real.name if real else path} does not keep "
+                  f"the model working ({fidelity.broken_reason(quality)}); lower the "
+                  "budget or leave more layers dense", ""]
+    lines += [f"# SmartDeal-MLIR: {real.name if real else path}", ""]
     lines.append(f"- compressed layers: {totals['compressed_layers']} of "
                  f"{totals['candidate_layers']} candidates")
+    if whole:
+        lines.append(f"- whole-model compression (every parameter of the file: "
+                     f"{whole['parameters']} values, depthwise, biases and norms "
+                     f"included): {whole['compression_ratio']:.2f}x")
     lines.append(f"- compression over all candidate layers: "
                  f"{totals['compression_ratio']:.2f}x; over the compressed "
                  f"layers: {totals['compressed_layers_ratio']:.2f}x")
@@ -522,9 +515,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                      f"{len(plan.skipped)} dense (calibration score "
                      f"{plan.baseline:.3f} -> {plan.score:.3f}, "
                      f"{plan.evaluations} evaluations); plan in plan.json")
-    if "original" in quality:
-        lines.append(f"- {quality['metric']}: original {quality['original']:.1%}, "
-                     f"compressed {quality['compressed']:.1%}")
+    if kind == "onnx":
+        lines += fidelity.describe(quality)
     if quality:
         lines.append(f"- output relative error of the compressed model: "
                      f"{quality['output_relative_error']:.4f}")
@@ -550,4 +542,4 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
          "search": search, "int_layers": int_entries,
          "accelerator": {k: v for k, v in acc.items() if k != "breakdown_uj"}},
         indent=2) + "\n")
-    return "\n".join(lines[:10])
+    return "\n".join(lines[:lines.index("## Layers") - 1])

@@ -91,6 +91,7 @@ class TorchImporter:
 
     # ----------------------------------------------------------- driving
     def run(self, module: nn.Module, inputs: Sequence[torch.Tensor]) -> ModuleWriter:
+        self.w.module_name = type(module).__name__
         if isinstance(module, _LEAVES):
             args = [self.w.argument(tuple(t.shape)) for t in inputs]
             out = self._leaf(module, "", args, {}, "root")

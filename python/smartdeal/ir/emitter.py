@@ -167,8 +167,11 @@ class ModuleWriter:
 
     flavour "fx" mirrors torch-mlir's FX importer (weights as dense_resource
     blobs, transposes as linalg.transpose); "torchscript" mirrors the older
-    TorchScript path (weights inline as dense<"0x...">, transposes as a
-    transposing linalg.generic). Both produce the same numbers.
+    TorchScript path as its files read: `module attributes
+    {torch.debug_module_name = ...}`, the `ml_program.global @global_seed`,
+    `func.func @forward`, weights inline as dense<"0x...">, transposes and
+    broadcasts as copying linalg.generic ops (identity input map, permuted
+    or widened output). Both produce the same numbers.
     """
 
     def __init__(self, flavour: str = FX):
@@ -184,6 +187,8 @@ class ModuleWriter:
         self._scalars: Dict[bytes, str] = {}
         self._consts: Dict[str, Tuple[np.ndarray, Value]] = {}
         self._inline: Dict[str, np.ndarray] = {}
+        # torch.debug_module_name of the TorchScript form (the module's class).
+        self.module_name: Optional[str] = None
 
     # ----------------------------------------------------------- utilities
     def fresh(self, prefix: str = "") -> str:
@@ -427,18 +432,13 @@ class ModuleWriter:
                 f"{_loc(loc)}"
             )
             return value
-        # TorchScript path: iterate over the output, read the input through
-        # the inverse permutation.
-        inverse = [0] * len(perm)
-        for out_dim, in_dim in enumerate(perm):
-            inverse[in_dim] = out_dim
+        # TorchScript path: iterate over the input and write the output
+        # through the permutation (output dim i is loop perm[i]).
         rank = x.rank
-        in_map = self.affine_map(
-            f"{self._dims(rank)} -> ("
-            + ", ".join(f"d{inverse[j]}" for j in range(rank))
-            + ")"
+        in_map = self.affine_map(f"{self._dims(rank)} -> {self._dims(rank)}")
+        out_map = self.affine_map(
+            f"{self._dims(rank)} -> (" + ", ".join(f"d{p}" for p in perm) + ")"
         )
-        out_map = self.affine_map(f"{self._dims(rank)} -> {self._dims(rank)}")
         return self._generic(
             [x], init, [in_map, out_map], ["parallel"] * rank, lambda b, a: a, loc
         )
@@ -450,8 +450,19 @@ class ModuleWriter:
         dims: Sequence[int],
         loc: Optional[str] = None,
     ) -> Value:
-        """linalg.broadcast: `dims` are the output dimensions that are added."""
+        """linalg.broadcast: `dims` are the output dimensions that are added
+        (a copying generic that reads the kept dimensions, TorchScript form)."""
         init = self.empty(shape)
+        if self.flavour != FX:
+            rank = len(shape)
+            kept = [d for d in range(rank) if d not in dims]
+            in_map = self.affine_map(
+                f"{self._dims(rank)} -> (" + ", ".join(f"d{d}" for d in kept) + ")"
+            )
+            out_map = self.affine_map(f"{self._dims(rank)} -> {self._dims(rank)}")
+            return self._generic(
+                [x], init, [in_map, out_map], ["parallel"] * rank, lambda b, a: a, loc
+            )
         value = Value(self.fresh("broadcasted"), init.shape)
         self._emit(
             f"{value.name} = linalg.broadcast ins({x.name} : {x.type}) outs("
@@ -769,8 +780,11 @@ class ModuleWriter:
         )
 
     # -------------------------------------------------------------- output
-    def write(self, out: TextIO, func_name: str = "main") -> None:
-        """Write the whole module, resources last, streaming the blobs."""
+    def write(self, out: TextIO, func_name: Optional[str] = None) -> None:
+        """Write the whole module, resources last, streaming the blobs. The
+        function is @main (FX) or @forward (TorchScript) unless named."""
+        if func_name is None:
+            func_name = "main" if self.flavour == FX else "forward"
         for text, alias in self._maps.items():
             out.write(f"{alias} = affine_map<{text}>\n")
         args = ", ".join(f"{a.name}: {a.type}" for a in self.args)
@@ -778,7 +792,14 @@ class ModuleWriter:
             rtypes = self.results[0].type
         else:
             rtypes = "(" + ", ".join(r.type for r in self.results) + ")"
-        out.write("module {\n")
+        if self.flavour == FX:
+            out.write("module {\n")
+        else:
+            attrs = (f' attributes {{torch.debug_module_name = "{self.module_name}"}}'
+                     if self.module_name else "")
+            out.write(f"module{attrs} {{\n")
+            out.write("  ml_program.global private mutable @global_seed(dense<0> : "
+                      "tensor<i64>) : tensor<i64>\n")
         out.write(f"  func.func @{func_name}({args}) -> {rtypes} {{\n")
         indent = "    "
         for line in self.lines:
@@ -789,7 +810,7 @@ class ModuleWriter:
         out.write("  }\n}\n")
         write_resource_section(out, self.resources)
 
-    def text(self, func_name: str = "main") -> str:
+    def text(self, func_name: Optional[str] = None) -> str:
         buf = io.StringIO()
         self.write(buf, func_name)
         return buf.getvalue()

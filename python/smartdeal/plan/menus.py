@@ -42,6 +42,8 @@ from .graph import (bias_target, constants, corrected_bias, input_rows_sample, l
 
 __all__ = [
     "DEFAULT_INT_BITS",
+    "file_parameters",
+    "whole_model",
     "DEFAULT_SE_SETTINGS",
     "LayerMenu",
     "PlanResult",
@@ -392,3 +394,33 @@ def correct_biases(model, shifts) -> int:
         consts[tensor].CopyFrom(numpy_helper.from_array(new.astype(np.float32), tensor))
         done += 1
     return done
+
+
+def file_parameters(model) -> int:
+    """Every float value stored in the ONNX model (initializers and Constant
+    nodes): weights, depthwise kernels, biases, norm parameters and
+    statistics. Integer tensors (shapes, indices) are not parameters."""
+    from onnx import TensorProto
+
+    floats = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.BFLOAT16)
+    count = sum(int(np.prod(t.dims)) for t in model.graph.initializer if t.data_type in floats)
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value" and a.t.data_type in floats:
+                    count += int(np.prod(a.t.dims))
+    return count
+
+
+def whole_model(totals: dict, model) -> dict:
+    """`totals` (candidate layers: dense_bits, bits) extended to the whole
+    file: every other parameter stays at 32 bits. Returns the parameters,
+    the file's dense and compressed bits and the whole-model ratio."""
+    params = file_parameters(model)
+    rest = 32 * params - int(totals["dense_bits"])
+    if rest < 0:
+        raise ValueError(f"the candidate layers hold {totals['dense_bits'] // 32} values, "
+                         f"more than the {params} parameters of the model")
+    bits = int(totals["bits"]) + rest
+    return {"parameters": params, "dense_bits": 32 * params, "bits": bits,
+            "compression_ratio": 32 * params / max(bits, 1)}

@@ -29,10 +29,13 @@ import torch
 
 from ..training.onnx_module import OnnxModule
 from .graph import batchable, bias_target, constants, corrected_bias, onnx_weight
-from .menus import LayerMenu, apply_choice, choice_shifts, choose, output_shift, plan_totals
+from .menus import (DEFAULT_INT_BITS, DEFAULT_SE_SETTINGS, LayerMenu, apply_choice,
+                    build_menus, capture_raw, choice_shifts, choose, load_menus,
+                    output_shift, plan_totals, save_menus)
 
 __all__ = [
     "SuffixRunner",
+    "measured_menus",
     "allocate",
     "breakpoints",
     "for_ratio",
@@ -241,3 +244,44 @@ def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
     choice, shifts, lam, score = best
     return {"choice": choice, "shifts": shifts, "lam": lam, "score": score,
             "baseline": baseline, "trace": trace}
+
+
+def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
+                   rounds: int = 1, min_size: int = 1024, log=lambda s: None):
+    """`build_menus` and `measure` on `calibration` (dicts of input
+    name -> array), cached on disk: building and measuring the menus of the
+    recognizer takes tens of minutes. The cache key covers everything the
+    menus depend on: the model file, the calibration inputs, the settings,
+    the fit rounds, min-size and the sd-opt binary."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    key = hashlib.sha256()
+    key.update(Path(onnx_path).read_bytes())
+    for inp in calibration:
+        for name in sorted(inp):
+            key.update(name.encode() + np.ascontiguousarray(inp[name]).tobytes())
+    stat = os.stat(sd_opt)
+    key.update(repr((DEFAULT_SE_SETTINGS, DEFAULT_INT_BITS, rounds, min_size,
+                     bias_inputs, stat.st_size, stat.st_mtime_ns)).encode())
+    base = os.environ.get("SD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                      "smartdeal")
+    cache = Path(base) / "menus" / f"{key.hexdigest()[:20]}.pkl"
+    model = onnx.load(str(onnx_path))
+    if cache.exists():
+        try:
+            menus = load_menus(cache, model)
+            log(f"menus and sensitivities from the cache ({cache})")
+            return model, menus
+        except Exception:  # noqa: BLE001 - a stale or partial cache is rebuilt
+            pass
+    model, menus = build_menus(onnx_path, model_mlir, calibration, sd_opt,
+                                      rounds=rounds, min_size=min_size, log=log)
+    raw = capture_raw(model, menus, calibration, bias_inputs)
+    measure(model, menus, [next(iter(c.values())) for c in calibration], raw, log=log)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    save_menus(menus, tmp)
+    os.replace(tmp, cache)
+    return model, menus

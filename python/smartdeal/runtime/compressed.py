@@ -48,36 +48,69 @@ def rebuild(codes: np.ndarray, basis: np.ndarray, shape, min_exp: int) -> np.nda
     return rows.reshape(o, -1)[:, :length].reshape(shape).astype(np.float32)
 
 
+_NUM = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|0x[0-9A-Fa-f]+)")
+
+
+def _se_operand(text: str, blobs: Dict[str, bytes], key: str, suffix: str,
+                dtype: str, count: int):
+    """An sd.se_constant operand: the dense_resource blob `<key><suffix>`,
+    or the inline dense<...> attribute sd-decompose writes for small
+    tensors (nested lists, a splat, or a hex string), or None."""
+    if key + suffix in blobs:
+        return np.frombuffer(blobs[key + suffix], dtype)
+    if not text:
+        return None
+    # The inline operand sits next to the other (resource) one.
+    other = "_b" if suffix == "_ce" else "_ce"
+    pattern = (rf"codes\(dense<(.*?)> : [^)]*\)\s*basis\(dense_resource<{re.escape(key + other)}>"
+               if suffix == "_ce" else
+               rf"codes\(dense_resource<{re.escape(key + other)}> : [^)]*\)\s*basis\(dense<(.*?)> :")
+    m = re.search(pattern, text)
+    if not m:
+        return None
+    body = m.group(1)
+    if body.startswith('"0x'):
+        return np.frombuffer(bytes.fromhex(body[3:-1]), dtype)
+    values = [float(v) for v in _NUM.findall(body)]
+    if len(values) == 1:
+        values = values * count
+    return np.array(values, dtype)
+
+
 def exponent_range(entry: dict) -> Tuple[int, int]:
     """(min_exp, max_exp) of an SE entry of the sd-decompose report."""
     lo, hi = entry["settings"]["exponents"].strip("[]").split(",")
     return int(lo), int(hi)
 
 
-def se_arrays(entry: dict, blobs: Dict[str, bytes], where="the module"):
+def se_arrays(entry: dict, blobs: Dict[str, bytes], where="the module",
+              text: str = ""):
     """(codes [O, nb, rows, 3] int8, bases [O, nb, 3, 3] f32) of an SE entry
-    of the sd-decompose report, from the module's blobs <key>_ce / <key>_b."""
+    of the sd-decompose report, from the module's blobs <key>_ce / <key>_b
+    or, for tensors small enough to be written inline, from the module
+    `text`."""
     key = identifier_safe(entry["name"])
-    codes_raw, basis_raw = blobs.get(key + "_ce"), blobs.get(key + "_b")
-    if codes_raw is None or basis_raw is None:
+    o, nb, rows = entry["shape"][0], entry["blocks"], entry["block_rows"]
+    codes = _se_operand(text, blobs, key, "_ce", np.int8, o * nb * rows * 3)
+    basis = _se_operand(text, blobs, key, "_b", "<f4", o * nb * 9)
+    if codes is None or basis is None:
         raise ValueError(f"layer '{entry['name']}': blobs {key}_ce/{key}_b "
                          f"missing from {where}")
-    o, nb, rows = entry["shape"][0], entry["blocks"], entry["block_rows"]
-    return (np.frombuffer(codes_raw, np.int8).reshape(o, nb, rows, 3),
-            np.frombuffer(basis_raw, "<f4").reshape(o, nb, 3, 3))
+    return codes.reshape(o, nb, rows, 3), basis.reshape(o, nb, 3, 3)
 
 
 def load(report_path: Path, mlir_path: Path) -> List[CompressedLayer]:
     """The SmartExchange layers of a compressed module, rebuilt."""
     report = json.loads(Path(report_path).read_text())
-    blobs = parse_resource_section(Path(mlir_path).read_text())
+    text = Path(mlir_path).read_text()
+    blobs = parse_resource_section(text)
     layers = []
     for entry in report["layers"]:
         if entry["form"] != "se":
             continue
         shape = entry["shape"]
         min_exp, _ = exponent_range(entry)
-        codes, basis = se_arrays(entry, blobs, mlir_path)
+        codes, basis = se_arrays(entry, blobs, mlir_path, text)
         layers.append(CompressedLayer(entry["name"], shape,
                                       rebuild(codes, basis, shape, min_exp),
                                       entry["compression_ratio"],

@@ -33,6 +33,10 @@ def _weight_for_node(node: onnx.NodeProto, rebuilt: np.ndarray,
     elif node.op_type == "Gemm":
         trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
         out = rebuilt if trans_b else rebuilt.T
+    elif node.op_type == "ConvTranspose":
+        # The importer convolves with the weight's channels swapped and its
+        # kernel flipped (importers.lowering.conv_transpose2d); undo both.
+        out = rebuilt[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     else:  # Conv: [F, C, R, S] either way
         out = rebuilt
     if out.shape != original.shape:
@@ -58,13 +62,28 @@ def export_onnx(source: Path, layers: Iterable[CompressedLayer],
     return replaced
 
 
+def _graphs(graph: onnx.GraphProto):
+    """`graph` and every subgraph under it (If branches, Loop bodies): the
+    importer inlines a branch chosen by a constant condition, so its layers
+    are nodes of a subgraph."""
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _graphs(attr.g)
+            elif attr.type == onnx.AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _graphs(g)
+
+
 def replace_weights(model: onnx.ModelProto, layers: Iterable[CompressedLayer]) -> int:
     """Replaces, in place, each compressed layer's weight in `model`."""
     graph = model.graph
     source = graph.name or "the model"
-    nodes = {n.name: n for n in graph.node}
-    inits = {i.name: i for i in graph.initializer}
-    constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
+    graphs = list(_graphs(graph))
+    nodes = {n.name: n for g in graphs for n in g.node}
+    inits = {i.name: i for g in graphs for i in g.initializer}
+    constants = {n.output[0]: n for g in graphs for n in g.node if n.op_type == "Constant"}
     replaced = 0
     for layer in layers:
         node = nodes.get(layer.name)

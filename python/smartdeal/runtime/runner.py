@@ -42,9 +42,9 @@ __all__ = [
     "wrap_with_entry",
 ]
 
-_MAIN_SIG = re.compile(
-    r"func\.func\s+@main\s*\((?P<args>[^)]*)\)\s*->\s*(?P<res>\([^)]*\)|tensor<[^>]*>)"
-)
+_SIG = (r"func\.func\s+@{name}\s*\((?P<args>[^)]*)\)\s*->\s*"
+        r"(?P<res>\([^)]*\)|tensor<[^>]*>)")
+_PUBLIC_FUNC = re.compile(r"func\.func\s+@([\w$.]+)\s*\(")
 _TENSOR = re.compile(r"tensor<([^>]*)>")
 _NUMBER = re.compile(r"[-+]?(?:nan|inf|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)", re.IGNORECASE)
 
@@ -78,16 +78,31 @@ def parse_tensor_type(text: str) -> Tuple[Tuple[int, ...], str]:
     return tuple(int(p) for p in parts[:-1]), parts[-1]
 
 
+def entry_name(module: str) -> str:
+    """The function a run calls: `@main` (our importers, torch-mlir's FX
+    path), else the module's only public function (`@forward` from
+    torch-mlir's TorchScript path)."""
+    names = _PUBLIC_FUNC.findall(module)
+    if "main" in names or not names:
+        return "main"
+    if len(set(names)) == 1:
+        return names[0]
+    raise RunError(f"no @main and several public functions ({', '.join(names)}): "
+                   "which one to run is ambiguous")
+
+
 def main_signature(module: str) -> Tuple[List[Tuple[int, ...]], List[Tuple[int, ...]]]:
-    """Argument and result shapes of `@main` (all must be f32 tensors)."""
-    m = _MAIN_SIG.search(module)
+    """Argument and result shapes of the entry function (entry_name; all
+    must be f32 tensors)."""
+    name = entry_name(module)
+    m = re.search(_SIG.format(name=re.escape(name)), module)
     if not m:
-        raise RunError("no func.func @main(...) -> ... in the module")
+        raise RunError(f"no func.func @{name}(...) -> ... in the module")
     args = [parse_tensor_type(t) for t in _TENSOR.findall(m.group("args"))]
     res = [parse_tensor_type(t) for t in _TENSOR.findall(m.group("res"))]
     for shape, elem in args + res:
         if elem != "f32":
-            raise RunError(f"@main uses {elem}; only f32 tensors are supported")
+            raise RunError(f"@{name} uses {elem}; only f32 tensors are supported")
     return [s for s, _ in args], [s for s, _ in res]
 
 
@@ -102,6 +117,7 @@ def wrap_with_entry(module: str, inputs: Sequence[np.ndarray]) -> str:
     `{-# dialect_resources #-}` trailer when there is one.
     """
     arg_shapes, res_shapes = main_signature(module)
+    callee = entry_name(module)
     if len(inputs) != len(arg_shapes):
         raise RunError(f"@main takes {len(arg_shapes)} inputs, got {len(inputs)}")
     lines = [
@@ -123,7 +139,7 @@ def wrap_with_entry(module: str, inputs: Sequence[np.ndarray]) -> str:
     n = len(res_shapes)
     result = "%r" if n == 1 else f"%r:{n}"
     lines.append(
-        f"    {result} = func.call @main({', '.join(names)}) : "
+        f"    {result} = func.call @{callee}({', '.join(names)}) : "
         f"({arg_types}) -> ({res_types})"
     )
     for i, shape in enumerate(res_shapes):

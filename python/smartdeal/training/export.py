@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..runtime.runner import run_mlir
-from .layers import PermDiagLinear, SEConv2d, SELinear, SEWeightBase
+from .layers import PermDiagLinear, SEConv2d, SELinear
 
 __all__ = ["export_mlir", "run_exported"]
 

@@ -150,7 +150,7 @@ class OnnxModule(nn.Module):
         for name, v in consts.items():
             if name in self._weight_of:
                 continue
-            t = _t(v)
+            t = to_tensor(v)
             if (train_extras and t.dtype == torch.float32 and t.numel() > 1
                     and name not in stats):
                 key = f"c{len(self._extra_of)}"
@@ -184,7 +184,7 @@ class OnnxModule(nn.Module):
 
     def set_extra(self, const_name: str, value: np.ndarray) -> None:
         with torch.no_grad():
-            self.extras[self._extra_of[const_name]].copy_(_t(np.asarray(value, np.float32)))
+            self.extras[self._extra_of[const_name]].copy_(to_tensor(np.asarray(value, np.float32)))
 
     def weight_onnx(self, key: str) -> torch.Tensor:
         w = self.layers[key].weight()

@@ -65,3 +65,41 @@ func.func @depthwise(%x: tensor<1x2x4x4xi8>) -> tensor<1x2x2x2xi8> {
          {input_scale = 0.1 : f64, output_scale = 0.2 : f64, relu} -> tensor<1x2x2x2xi8>
   return %d : tensor<1x2x2x2xi8>
 }
+
+// -----
+
+// Entering int8: x / scale in f64, clamped to [-127, 127], rounded half
+// away from zero exactly (trunc, then a step of +-1 when the remainder
+// reaches +-0.5); leaving: f32(xq) * f32(scale).
+// CHECK-LABEL: func.func @boundaries
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>) outs(%{{.*}} : tensor<4xi8>)
+// CHECK:           %[[E:.*]] = arith.extf %{{.*}} : f32 to f64
+// CHECK:           %[[D:.*]] = arith.divf %[[E]], %{{.*}} : f64
+// CHECK:           %[[LO:.*]] = arith.maximumf %[[D]], %{{.*}} : f64
+// CHECK:           %[[Y:.*]] = arith.minimumf %[[LO]], %{{.*}} : f64
+// CHECK:           %[[T:.*]] = arith.fptosi %[[Y]] : f64 to i64
+// CHECK:           %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f64
+// CHECK:           %[[R:.*]] = arith.subf %[[Y]], %[[TF]] : f64
+// CHECK:           arith.cmpf oge, %[[R]]
+// CHECK:           arith.cmpf ole, %[[R]]
+// CHECK:           %[[N:.*]] = arith.addi %[[T]], %{{.*}} : i64
+// CHECK:           arith.trunci %[[N]] : i64 to i8
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<4xi8>) outs(%{{.*}} : tensor<4xf32>)
+// CHECK:           %[[F:.*]] = arith.sitofp %{{.*}} : i8 to f32
+// CHECK:           arith.mulf %[[F]], %{{.*}} : f32
+func.func @boundaries(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %q = sd.quantize %x {scale = 0.25 : f64} : tensor<4xf32> -> tensor<4xi8>
+  %y = sd.dequantize %q {scale = 0.5 : f64} : tensor<4xi8> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// quantize(dequantize(q, s), s) folds to q.
+// CHECK-LABEL: func.func @fold
+// CHECK-NEXT:    return %arg0 : tensor<4xi8>
+func.func @fold(%q: tensor<4xi8>) -> tensor<4xi8> {
+  %y = sd.dequantize %q {scale = 0.5 : f64} : tensor<4xi8> -> tensor<4xf32>
+  %r = sd.quantize %y {scale = 0.5 : f64} : tensor<4xf32> -> tensor<4xi8>
+  return %r : tensor<4xi8>
+}

@@ -749,6 +749,81 @@ struct LowerRebuild : OpRewritePattern<RebuildOp> {
   }
 };
 
+/// An elementwise linalg.generic from `input` to a tensor of `elem`.
+static Value elementwise(OpBuilder &b, Location loc, Value input, Type elem,
+                         function_ref<Value(OpBuilder &, Location, Value)> fn) {
+  auto type = cast<RankedTensorType>(input.getType());
+  unsigned rank = type.getRank();
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elem);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  return linalg::GenericOp::create(
+             b, loc, empty.getType(), ValueRange{input}, ValueRange{empty},
+             ArrayRef<AffineMap>{id, id},
+             SmallVector<IteratorType>(rank, IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc, fn(nb, nloc, args[0]));
+             })
+      .getResult(0);
+}
+
+/// yq = clamp(round_half_away(x / scale), -127, 127), in f64. The rounding
+/// is exact: after the clamp |y| <= 127, so y - trunc(y) is computed exactly.
+struct LowerQuantize : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    double scale = op.getScale().convertToDouble();
+    Value out = elementwise(
+        rewriter, op.getLoc(), op.getInput(), rewriter.getI8Type(),
+        [&](OpBuilder &b, Location loc, Value x) -> Value {
+          Type f64 = b.getF64Type(), i64 = b.getI64Type();
+          auto f = [&](double v) {
+            return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+          };
+          Value y = arith::ExtFOp::create(b, loc, f64, x);
+          y = arith::DivFOp::create(b, loc, y, f(scale));
+          y = arith::MaximumFOp::create(b, loc, y, f(-127.0));
+          y = arith::MinimumFOp::create(b, loc, y, f(127.0));
+          Value t = arith::FPToSIOp::create(b, loc, i64, y);
+          Value r = arith::SubFOp::create(
+              b, loc, y, arith::SIToFPOp::create(b, loc, f64, t));
+          Value up = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                           r, f(0.5));
+          Value down = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OLE, r, f(-0.5));
+          Value one = splatConstant(b, loc, i64, 1);
+          Value zero = splatConstant(b, loc, i64, 0);
+          Value minusOne = splatConstant(b, loc, i64, -1);
+          Value step = arith::SelectOp::create(
+              b, loc, up, one,
+              arith::SelectOp::create(b, loc, down, minusOne, zero));
+          t = arith::AddIOp::create(b, loc, t, step);
+          return arith::TruncIOp::create(b, loc, b.getI8Type(), t);
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// y = f32(xq) * f32(scale).
+struct LowerDequantize : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    float scale = float(op.getScale().convertToDouble());
+    Value out = elementwise(
+        rewriter, op.getLoc(), op.getInput(), rewriter.getF32Type(),
+        [&](OpBuilder &b, Location loc, Value x) -> Value {
+          Value y = arith::SIToFPOp::create(b, loc, b.getF32Type(), x);
+          return arith::MulFOp::create(
+              b, loc, y,
+              arith::ConstantOp::create(b, loc, b.getF32FloatAttr(scale)));
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 struct ConvertSDToLinalgPass
     : mlir::sd::impl::ConvertSDToLinalgPassBase<ConvertSDToLinalgPass> {
   void runOnOperation() override {
@@ -806,6 +881,6 @@ void mlir::sd::populateSDToLinalgPatterns(RewritePatternSet &patterns) {
       .add<LowerMatmulLike<ShiftAddMatmulOp>, LowerMatmulLike<PermDiagMatmulOp>,
            LowerConv2D, LowerRebuild, LowerQuantizedMatmul, LowerQuantizedConv,
            LowerQuantizedAdd, LowerQuantizedMaxPool, LowerQuantizedAvgPool,
-           LowerQuantizedDepthwise>(
+           LowerQuantizedDepthwise, LowerQuantize, LowerDequantize>(
           patterns.getContext());
 }

@@ -770,3 +770,59 @@ func.func @qdw_common(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>, %b: tenso
   %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) bias(%b : tensor<3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
   return
 }
+
+// -----
+
+func.func @quantize_float(%x: tensor<4xf16>) {
+  // expected-error @+1 {{the float side must hold f32 values, got 'f16'}}
+  %q = sd.quantize %x {scale = 0.5 : f64} : tensor<4xf16> -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_int(%x: tensor<4xf32>) {
+  // expected-error @+1 {{the int8 side must hold i8 values, got 'i32'}}
+  %q = sd.quantize %x {scale = 0.5 : f64} : tensor<4xf32> -> tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @quantize_scale(%x: tensor<4xf32>) {
+  // expected-error @+1 {{scale must be positive and finite, got 0.000000e+00}}
+  %q = sd.quantize %x {scale = 0.0 : f64} : tensor<4xf32> -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_shape(%x: tensor<4xf32>) {
+  // expected-error @+1 {{requires the same shape for all operands and results}}
+  %q = sd.quantize %x {scale = 1.0 : f64} : tensor<4xf32> -> tensor<5xi8>
+  return
+}
+
+// -----
+
+func.func @dequantize_float(%x: tensor<4xi8>) {
+  // expected-error @+1 {{the float side must hold f32 values, got 'f64'}}
+  %y = sd.dequantize %x {scale = 0.5 : f64} : tensor<4xi8> -> tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @dequantize_int(%x: tensor<4xi16>) {
+  // expected-error @+1 {{the int8 side must hold i8 values, got 'i16'}}
+  %y = sd.dequantize %x {scale = 0.5 : f64} : tensor<4xi16> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_scale(%x: tensor<4xi8>) {
+  // expected-error @+1 {{scale must be positive and finite, got -1.000000e+00}}
+  %y = sd.dequantize %x {scale = -1.0 : f64} : tensor<4xi8> -> tensor<4xf32>
+  return
+}

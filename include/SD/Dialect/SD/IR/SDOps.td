@@ -368,4 +368,47 @@ def SD_QuantizedDepthwiseConv2DOp
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Boundaries between float and int8 tensors
+//===----------------------------------------------------------------------===//
+
+def SD_QuantizeOp : SD_Op<"quantize", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Float tensor to int8 in the accelerator's format";
+  let description = [{
+    `yq = clamp(round_half_away(x / scale), -127, 127)` per element, with the
+    division in f64 (docs/QuantizedArithmetic.md): the entry of a float value
+    into int8 layers, whose real value is `scale * yq`. `--sd-quantize`
+    places it where a host (float) value feeds an accelerator layer.
+
+    ```mlir
+    %q = sd.quantize %x {scale = 0.05 : f64} : tensor<1x8xf32> -> tensor<1x8xi8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$scale);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def SD_DequantizeOp : SD_Op<"dequantize", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Int8 tensor to its real (f32) value";
+  let description = [{
+    `y = f32(xq) * f32(scale)` per element: the exit of an int8 layer's result
+    to float host code.
+
+    ```mlir
+    %y = sd.dequantize %q {scale = 0.05 : f64} : tensor<1x8xi8> -> tensor<1x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$scale);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // SD_DIALECT_SD_IR_SDOPS_TD

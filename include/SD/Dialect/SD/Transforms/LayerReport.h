@@ -55,6 +55,11 @@ struct LayerRecord {
 LogicalResult writeLayerReport(StringRef path, ArrayRef<LayerRecord> records,
                                std::string &error);
 
+/// Writes `contents` to `path` through a temporary file and a rename, so a
+/// failure leaves nothing half-written.
+LogicalResult writeAtomically(StringRef path, StringRef contents,
+                              std::string &error);
+
 /// The Markdown table alone.
 std::string formatLayerTable(ArrayRef<LayerRecord> records);
 

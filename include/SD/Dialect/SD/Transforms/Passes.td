@@ -17,20 +17,26 @@ def SDDecomposePass : Pass<"sd-decompose", "mlir::ModuleOp"> {
     whose weight is stored as `W ~ Ce * B` (power-of-two Ce codes, one 3x3 B
     per block of at most `block-rows` rows):
 
-    * `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_fhwc` with 1x1 or
-      3x3 kernels -> `sd.shift_add_conv2d`;
-    * `linalg.matmul` whose weight comes through `linalg.transpose`, a
-      transposing `linalg.generic`, transposed indexing maps, or directly as
-      a K x N constant -> `sd.shift_add_matmul`;
-    * `linalg.batch_matmul` on a broadcast (`linalg.broadcast` or a
-      broadcasting `linalg.generic`) weight -> `sd.shift_add_matmul` on the
-      3-D input.
+    * `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_fhwc` with any
+      kernel shape -> `sd.shift_add_conv2d` (rows of 3 along each filter's
+      C*R*S values);
+    * `linalg.matmul` (plain or with transposed indexing maps) ->
+      `sd.shift_add_matmul`;
+    * `linalg.batch_matmul` whose weight is the same matrix for every batch
+      -> `sd.shift_add_matmul` on the 3-D input.
 
-    The weight may be `arith.constant dense<...>` or `dense_resource<...>`.
-    A layer stays dense, with a remark saying why, when its kernel is not
-    1x1 or 3x3, it is depthwise or grouped, its data is elided
-    (`dense_resource<__elided__>`), it is not a constant, it is not f32, or
-    it has fewer than `min-size` values.
+    The weight operand is traced back to its `arith.constant` (`dense<...>`
+    or `dense_resource<...>`) through any chain of layout-only ops:
+    `linalg.transpose`, `linalg.broadcast`, `linalg.copy`,
+    `tensor.collapse_shape` / `expand_shape` / `cast` / `reshape`, and
+    copying `linalg.generic`s whose output map is a permutation and whose
+    input map picks loops or fixed positions (TorchScript's transposing and
+    broadcasting generics). A layer stays dense, with a remark saying why,
+    when it is depthwise or grouped or in another convolution form, its
+    data is elided (`dense_resource<__elided__>`), its weight is computed
+    by anything else or differs along the batch, it is not f32, or it has
+    fewer than `min-size` values. Everything else in the module (ml_program
+    globals, cf.assert, pooling, attention products) is left as it is.
 
     Before:
     ```mlir
@@ -178,6 +184,62 @@ def SDPermDiagPass : Pass<"sd-permdiag", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numProjected", "layers-projected",
               "Layers rewritten into permuted-diagonal form">
+  ];
+}
+
+def SDQuantizePass : Pass<"sd-quantize", "mlir::ModuleOp"> {
+  let summary = "Post-training quantization of layers into the accelerator's "
+                "int8 format";
+  let description = [{
+    Rewrites every layer the accelerator can run into the integer ops of
+    docs/QuantizedArithmetic.md, with int8 activation scales from a
+    calibration-statistics file (`stats`, written by running the float
+    model on calibration inputs; format in docs/Accelerator.md):
+
+    * `sd.shift_add_conv2d` (NCHW, no dilation) -> `sd.quantized_conv2d`;
+    * `sd.shift_add_matmul` / `sd.permdiag_matmul` -> `sd.quantized_matmul`
+      (inputs of rank > 2 are collapsed to `[rows, K]` and the result
+      expanded back);
+    * `linalg.depthwise_conv_2d_nchw_chw` on a constant weight ->
+      `sd.quantized_depthwise_conv2d`;
+    * a `linalg.generic` adding two activations of the same shape ->
+      `sd.quantized_add`;
+    * `linalg.pooling_nchw_max` (padding with -inf) ->
+      `sd.quantized_max_pool2d`.
+
+    A layer's zero-initialized accumulator, the per-channel bias add that
+    follows it (`linalg.generic` adding a constant 1-D tensor: the bias is
+    folded into the integer bias) and a following ReLU (`maximumf` with 0)
+    are fused into it. Zero `tensor.pad` of the input becomes an int8 pad.
+    Float values enter int8 through `sd.quantize` and leave through
+    `sd.dequantize`; a dequantize feeding a quantize of the same scale
+    folds away, so consecutive accelerator layers exchange int8 tensors.
+
+    Every other compute op stays on the host (float), with a remark saying
+    why; so does a layer whose input or output has no statistics, or whose
+    scales cannot be requantized. `report=FILE` writes each decision as
+    JSON (`name`, `op`, `target` = `accelerator` or `host`, `reason`,
+    scales).
+
+    Scales: `s = max|x| / 127` per tensor (symmetric int8; 1/127 for a
+    tensor that was always 0). A value is named by its defining op's
+    `loc("name")` when no user has the same name (the output of a node
+    lowered into several ops); the k-th output of a name (k >= 1, IR order)
+    is `name#k`; function arguments are `arg0`, `arg1`, ... Zero pads and
+    reshapes keep the name of their source.
+  }];
+  let dependentDialects = ["mlir::sd::SDDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+  let options = [
+    Option<"stats", "stats", "std::string", "\"\"",
+           "Calibration statistics (JSON) giving max|x| per named tensor">,
+    Option<"report", "report", "std::string", "\"\"",
+           "Write the per-op accelerator/host decisions (JSON) to this file">
+  ];
+  let statistics = [
+    Statistic<"numAccelerator", "ops-quantized",
+              "Layers rewritten into the accelerator's integer format">,
+    Statistic<"numHost", "ops-on-host", "Compute ops left on the host">
   ];
 }
 

@@ -523,3 +523,39 @@ LogicalResult QuantizedDepthwiseConv2DOp::verify() {
                                getInputScale().convertToDouble(),
                                getOutputScale().convertToDouble(), c);
 }
+
+//===----------------------------------------------------------------------===//
+// Quantize / dequantize
+//===----------------------------------------------------------------------===//
+
+/// One float side, one int8 side, and a positive finite scale.
+static LogicalResult verifyBoundary(Operation *op, Value floatSide,
+                                    Value intSide, double scale) {
+  Type f = cast<ShapedType>(floatSide.getType()).getElementType();
+  if (!f.isF32())
+    return op->emitOpError("the float side must hold f32 values, got ") << f;
+  if (failed(verifyInt8(op, "the int8 side", intSide)))
+    return failure();
+  if (!positiveScale(scale))
+    return op->emitOpError("scale must be positive and finite, got ") << scale;
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  return verifyBoundary(*this, getInput(), getResult(),
+                        getScale().convertToDouble());
+}
+
+LogicalResult DequantizeOp::verify() {
+  return verifyBoundary(*this, getResult(), getInput(),
+                        getScale().convertToDouble());
+}
+
+/// quantize(dequantize(q, s), s) is q: |q * s / s - q| is far below 1/2.
+OpFoldResult QuantizeOp::fold(FoldAdaptor) {
+  auto dq = getInput().getDefiningOp<DequantizeOp>();
+  if (dq && dq.getScale() == getScale() &&
+      dq.getInput().getType() == getResult().getType())
+    return dq.getInput();
+  return {};
+}

@@ -134,9 +134,8 @@ std::string mlir::sd::formatLayerTable(ArrayRef<LayerRecord> records) {
   return s;
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename.
-static LogicalResult writeAtomically(StringRef path, StringRef contents,
-                                     std::string &error) {
+LogicalResult mlir::sd::writeAtomically(StringRef path, StringRef contents,
+                                        std::string &error) {
   SmallString<256> temp(path);
   temp += ".tmp";
   std::error_code ec;

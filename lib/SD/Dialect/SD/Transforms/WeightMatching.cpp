@@ -29,17 +29,16 @@ FailureOr<std::vector<float>> WeightUse::canonicalValues() const {
   if (failed(stored))
     return failure();
   auto storedShape = cast<ShapedType>(constant.getType()).getShape();
-  int64_t rank = storedShape.size();
-  // Strides of the stored tensor, read in canonical order.
-  SmallVector<int64_t> storedStrides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    storedStrides[d] = storedStrides[d + 1] * storedShape[d + 1];
-  std::vector<float> out(stored->size());
-  SmallVector<int64_t> index(rank, 0);
+  int64_t rank = shape.size();
+  std::vector<float> out(numWeights());
+  SmallVector<int64_t> index(rank, 0), operand(operandRank, 0), source;
   for (size_t linear = 0; linear < out.size(); ++linear) {
-    int64_t offset = 0;
     for (int64_t d = 0; d < rank; ++d)
-      offset += index[d] * storedStrides[permutation[d]];
+      operand[operandDims[d]] = index[d];
+    trace.constantIndex(operand, source);
+    int64_t offset = 0;
+    for (auto [i, size] : llvm::enumerate(storedShape))
+      offset = offset * size + source[i];
     out[linear] = (*stored)[offset];
     for (int64_t d = rank - 1; d >= 0; --d) {
       if (++index[d] < shape[d])
@@ -54,111 +53,181 @@ FailureOr<std::vector<float>> WeightUse::canonicalValues() const {
 // Tracing a weight operand back to its constant
 //===----------------------------------------------------------------------===//
 
-/// A value is its single block argument passed through unchanged.
-static bool yieldsFirstArgument(linalg::GenericOp generic) {
+void WeightTrace::constantIndex(ArrayRef<int64_t> operandIndex,
+                                SmallVectorImpl<int64_t> &out) const {
+  SmallVector<int64_t> index(operandIndex);
+  for (const LayoutStep &step : steps) {
+    SmallVector<int64_t> next;
+    if (step.reshape) {
+      int64_t linear = 0;
+      for (auto [i, size] : llvm::enumerate(step.resultShape))
+        linear = linear * size + index[i];
+      next.resize(step.sourceShape.size());
+      for (int64_t d = step.sourceShape.size() - 1; d >= 0; --d) {
+        next[d] = linear % step.sourceShape[d];
+        linear /= step.sourceShape[d];
+      }
+    } else {
+      for (auto [dim, fixed] : llvm::zip(step.resultDim, step.fixed))
+        next.push_back(dim >= 0 ? index[dim] : fixed);
+    }
+    index = std::move(next);
+  }
+  out.assign(index.begin(), index.end());
+}
+
+bool WeightTrace::dependsOn(int64_t dim, ArrayRef<int64_t> operandShape) const {
+  if (operandShape[dim] == 1)
+    return false;
+  // Which dimensions of the current value may vary with operand dim `dim`.
+  SmallVector<bool> varies(operandShape.size(), false);
+  varies[dim] = true;
+  for (const LayoutStep &step : steps) {
+    SmallVector<bool> next;
+    if (step.reshape) {
+      bool any = false;
+      for (auto [v, size] : llvm::zip(varies, step.resultShape))
+        any |= v && size > 1;
+      for (int64_t size : step.sourceShape)
+        next.push_back(any && size > 1);
+    } else {
+      for (int64_t d : step.resultDim)
+        next.push_back(d >= 0 && varies[d]);
+    }
+    varies = std::move(next);
+  }
+  return llvm::is_contained(varies, true);
+}
+
+/// A generic whose body yields its one input unchanged.
+static bool yieldsInput(linalg::GenericOp generic) {
+  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      generic.getNumReductionLoops() != 0)
+    return false;
   Block &body = generic.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   return body.getOperations().size() == 1 && yield.getNumOperands() == 1 &&
          yield.getOperand(0) == body.getArgument(0);
 }
 
-/// A generic that copies its input through a permutation map: returns the
-/// permutation (output dim d reads input dim perm[d]).
-static std::optional<SmallVector<int64_t>>
-genericPermutation(linalg::GenericOp generic) {
-  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
-      generic.getNumReductionLoops() != 0 || !yieldsFirstArgument(generic))
+/// The step of a copying generic: its output map permutes the loops (so a
+/// result index fixes every loop), its input map picks loops or constant
+/// positions (a broadcast, a transpose, a unit-dimension read, or both).
+static std::optional<LayoutStep> genericStep(linalg::GenericOp generic) {
+  if (!yieldsInput(generic))
     return std::nullopt;
   SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
-  if (!maps[1].isIdentity() || !maps[0].isPermutation())
+  if (!maps[1].isPermutation())
     return std::nullopt;
-  SmallVector<int64_t> perm(maps[0].getNumResults());
-  // maps[0] sends loop dims (= output dims) to input dims.
-  for (unsigned i = 0; i < maps[0].getNumResults(); ++i)
-    perm[maps[0].getDimPosition(i)] = i;
-  return perm;
+  // Result dim j is loop maps[1].getDimPosition(j).
+  SmallVector<int64_t> resultOfLoop(maps[1].getNumDims(), -1);
+  for (unsigned j = 0; j < maps[1].getNumResults(); ++j)
+    resultOfLoop[maps[1].getDimPosition(j)] = j;
+  LayoutStep step;
+  for (AffineExpr e : maps[0].getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      step.resultDim.push_back(resultOfLoop[dim.getPosition()]);
+      step.fixed.push_back(0);
+    } else if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+      step.resultDim.push_back(-1);
+      step.fixed.push_back(c.getValue());
+    } else {
+      return std::nullopt;
+    }
+  }
+  return step;
 }
 
-/// A generic that broadcasts a 2-D input along a leading batch dimension.
-static bool isLeadingBroadcast(linalg::GenericOp generic) {
-  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
-      generic.getNumReductionLoops() != 0 || !yieldsFirstArgument(generic))
-    return false;
-  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
-  MLIRContext *ctx = generic.getContext();
-  return maps[1].isIdentity() && maps[1].getNumDims() == 3 &&
-         maps[0] == AffineMap::get(
-                        3, 0,
-                        {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)},
-                        ctx);
+/// A reshape step between two static shapes of as many elements.
+static std::optional<LayoutStep> reshapeStep(Type result, Type source) {
+  auto r = dyn_cast<RankedTensorType>(result);
+  auto s = dyn_cast<RankedTensorType>(source);
+  if (!r || !s || !r.hasStaticShape() || !s.hasStaticShape() ||
+      r.getNumElements() != s.getNumElements())
+    return std::nullopt;
+  LayoutStep step;
+  step.reshape = true;
+  step.resultShape.assign(r.getShape().begin(), r.getShape().end());
+  step.sourceShape.assign(s.getShape().begin(), s.getShape().end());
+  return step;
 }
 
-namespace {
-/// Where a weight operand comes from: the constant, the permutation from the
-/// constant's dims to the operand's dims, and the ops in between.
-struct Trace {
-  arith::ConstantOp constant;
-  SmallVector<int64_t> permutation; // operand dim d = constant dim perm[d]
-  SmallVector<Operation *> chain;
-  std::string whyNot;
-};
-} // namespace
-
-static SmallVector<int64_t> composePermutations(ArrayRef<int64_t> inner,
-                                                ArrayRef<int64_t> outer) {
-  // outer: result dim d reads value dim outer[d]; inner: value dim e reads
-  // constant dim inner[e].
-  SmallVector<int64_t> out;
-  for (int64_t d : outer)
-    out.push_back(inner[d]);
-  return out;
+/// The step of a layout-only op and the value it reads, or nothing.
+static std::optional<std::pair<LayoutStep, Value>> layoutStep(Operation *op) {
+  using Result = std::pair<LayoutStep, Value>;
+  if (auto transpose = dyn_cast<linalg::TransposeOp>(op)) {
+    // Result dim d is input dim permutation[d].
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    LayoutStep step;
+    step.resultDim.assign(perm.size(), -1);
+    step.fixed.assign(perm.size(), 0);
+    for (auto [d, p] : llvm::enumerate(perm))
+      step.resultDim[p] = d;
+    return Result{step, transpose.getInput()};
+  }
+  if (auto bcast = dyn_cast<linalg::BroadcastOp>(op)) {
+    // The input's dims are the result's dims without `dimensions`.
+    LayoutStep step;
+    int64_t rank = bcast.getInit().getType().getRank();
+    for (int64_t d = 0; d < rank; ++d)
+      if (!llvm::is_contained(bcast.getDimensions(), d)) {
+        step.resultDim.push_back(d);
+        step.fixed.push_back(0);
+      }
+    return Result{step, bcast.getInput()};
+  }
+  if (auto copy = dyn_cast<linalg::CopyOp>(op)) {
+    int64_t rank = cast<ShapedType>(copy.getType(0)).getRank();
+    LayoutStep step;
+    for (int64_t d = 0; d < rank; ++d) {
+      step.resultDim.push_back(d);
+      step.fixed.push_back(0);
+    }
+    return Result{step, copy.getInputs()[0]};
+  }
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    if (std::optional<LayoutStep> step = genericStep(generic))
+      return Result{*step, generic.getDpsInputs()[0]};
+  if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp,
+          tensor::ReshapeOp>(op))
+    if (std::optional<LayoutStep> step =
+            reshapeStep(op->getResult(0).getType(), op->getOperand(0).getType()))
+      return Result{*step, op->getOperand(0)};
+  return std::nullopt;
 }
 
-/// Follows transposes (linalg.transpose or a permuting generic) back to an
-/// arith.constant.
-static Trace traceThroughTransposes(Value value) {
-  Trace trace;
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type)
-    return trace.whyNot = "the weight is not a ranked tensor", trace;
-  SmallVector<int64_t> perm;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    perm.push_back(d);
+WeightTrace mlir::sd::traceWeight(Value value) {
+  WeightTrace trace;
+  if (!isa<RankedTensorType>(value.getType())) {
+    trace.whyNot = "the weight is not a ranked tensor";
+    return trace;
+  }
   while (true) {
     Operation *def = value.getDefiningOp();
     if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def)) {
       trace.constant = constant;
-      trace.permutation = perm;
       trace.chain.push_back(constant);
       return trace;
     }
-    if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(def)) {
-      // result dim d = input dim permutation[d]
-      perm = composePermutations(
-          SmallVector<int64_t>(transpose.getPermutation()), perm);
-      trace.chain.push_back(transpose);
-      value = transpose.getInput();
-      continue;
+    std::optional<std::pair<LayoutStep, Value>> step =
+        def ? layoutStep(def) : std::nullopt;
+    if (!step) {
+      trace.whyNot = def ? "the weight is computed by '" +
+                               def->getName().getStringRef().str() +
+                               "', not a constant"
+                         : "the weight is a function argument, not a constant";
+      return trace;
     }
-    if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def)) {
-      if (std::optional<SmallVector<int64_t>> p = genericPermutation(generic)) {
-        perm = composePermutations(*p, perm);
-        trace.chain.push_back(generic);
-        value = generic.getDpsInputs()[0];
-        continue;
-      }
-    }
-    trace.whyNot = def ? "the weight is computed by '" +
-                             def->getName().getStringRef().str() +
-                             "', not a constant"
-                       : "the weight is a function argument, not a constant";
-    return trace;
+    trace.steps.push_back(std::move(step->first));
+    trace.chain.push_back(def);
+    value = step->second;
   }
 }
 
 /// Checks the constant's element type and data, filling `use` from `trace`.
-static std::string finishUse(WeightUse &use, Trace trace,
-                             ArrayRef<int64_t> canonicalPerm) {
+/// `operandDims[d]` is the operand dimension of canonical dimension d.
+static std::string finishUse(WeightUse &use, WeightTrace trace,
+                             ArrayRef<int64_t> operandDims, Value operand) {
   if (!trace.whyNot.empty())
     return trace.whyNot;
   auto attr = dyn_cast<ElementsAttr>(trace.constant.getValue());
@@ -174,17 +243,27 @@ static std::string finishUse(WeightUse &use, Trace trace,
   std::string reason = unreadableReason(attr);
   if (!reason.empty())
     return reason;
+  auto operandType = cast<RankedTensorType>(operand.getType());
+  if (!operandType.hasStaticShape())
+    return "the weight has a dynamic shape";
+  ArrayRef<int64_t> operandShape = operandType.getShape();
+  // Operand dims that are not weight dims (a batch) must not change what is
+  // read: the same matrix for every batch.
+  for (int64_t d = 0; d < operandType.getRank(); ++d)
+    if (!llvm::is_contained(operandDims, d) &&
+        trace.dependsOn(d, operandShape))
+      return "the weight differs along the batch dimension (not one matrix "
+             "broadcast along the batch)";
   use.constant = attr;
-  // canonical dim d = operand dim canonicalPerm[d] = constant dim
-  // trace.permutation[canonicalPerm[d]].
-  use.permutation = composePermutations(trace.permutation, canonicalPerm);
-  auto storedShape = cast<ShapedType>(attr.getType()).getShape();
+  use.operandDims.assign(operandDims.begin(), operandDims.end());
+  use.operandRank = operandType.getRank();
   use.shape.clear();
-  for (int64_t d : use.permutation)
-    use.shape.push_back(storedShape[d]);
+  for (int64_t d : operandDims)
+    use.shape.push_back(operandShape[d]);
   use.chain = trace.chain;
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
     use.resourceName = resource.getRawHandle().getKey().str();
+  use.trace = std::move(trace);
   return {};
 }
 
@@ -226,41 +305,11 @@ static WeightMatch matchMatmul(linalg::LinalgOp op, bool batched) {
   use.input = op.getDpsInputs()[0];
   use.init = op.getDpsInits()[0];
 
-  Trace trace;
-  if (batched) {
-    // The weight must be one 2-D matrix broadcast along the batch.
-    Operation *def = weight.getDefiningOp();
-    Value inner;
-    if (auto bcast = dyn_cast_or_null<linalg::BroadcastOp>(def)) {
-      if (bcast.getDimensions() == ArrayRef<int64_t>{0})
-        inner = bcast.getInput();
-    } else if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def)) {
-      if (isLeadingBroadcast(generic))
-        inner = generic.getDpsInputs()[0];
-    }
-    auto batchType = cast<RankedTensorType>(weight.getType());
-    if (!inner && batchType.getDimSize(0) == 1 &&
-        isa_and_nonnull<arith::ConstantOp>(def)) {
-      // TOSA's matmul keeps a unit batch dimension on a constant weight.
-      trace.constant = cast<arith::ConstantOp>(def);
-      trace.permutation = {1, 2};
-      trace.chain.push_back(def);
-    } else if (!inner) {
-      match.whyNot = "the batch_matmul's weight is not one matrix broadcast "
-                     "along the batch dimension";
-      return match;
-    } else {
-      trace = traceThroughTransposes(inner);
-      trace.chain.insert(trace.chain.begin(), def);
-    }
-  } else {
-    trace = traceThroughTransposes(weight);
-  }
-  // The operand (after any broadcast) is [k, n] or [n, k]; canonical is
-  // [n, k].
-  SmallVector<int64_t> canonical =
-      transposedB ? SmallVector<int64_t>{0, 1} : SmallVector<int64_t>{1, 0};
-  match.whyNot = finishUse(use, trace, canonical);
+  // The operand is [(b,) k, n] or [(b,) n, k]; canonical is [n, k].
+  SmallVector<int64_t> canonical = transposedB
+                                       ? SmallVector<int64_t>{b, b + 1}
+                                       : SmallVector<int64_t>{b + 1, b};
+  match.whyNot = finishUse(use, traceWeight(weight), canonical, weight);
   if (match.whyNot.empty())
     match.use = std::move(use);
   return match;
@@ -283,17 +332,13 @@ static WeightMatch matchConv(ConvOp op, ConvLayout layout) {
   SmallVector<int64_t> canonical = layout == ConvLayout::nchw
                                        ? SmallVector<int64_t>{0, 1, 2, 3}
                                        : SmallVector<int64_t>{0, 3, 1, 2};
-  Trace trace = traceThroughTransposes(op.getDpsInputs()[1]);
-  match.whyNot = finishUse(use, trace, canonical);
+  Value weight = op.getDpsInputs()[1];
+  match.whyNot = finishUse(use, traceWeight(weight), canonical, weight);
   if (!match.whyNot.empty())
     return match;
-  int64_t r = use.shape[2], s = use.shape[3];
-  if (!((r == 1 && s == 1) || (r == 3 && s == 3))) {
-    match.whyNot = "the kernel is " + std::to_string(r) + "x" +
-                   std::to_string(s) +
-                   "; only 1x1 and 3x3 kernels are decomposed";
-    return match;
-  }
+  // Every kernel shape is decomposed: the layout's rows of 3 run along each
+  // filter's C*R*S values (kernel rows for R x 3 kernels, kernel columns for
+  // 3 x 1, across kernel rows for 5 x 5 and 7 x 7; docs/decomposition.md).
   match.use = std::move(use);
   return match;
 }
@@ -323,8 +368,7 @@ static WeightMatch matchLayerWeightImpl(Operation *op) {
   return match;
 }
 
-std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
-                                int64_t index) {
+std::optional<std::string> mlir::sd::locName(Operation *op) {
   Location loc = op->getLoc();
   if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location inner : fused.getLocations())
@@ -334,26 +378,24 @@ std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
       }
   if (auto name = dyn_cast<NameLoc>(loc))
     return name.getName().str();
+  return std::nullopt;
+}
+
+std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
+                                int64_t index) {
+  if (std::optional<std::string> name = locName(op))
+    return *name;
   if (!resourceName.empty())
     return resourceName;
   return "layer" + std::to_string(index);
 }
 
-/// The resource name of the constant behind a weight operand, looking
-/// through transposes and broadcasts, or empty.
+/// The resource name of the constant behind a weight operand, or empty.
 static std::string weightResourceName(Value weight) {
-  while (Operation *def = weight.getDefiningOp()) {
-    if (auto constant = dyn_cast<arith::ConstantOp>(def)) {
-      if (auto r = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-        return r.getRawHandle().getKey().str();
-      return {};
-    }
-    if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp>(
-            def) ||
-        def->getNumOperands() < 1)
-      return {};
-    weight = def->getOperand(0);
-  }
+  WeightTrace trace = traceWeight(weight);
+  if (trace.constant)
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(trace.constant.getValue()))
+      return r.getRawHandle().getKey().str();
   return {};
 }
 
