@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const HardwareConfig config = HardwareConfig::defaults();
   std::vector<uint8_t> bytes(data, data + size);
   std::string magic = kProgramTextMagic;
-  bool text = size >= magic.size() && std::memcmp(data, magic.data(),
-                                                  magic.size()) == 0;
+  bool text = size >= magic.size() &&
+              std::memcmp(data, magic.data(), magic.size()) == 0;
   Program program;
   std::string error;
   bool ok = text ? readProgramText(std::string(bytes.begin(), bytes.end()),

@@ -26,8 +26,8 @@ using namespace sd::sdacc;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const HardwareConfig config = HardwareConfig::defaults();
   std::string magic = kProgramTextMagic;
-  bool text = size >= magic.size() && std::memcmp(data, magic.data(),
-                                                  magic.size()) == 0;
+  bool text = size >= magic.size() &&
+              std::memcmp(data, magic.data(), magic.size()) == 0;
   Program program;
   std::string error;
   bool ok = text ? readProgramText(
@@ -66,8 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (const TensorDecl &t : program.tensors) {
     std::vector<int8_t> values;
     if (t.role == TensorRole::Output &&
-        (!sim.tensor(t.name, values) ||
-         int64_t(values.size()) != t.numBytes()))
+        (!sim.tensor(t.name, values) || int64_t(values.size()) != t.numBytes()))
       std::abort();
   }
   return 0;

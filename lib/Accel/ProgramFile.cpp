@@ -799,7 +799,8 @@ bool readProgramText(const std::string &text, Program &program,
         return fail("bad bytes '" + bytes + "'");
       // The declared size is not trusted for allocation: two hex digits per
       // byte must follow, so the text bounds what can be reserved.
-      s.bytes.reserve(size_t(std::min<int64_t>(count, int64_t(text.size() / 2))));
+      s.bytes.reserve(
+          size_t(std::min<int64_t>(count, int64_t(text.size() / 2))));
       while (int64_t(s.bytes.size()) < count) {
         if (!next(line))
           return fail("segment data ends after " +

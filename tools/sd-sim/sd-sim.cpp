@@ -316,8 +316,8 @@ int main(int argc, char **argv) {
         continue;
       std::vector<int8_t> values;
       sim.tensor(t.name, values);
-      std::string temp = stage(
-          (fs::path(o.outputDir) / fileNameFor(t.name)).string(), ".tmp");
+      std::string temp =
+          stage((fs::path(o.outputDir) / fileNameFor(t.name)).string(), ".tmp");
       if (!sd::compression::writeNpy(temp, "i1", t.shape, values.data()))
         fail("cannot write '" + temp + "'");
     }

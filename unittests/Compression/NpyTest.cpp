@@ -99,10 +99,10 @@ TEST(Npy, ChecksDeclaredSizesBeforeAllocating) {
             "truncated data: the shape (100000000000000, 16) needs more "
             "than the 4 bytes in the file");
   // A product that overflows int64 is refused the same way.
-  EXPECT_EQ(parseError(npyBytes(f4 + "(4294967296, 4294967296, 4294967296), }",
-                                "")),
-            "truncated data: the shape (4294967296, 4294967296, 4294967296) "
-            "needs more than the 0 bytes in the file");
+  EXPECT_EQ(
+      parseError(npyBytes(f4 + "(4294967296, 4294967296, 4294967296), }", "")),
+      "truncated data: the shape (4294967296, 4294967296, 4294967296) "
+      "needs more than the 0 bytes in the file");
   EXPECT_EQ(parseError(npyBytes(f4 + "(3,), }", std::string(8, '\0'))),
             "truncated data: the shape (3,) needs more than the 8 bytes in "
             "the file");
@@ -112,9 +112,10 @@ TEST(Npy, ChecksDeclaredSizesBeforeAllocating) {
   std::string longHeader = npyBytes(f4 + "(1,), }", "");
   longHeader[8] = char(0xFF);
   longHeader[9] = char(0x7F);
-  EXPECT_EQ(parseError(longHeader).rfind("truncated header: it declares 32767 "
-                                         "bytes",
-                                         0),
+  EXPECT_EQ(parseError(longHeader)
+                .rfind("truncated header: it declares 32767 "
+                       "bytes",
+                       0),
             0u);
 }
 

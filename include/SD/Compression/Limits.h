@@ -29,8 +29,7 @@ constexpr int64_t kMaxWeightElements = (int64_t(1) << 31) - 1;
 /// The product of `rank` dimensions, or -1 when one is not positive or the
 /// product exceeds `limit` (checked before it could overflow).
 int64_t boundedProduct(const int64_t *dims, size_t rank, int64_t limit);
-inline int64_t boundedProduct(const std::vector<int64_t> &dims,
-                              int64_t limit) {
+inline int64_t boundedProduct(const std::vector<int64_t> &dims, int64_t limit) {
   return boundedProduct(dims.data(), dims.size(), limit);
 }
 

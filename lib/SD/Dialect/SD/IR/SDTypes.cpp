@@ -5,8 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Dialect/SD/IR/SDTypes.h"
-#include "SD/Dialect/SD/IR/SDDialect.h"
 #include "SD/Compression/Limits.h"
+#include "SD/Dialect/SD/IR/SDDialect.h"
 
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"

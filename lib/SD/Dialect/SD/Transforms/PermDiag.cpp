@@ -191,7 +191,8 @@ void SDPermDiagPass::runOnOperation() {
     return signalPassFailure();
   }
   if (minSize < 0) {
-    emitError(module.getLoc()) << "min-size must be >= 0, got " << int64_t(minSize);
+    emitError(module.getLoc())
+        << "min-size must be >= 0, got " << int64_t(minSize);
     return signalPassFailure();
   }
   if (!isForm(form)) {
