@@ -9,6 +9,8 @@ set -euo pipefail
 PKGS=(
   # Toolchain: LLVM/MLIR 22 from Debian, lld for fast links, Ninja.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 ninja-build cmake g++
+  # Sanitizer builds and libFuzzer targets (scripts/sanitize.sh, fuzz.sh).
+  clang-22 libclang-rt-22-dev
   # Tests and benchmarks.
   googletest libgtest-dev libbenchmark-dev libopenblas-dev libopenblas0-pthread
   # The OpenMP runtime the CPU backend's parallel loops call.

@@ -48,6 +48,14 @@ tools = [
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# A sanitizer build (SD_SANITIZE): reports abort the tool, so any finding
+# fails its test; test/Inputs/memlimit.py leaves the address space alone.
+if config.sd_sanitize:
+    config.environment["SD_SANITIZE"] = config.sd_sanitize
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if var in os.environ:
+            config.environment[var] = os.environ[var]
+
 # Scripts under scripts/ find the sd-opt of this build.
 config.environment["SD_OPT"] = os.path.join(config.sd_tools_dir, "sd-opt")
 

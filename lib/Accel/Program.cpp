@@ -7,6 +7,7 @@
 #include "SD/Accel/Program.h"
 #include "SD/Accel/NetworkLayers.h"
 #include "SD/Accel/PermDiag.h"
+#include "SD/Accel/ProgramFile.h"
 
 #include "SD/Compression/Layout.h"
 
@@ -31,10 +32,31 @@ const char *tensorRoleName(TensorRole role) {
 }
 
 int64_t TensorDecl::numBytes() const {
+  // Saturates instead of overflowing on the shapes a damaged file may
+  // declare; checkTensorShape() rejects those.
+  const int64_t saturated = int64_t(1) << 62;
   int64_t n = 1;
-  for (int64_t d : shape)
+  for (int64_t d : shape) {
+    if (d <= 0)
+      return 0;
+    if (n > saturated / d)
+      return saturated;
     n *= d;
+  }
   return n;
+}
+
+std::string checkTensorShape(const std::vector<int64_t> &shape) {
+  if (shape.empty() || shape.size() > 4)
+    return "rank " + std::to_string(shape.size()) + " must be 1 to 4";
+  for (int64_t d : shape)
+    if (d < 1 || d > (int64_t(1) << 31))
+      return "dimension " + std::to_string(d) + " must be in [1, 2^31]";
+  TensorDecl t;
+  t.shape = shape;
+  if (t.numBytes() > (int64_t(1) << 32))
+    return "larger than 4 GiB";
+  return {};
 }
 
 const std::vector<LayerFieldDesc> &layerFieldTable() {
@@ -230,15 +252,9 @@ private:
       for (size_t j = 0; j < i; ++j)
         if (program.tensors[j].name == t.name)
           return fail(where + " is declared twice");
-      if (t.shape.empty() || t.shape.size() > 4)
-        return fail(where + ": rank " + std::to_string(t.shape.size()) +
-                    " must be 1 to 4");
-      for (int64_t d : t.shape)
-        if (d < 1 || d > (int64_t(1) << 31))
-          return fail(where + ": dimension " + std::to_string(d) +
-                      " must be in [1, 2^31]");
-      if (t.numBytes() > (int64_t(1) << 32))
-        return fail(where + " is larger than 4 GiB");
+      std::string problem = checkTensorShape(t.shape);
+      if (!problem.empty())
+        return fail(where + ": " + problem);
       if (t.role != TensorRole::Input && t.role != TensorRole::Output &&
           t.role != TensorRole::Internal)
         return fail(where + ": unknown role");

@@ -6,6 +6,7 @@
 
 #include "SD/Accel/ProgramFile.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -417,6 +418,11 @@ bool readProgramBinary(const std::vector<uint8_t> &bytes, Program &program,
         for (int64_t &d : t.shape)
           if (!r.i64(d))
             return truncated("tensor shape");
+        std::string problem = checkTensorShape(t.shape);
+        if (!problem.empty()) {
+          error = where + "tensor " + std::to_string(i) + ": " + problem;
+          return false;
+        }
         t.name.resize(nameBytes);
         if (!r.bytes(t.name.data(), nameBytes))
           return truncated("tensor name");
@@ -725,6 +731,9 @@ bool readProgramText(const std::string &text, Program &program,
           return fail("bad shape '" + shape + "'");
         t.shape.push_back(d);
       }
+      std::string problem = checkTensorShape(t.shape);
+      if (!problem.empty())
+        return fail("tensor '" + t.name + "': " + problem);
       if (!parseU64(addr, t.dramAddr))
         return fail("bad dram_addr '" + addr + "'");
       result.tensors.push_back(std::move(t));
@@ -788,7 +797,10 @@ bool readProgramText(const std::string &text, Program &program,
         return fail("bad dram_addr '" + addr + "'");
       if (!parseInt(bytes, count) || count < 0 || count > (int64_t(1) << 32))
         return fail("bad bytes '" + bytes + "'");
-      s.bytes.reserve(size_t(count));
+      // The declared size is not trusted for allocation: two hex digits per
+      // byte must follow, so the text bounds what can be reserved.
+      s.bytes.reserve(
+          size_t(std::min<int64_t>(count, int64_t(text.size() / 2))));
       while (int64_t(s.bytes.size()) < count) {
         if (!next(line))
           return fail("segment data ends after " +

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Decompose.h"
+#include "SD/Compression/Limits.h"
 #include "SD/Compression/StructuredPruning.h"
 
 #include <algorithm>
@@ -768,10 +769,11 @@ std::string DecomposeOptions::verify() const {
     os << "thresholdDecay must be in (0, 1], got " << thresholdDecay;
   else if (maxRestarts < 0)
     os << "maxRestarts must be >= 0";
-  else if (maxBlockRows < 1)
-    os << "maxBlockRows must be >= 1";
+  else if (maxBlockRows < 1 || maxBlockRows > kMaxWeightElements)
+    os << "block-rows must be in [1, " << kMaxWeightElements << "], got "
+       << maxBlockRows;
   else if (!(structuredFraction >= 0.0 && structuredFraction <= 1.0))
-    os << "structuredFraction must be in [0, 1], got " << structuredFraction;
+    os << "structured-fraction must be in [0, 1], got " << structuredFraction;
   else if (structuredGroupSize < 1)
     os << "structuredGroupSize must be >= 1";
   return os.str();

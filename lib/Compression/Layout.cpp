@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Layout.h"
+#include "SD/Compression/Limits.h"
 
 #include <algorithm>
 #include <sstream>
@@ -12,6 +13,16 @@
 namespace sd::compression {
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t boundedProduct(const int64_t *dims, size_t rank, int64_t limit) {
+  int64_t product = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    if (dims[i] <= 0 || dims[i] > limit / product)
+      return -1;
+    product *= dims[i];
+  }
+  return product;
+}
 
 int64_t BlockLayout::rowLength() const {
   int64_t length = 1;
@@ -42,9 +53,20 @@ std::string BlockLayout::verify() const {
       os << "weight dimensions must be static and positive";
       return os.str();
     }
+  if (boundedProduct(shape, kMaxWeightElements) < 0) {
+    os << "weight has more than " << kMaxWeightElements
+       << " (2^31 - 1) elements";
+    return os.str();
+  }
   if (numBlocks < 1 || blockRows < 1) {
     os << "blocks must be at least 1 x 1, got " << numBlocks << " x "
        << blockRows;
+    return os.str();
+  }
+  // Checked before paddedRows() and numCodes() multiply them.
+  if (boundedProduct(codesShape(), kMaxWeightElements) < 0) {
+    os << "blocks " << numBlocks << " x " << blockRows << " give "
+       << "more than " << kMaxWeightElements << " (2^31 - 1) codes";
     return os.str();
   }
   if (paddedRows() < usedRows()) {

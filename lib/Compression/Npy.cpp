@@ -8,14 +8,17 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace sd::compression {
 
+/// Bytes per element of a dtype this reader converts, else 0.
 static int64_t dtypeSize(const std::string &dtype) {
-  if (dtype.size() != 2)
-    return 0;
-  return dtype[1] - '0';
+  for (const char *known : {"f4", "f8", "i1", "u1", "i4", "i8"})
+    if (dtype == known)
+      return dtype[1] - '0';
+  return 0;
 }
 
 int64_t NpyArray::numElements() const {
@@ -83,59 +86,134 @@ static std::string headerField(const std::string &header,
   return b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
 }
 
+/// Parses "(d0, d1, ...)" (a trailing comma allowed, "()" a scalar).
+static bool parseShape(const std::string &text, std::vector<int64_t> &shape) {
+  shape.clear();
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+    return false;
+  std::string item;
+  std::stringstream ss(text.substr(1, text.size() - 2));
+  bool last = false;
+  while (std::getline(ss, item, ',')) {
+    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b == std::string::npos) {
+      // Only "(n,)" may leave an empty item, and only at the end.
+      if (last || shape.empty())
+        return false;
+      last = true;
+      continue;
+    }
+    if (last)
+      return false;
+    item = item.substr(b, e - b + 1);
+    // Up to 18 digits: every dimension fits int64 before the size check.
+    if (item.size() > 18 ||
+        item.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    shape.push_back(std::stoll(item));
+  }
+  return true;
+}
+
+static uint32_t littleEndian(const unsigned char *p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; ++i)
+    v |= uint32_t(p[i]) << (8 * i);
+  return v;
+}
+
+bool parseNpy(const char *bytes, size_t size, NpyArray &array,
+              std::string &error) {
+  const auto *p = reinterpret_cast<const unsigned char *>(bytes);
+  if (size < 10 || std::memcmp(bytes, "\x93NUMPY", 6) != 0) {
+    error = "not a .npy file";
+    return false;
+  }
+  unsigned version = p[6];
+  if (version < 1 || version > 3) {
+    error = "unsupported .npy version " + std::to_string(version);
+    return false;
+  }
+  size_t lengthBytes = version == 1 ? 2 : 4;
+  if (size < 8 + lengthBytes) {
+    error = "truncated header";
+    return false;
+  }
+  size_t headerLength = littleEndian(p + 8, int(lengthBytes));
+  size_t dataBegin = 8 + lengthBytes + headerLength;
+  // Compared before anything is allocated: the header declares its length.
+  if (headerLength > size - 8 - lengthBytes) {
+    error = "truncated header: it declares " + std::to_string(headerLength) +
+            " bytes, the file has " + std::to_string(size - 8 - lengthBytes);
+    return false;
+  }
+  std::string header(bytes + 8 + lengthBytes, headerLength);
+  std::string descr = headerField(header, "descr");
+  std::string order = headerField(header, "fortran_order");
+  std::string shape = headerField(header, "shape");
+  if (descr.size() < 4 || order != "False" || descr.front() != descr.back() ||
+      (descr.front() != '\'' && descr.front() != '"')) {
+    error = "unsupported header " + header.substr(0, 200);
+    return false;
+  }
+  descr = descr.substr(1, descr.size() - 2); // strip quotes
+  if (descr[0] == '>') {
+    error = "big-endian data is not supported";
+    return false;
+  }
+  NpyArray result;
+  result.dtype = descr.substr(1);
+  int64_t elementBytes = dtypeSize(result.dtype);
+  if ((descr[0] != '<' && descr[0] != '|' && descr[0] != '=') ||
+      elementBytes <= 0) {
+    error = "unsupported dtype " + descr.substr(0, 16) +
+            " (f4, f8, i1, u1, i4, i8 are read)";
+    return false;
+  }
+  if (!parseShape(shape, result.shape)) {
+    error = "bad shape " + shape.substr(0, 64) +
+            " (expected a tuple of non-negative integers)";
+    return false;
+  }
+  // The declared size, checked against the bytes present before the data
+  // is allocated (a header may declare any shape).
+  size_t available = size - dataBegin;
+  int64_t count = 1;
+  for (int64_t d : result.shape) {
+    if (d != 0 && count > int64_t(available) / elementBytes / d) {
+      error = "truncated data: the shape " + shape.substr(0, 64) +
+              " needs more than the " + std::to_string(available) +
+              " bytes in the file";
+      return false;
+    }
+    count *= d;
+  }
+  // The loop above proved needed <= available.
+  size_t needed = size_t(count * elementBytes);
+  if (needed != available) {
+    error = "unexpected data: the shape needs " + std::to_string(needed) +
+            " bytes, the file has " + std::to_string(available);
+    return false;
+  }
+  result.data.assign(bytes + dataBegin, bytes + size);
+  array = std::move(result);
+  return true;
+}
+
 bool readNpy(const std::string &path, NpyArray &array, std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = "cannot open " + path;
     return false;
   }
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
-    error = path + " is not a .npy file";
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    error = "cannot read " + path;
     return false;
   }
-  uint32_t headerLength = 0;
-  if (magic[6] == 1) {
-    unsigned char len[2];
-    in.read(reinterpret_cast<char *>(len), 2);
-    headerLength = len[0] | (uint32_t(len[1]) << 8);
-  } else {
-    unsigned char len[4];
-    in.read(reinterpret_cast<char *>(len), 4);
-    headerLength = len[0] | (uint32_t(len[1]) << 8) | (uint32_t(len[2]) << 16) |
-                   (uint32_t(len[3]) << 24);
-  }
-  std::string header(headerLength, '\0');
-  if (!in.read(header.data(), headerLength)) {
-    error = path + ": truncated header";
-    return false;
-  }
-  std::string descr = headerField(header, "descr");
-  std::string order = headerField(header, "fortran_order");
-  std::string shape = headerField(header, "shape");
-  if (descr.size() < 4 || order != "False") {
-    error = path + ": unsupported header " + header;
-    return false;
-  }
-  descr = descr.substr(1, descr.size() - 2); // strip quotes
-  if (descr[0] == '>') {
-    error = path + ": big-endian data is not supported";
-    return false;
-  }
-  array.dtype = descr.substr(1);
-  if (dtypeSize(array.dtype) <= 0) {
-    error = path + ": unsupported dtype " + descr;
-    return false;
-  }
-  array.shape.clear();
-  std::string dims = shape.substr(1, shape.size() - 2);
-  std::stringstream ss(dims);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (item.find_first_not_of(" ") != std::string::npos)
-      array.shape.push_back(std::stoll(item));
-  array.data.resize(size_t(array.numElements() * dtypeSize(array.dtype)));
-  if (!in.read(array.data.data(), std::streamsize(array.data.size()))) {
-    error = path + ": truncated data";
+  if (!parseNpy(bytes.data(), bytes.size(), array, error)) {
+    error = path + ": " + error;
     return false;
   }
   return true;

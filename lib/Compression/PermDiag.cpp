@@ -6,7 +6,9 @@
 
 #include "SD/Compression/PermDiag.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace sd::compression {
 
@@ -27,6 +29,13 @@ PermDiagWeight projectPermDiag(const float *weight, int64_t rows, int64_t cols,
   PermDiagWeight w;
   if (rows < 1 || cols < 1 || p < 1) {
     w.error = "rows, columns and the block size must be positive";
+    return w;
+  }
+  // A block larger than the whole matrix is nothing but padding, and the
+  // projection's cost grows like p^2 per block.
+  if (p > std::max(rows, cols)) {
+    w.error = "block size p = " + std::to_string(p) + " is larger than the " +
+              std::to_string(rows) + "x" + std::to_string(cols) + " weight";
     return w;
   }
   w.rows = rows;

@@ -50,9 +50,33 @@ struct Options {
   bool printConfig = false;
 };
 
+/// Files and folders this run created so far, in creation order; a failure
+/// removes them again (files first, then the folders, emptied by then).
+std::vector<fs::path> &createdPaths() {
+  static std::vector<fs::path> paths;
+  return paths;
+}
+
 [[noreturn]] void fail(const std::string &message) {
   std::fprintf(stderr, "sd-sim: error: %s\n", message.c_str());
+  for (auto it = createdPaths().rbegin(); it != createdPaths().rend(); ++it) {
+    std::error_code ec;
+    fs::remove(*it, ec);
+  }
   std::exit(1);
+}
+
+/// Creates `dir` and its missing parents, recording each for fail().
+void createFolder(const std::string &dir) {
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path p = fs::absolute(dir, ec); !ec && !p.empty() && !fs::exists(p);
+       p = p.parent_path())
+    missing.push_back(p);
+  fs::create_directories(dir, ec);
+  createdPaths().insert(createdPaths().end(), missing.rbegin(), missing.rend());
+  if (ec)
+    fail("cannot create '" + dir + "': " + ec.message());
 }
 
 void usage() {
@@ -75,8 +99,8 @@ void usage() {
       "  --emit-program F  also write the program that was run (e.g. the\n"
       "                    dense baseline), binary or with --text as text\n"
       "  --trace F         write 'index mnemonic unit start end' per timed\n"
-      "                    instruction (a debugging aid, written as it "
-      "runs)\n");
+      "                    instruction (a debugging aid; like every output,\n"
+      "                    kept only when the run succeeds)\n");
 }
 
 Options parse(int argc, char **argv) {
@@ -214,7 +238,7 @@ int main(int argc, char **argv) {
         fail("input '" + name + "' given twice");
     sd::compression::NpyArray array;
     if (!sd::compression::readNpy(file, array, error))
-      fail(file + ": " + error);
+      fail(error);
     if (array.dtype != "i1")
       fail(file + ": dtype '" + array.dtype + "' is not int8 ('i1')");
     if (int64_t(array.data.size()) != array.numElements())
@@ -236,17 +260,28 @@ int main(int argc, char **argv) {
   if (dense && !buildDenseBaseline(program, config, run, error))
     fail("dense baseline: " + error);
 
+  // Outputs go to temporary names next to their targets, renamed once
+  // everything succeeded; fail() removes them.
+  std::vector<PendingFile> pending;
+  auto stage = [&](const std::string &path, const char *suffix) {
+    PendingFile f{path + suffix, path};
+    createdPaths().push_back(f.temp);
+    pending.push_back(f);
+    return f.temp;
+  };
+
   Simulator sim(config);
   std::FILE *trace = nullptr;
   if (!o.trace.empty()) {
-    trace = std::fopen(o.trace.c_str(), "w");
+    std::string temp = stage(o.trace, ".tmp");
+    trace = std::fopen(temp.c_str(), "w");
     if (!trace)
-      fail("cannot write '" + o.trace + "'");
+      fail("cannot write '" + temp + "'");
     sim.setTrace(trace);
   }
   runProgram(run, config, inputs, sim);
-  if (trace)
-    std::fclose(trace);
+  if (trace && std::fclose(trace) != 0)
+    fail("cannot write '" + o.trace + ".tmp'");
   JsonValue report = sim.report(dense ? "dense-baseline" : "smartexchange");
 
   if (!o.compare.empty()) {
@@ -273,56 +308,36 @@ int main(int argc, char **argv) {
     report.set("baseline", std::move(b));
   }
 
-  // Everything succeeded: publish the files.
-  std::vector<PendingFile> pending;
-  auto cleanup = [&]() {
-    for (const PendingFile &f : pending)
-      std::remove(f.temp.c_str());
-  };
+  // Everything succeeded: write the files, then publish them.
   if (!o.outputDir.empty()) {
-    std::error_code ec;
-    fs::create_directories(o.outputDir, ec);
-    if (ec)
-      fail("cannot create '" + o.outputDir + "': " + ec.message());
+    createFolder(o.outputDir);
     for (const TensorDecl &t : run.tensors) {
       if (t.role != TensorRole::Output)
         continue;
       std::vector<int8_t> values;
       sim.tensor(t.name, values);
-      std::string path = (fs::path(o.outputDir) / fileNameFor(t.name)).string();
-      PendingFile f{path + ".tmp", path};
-      if (!sd::compression::writeNpy(f.temp, "i1", t.shape, values.data())) {
-        cleanup();
-        fail("cannot write '" + f.temp + "'");
-      }
-      pending.push_back(f);
+      std::string temp =
+          stage((fs::path(o.outputDir) / fileNameFor(t.name)).string(), ".tmp");
+      if (!sd::compression::writeNpy(temp, "i1", t.shape, values.data()))
+        fail("cannot write '" + temp + "'");
     }
   }
   if (!o.report.empty()) {
-    PendingFile f{o.report + ".tmp", o.report};
-    std::ofstream out(f.temp, std::ios::binary | std::ios::trunc);
-    std::string text = report.write();
-    out << text;
+    std::string temp = stage(o.report, ".tmp");
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << report.write();
     out.close();
-    if (!out) {
-      cleanup();
-      fail("cannot write '" + f.temp + "'");
-    }
-    pending.push_back(f);
+    if (!out)
+      fail("cannot write '" + temp + "'");
   }
   if (!o.emitProgram.empty()) {
-    PendingFile f{o.emitProgram + ".part", o.emitProgram};
-    if (!writeProgramFile(f.temp, run, o.emitText, error)) {
-      cleanup();
+    std::string temp = stage(o.emitProgram, ".part");
+    if (!writeProgramFile(temp, run, o.emitText, error))
       fail(error);
-    }
-    pending.push_back(f);
   }
   for (const PendingFile &f : pending)
-    if (std::rename(f.temp.c_str(), f.path.c_str()) != 0) {
-      cleanup();
+    if (std::rename(f.temp.c_str(), f.path.c_str()) != 0)
       fail("cannot rename '" + f.temp + "' to '" + f.path + "'");
-    }
   if (o.report.empty()) {
     const SimStats &s = sim.total();
     Energy e = computeEnergy(s, config);

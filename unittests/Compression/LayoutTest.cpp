@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Compression/Layout.h"
+#include "SD/Compression/Limits.h"
 
 #include "gtest/gtest.h"
 
@@ -83,4 +84,19 @@ TEST(Layout, RebuildDenseIsCeTimesB) {
   std::vector<float> w = rebuildDense(fc, ce, b);
   ASSERT_EQ(w.size(), 5u);
   EXPECT_EQ(w, (std::vector<float>{1, 2, 3, 2 * 4 - 7, 2 * 5 - 8}));
+}
+
+TEST(Layout, SizesAreBoundedWithoutOverflow) {
+  EXPECT_EQ(boundedProduct({3, 4, 5}, 60), 60);
+  EXPECT_EQ(boundedProduct({3, 4, 5}, 59), -1);
+  EXPECT_EQ(boundedProduct({}, 1), 1);
+  EXPECT_EQ(boundedProduct({3, 0}, 100), -1);
+  EXPECT_EQ(boundedProduct({int64_t(1) << 62, 6}, INT64_MAX), -1);
+  BlockLayout huge = {{1000000000, 1000000000}, 1, 2};
+  EXPECT_EQ(huge.verify(), "weight has more than 2147483647 (2^31 - 1) "
+                           "elements");
+  // One block of 2^62 rows: valid coverage, but too many codes to count.
+  BlockLayout tall = {{4, 6}, 1, int64_t(1) << 62};
+  EXPECT_EQ(tall.verify(), "blocks 1 x 4611686018427387904 give more than "
+                           "2147483647 (2^31 - 1) codes");
 }

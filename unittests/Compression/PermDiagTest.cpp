@@ -90,3 +90,11 @@ TEST(PermDiag, TiesGoToTheSmallerOffsetAndPaddingCountsAsZero) {
             (std::vector<float>{1, 0, 7, 0, 1, 0, 0, 0, 5}));
   EXPECT_NEAR(pd.keptEnergy, (1 + 1 + 49 + 25) / 78.0, 1e-12);
 }
+
+TEST(PermDiag, RefusesABlockLargerThanTheWeight) {
+  std::vector<float> w(6 * 8, 1.0f);
+  EXPECT_TRUE(projectPermDiag(w.data(), 6, 8, 8).error.empty());
+  PermDiagWeight pd = projectPermDiag(w.data(), 6, 8, 9);
+  EXPECT_EQ(pd.error, "block size p = 9 is larger than the 6x8 weight");
+  EXPECT_TRUE(pd.values.empty());
+}

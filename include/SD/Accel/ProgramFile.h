@@ -34,6 +34,12 @@ constexpr uint32_t kProgramVersion = 1;
 /// The first line of a text program file.
 constexpr const char *kProgramTextMagic = "sdacc-program";
 
+/// Empty when a program may declare a tensor of `shape`: rank 1 to 4, every
+/// dimension in [1, 2^31], at most 4 GiB; else the problem. Both readers
+/// apply it as they read (before anything sized by it is used), and
+/// verifyProgram() again for programs built in memory.
+std::string checkTensorShape(const std::vector<int64_t> &shape);
+
 /// CRC-32 (IEEE 802.3, the zlib polynomial) of `size` bytes.
 uint32_t crc32(const uint8_t *data, size_t size);
 

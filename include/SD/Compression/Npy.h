@@ -31,7 +31,14 @@ struct NpyArray {
   std::vector<double> toDouble() const;
 };
 
-/// Read `path`; on failure returns false and sets `error`.
+/// Parse the `size` bytes of a whole .npy file. Every size the header
+/// declares is checked against `size` before anything is allocated; the
+/// data must fill the rest of the file exactly. On failure returns false
+/// and sets `error` (without a file name).
+bool parseNpy(const char *bytes, size_t size, NpyArray &array,
+              std::string &error);
+
+/// Read `path`; on failure returns false and sets `error` (naming `path`).
 bool readNpy(const std::string &path, NpyArray &array, std::string &error);
 
 /// Write `count` elements at `data` with NumPy descr `dtype` ("f4", "f8",

@@ -32,11 +32,12 @@ import onnx
 from .. import importers, models
 from ..accel import simulate
 from ..plan import fits, menus, sensitivity
-from ..plan.planfile import compress_command, merge_entries, plan_forms, quantize_int_layers
+from ..plan.planfile import (compress_command, load_plan, merge_entries, plan_forms,
+                              quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import export, runner
 from ..runtime.runner import REPO_ROOT
-from . import fidelity, plots
+from . import checks, fidelity, plots
 
 __all__ = ["DriverError", "main"]
 # Calibration inputs whose mean output shift corrects the biases of
@@ -216,12 +217,20 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="skip running the compiled model on the CPU")
     args = p.parse_args(argv)
 
+    created: List[Path] = []
     try:
+        # Everything that can be checked before the work starts is, so bad
+        # input fails at once and creates nothing.
+        checks.check_numbers(args)
         kind, path, shapes, real = resolve_model(args.model)
+        if kind in ("onnx", "mlir") and not real:
+            checks.check_model_file(path)
         apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
-        config = json.loads(args.config.read_text()) if args.config else None
+        config = load_plan(args.config) if args.config else None
+        plan_forms(config)
+        created = checks.missing_folders(out_dir)
         sd_opt = runner.find_sd_opt()
         progress = Progress(7 + (args.budget is not None and not args.search)
                             + args.data_aware + args.search)
@@ -233,6 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if out_dir.exists():
                 shutil.rmtree(out_dir)
             os.replace(work, out_dir)
+            created = []
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
@@ -240,6 +250,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             RuntimeError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    finally:
+        checks.remove_folders(created)
     print()
     print(summary)
     print(f"\nwrote {out_dir}/")
@@ -337,6 +349,9 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if search_fits:
         fits.write_fits(compressed, report_json, search_fits)
     report = json.loads(report_json.read_text())
+    empty = checks.no_layers_message(path, report)
+    if empty and not int_entries:
+        raise DriverError(empty)
     layers = compressed_mod.load(report_json, compressed)
     refits: List[dict] = []
 

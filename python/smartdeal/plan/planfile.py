@@ -29,6 +29,7 @@ __all__ = [
     "PLAN_FORMS",
     "PlanError",
     "compress_command",
+    "load_plan",
     "merge_entries",
     "passes_plan",
     "plan_forms",
@@ -38,6 +39,49 @@ __all__ = [
 
 class PlanError(ValueError):
     """A plan entry is malformed or names no layer of the model."""
+
+
+def _kind(value) -> str:
+    """How a JSON value reads in a message: 'a string', 'a list', ..."""
+    return {str: "a string", list: "a list", dict: "an object", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(
+                type(value), type(value).__name__)
+
+
+def load_plan(path: Path) -> dict:
+    """The plan file at `path`, checked for the shape every later step reads:
+    an object whose optional `defaults` maps option names to numbers,
+    booleans or strings and whose optional `layers` maps layer names to
+    objects of such settings. The values themselves are checked where they
+    are used (plan forms here, options by sd-opt)."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise PlanError(f"cannot read plan file {path}: {e.strerror or e}") from None
+    try:
+        plan = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PlanError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+    if not isinstance(plan, dict):
+        raise PlanError(f"{path}: a plan must be a JSON object "
+                        f"{{\"defaults\": {{...}}, \"layers\": {{...}}}}, got {_kind(plan)}")
+
+    def settings(where: str, value, what: str) -> None:
+        if not isinstance(value, dict):
+            raise PlanError(f"{path}: {where} must be {what}, got {_kind(value)}")
+        for key, v in value.items():
+            if not isinstance(v, (int, float, str, bool)):
+                raise PlanError(f"{path}: {where}.{key} must be a number, boolean "
+                                f"or string, got {_kind(v)}")
+
+    settings("defaults", plan.get("defaults", {}), "an object of option values")
+    layers = plan.get("layers", {})
+    if not isinstance(layers, dict):
+        raise PlanError(f"{path}: 'layers' must be an object mapping layer names "
+                        f"to settings, got {_kind(layers)}")
+    for name, entry in layers.items():
+        settings(f"layers.{name}", entry, "an object of settings")
+    return plan
 
 
 PLAN_FORMS = ("se", "int", "dense", "permdiag")

@@ -13,3 +13,26 @@ func.func @weight_argument(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2
          outs(%init : tensor<1x4xf32>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
 }
+
+// -----
+
+// A blob missing from the file passes the verifier (the IR is only opaque)
+// but the CPU code needs its bytes: the pipeline stops here, not in the LLVM
+// translation.
+func.func @missing_blob(%x: tensor<1x6xf32>, %init: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{the CPU code needs the values of 'codes': dense_resource blob 'absent_codes' has no data (missing dialect_resources entry)}}
+  %w = sd.se_constant codes(dense_resource<absent_codes> : tensor<4x1x2x3xi8>) basis(dense<1.0> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>
+  %y = sd.shift_add_matmul ins(%x, %w : tensor<1x6xf32>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>)
+         outs(%init : tensor<1x4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// The same for an upstream constant the pipelines pass through.
+func.func @missing_dense_blob() -> tensor<2xf32> {
+  // expected-error @+1 {{the CPU code needs the values of 'value': dense_resource blob 'absent_bias' has no data (missing dialect_resources entry)}}
+  %b = arith.constant dense_resource<absent_bias> : tensor<2xf32>
+  return %b : tensor<2xf32>
+}

@@ -6,7 +6,9 @@
         network (seeded), plus DIR/expected_<tensor>.npy from the NumPy
         reference in python/tests/sdacc_reference.py
     sdacc_util.py corrupt MODE IN OUT
-        truncate | flip | version: damages a binary program file
+        truncate | flip | version: damages a binary program file;
+        dim=VALUE sets the first dimension of the first tensor (the
+        checksum is updated, so only the declared size is wrong)
     sdacc_util.py edit-text IN OUT OLD NEW
         replaces the first line of IN starting with OLD by NEW
     sdacc_util.py same A B        byte-identical files
@@ -15,7 +17,9 @@
 """
 
 import os
+import struct
 import sys
+import zlib
 
 import numpy as np
 
@@ -65,6 +69,14 @@ def corrupt(mode, src, dst):
         data[len(data) // 2] ^= 0x40
     elif mode == "version":
         data[8] = 2
+    elif mode.startswith("dim="):
+        sections = struct.unpack_from("<I", data, 36)[0]
+        for i in range(sections):
+            kind, _, offset, _ = struct.unpack_from("<IIQQ", data, 48 + 24 * i)
+            if kind == 1:  # tensors: count, 0, then role, rank, name, 0, addr
+                struct.pack_into("<q", data, offset + 8 + 16, int(mode[4:]))
+        struct.pack_into("<I", data, len(data) - 4,
+                         zlib.crc32(bytes(data[:-4])))
     else:
         sys.exit(f"unknown corruption {mode}")
     open(dst, "wb").write(bytes(data))

@@ -58,3 +58,16 @@ func.func @main(%x: tensor<1x40xi8>) -> tensor<1x40xi8> {
          {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<1x40xi8>
   return %y : tensor<1x40xi8>
 }
+
+// -----
+
+// An imported, uncompressed model (linalg on f32 tensors) is read and
+// refused with what the accelerator needs.
+func.func @main(%x: tensor<2x6xf32>, %w: tensor<6x4xf32>) -> tensor<2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<2x4xf32>
+  // expected-error @+1 {{the accelerator runs quantized sd IR (sd.quantized_* ops on static i8 tensors), not 'linalg.fill': compress the model (sd-opt --sd-decompose) and quantize it first}}
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<2x6xf32>, tensor<6x4xf32>) outs(%init : tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

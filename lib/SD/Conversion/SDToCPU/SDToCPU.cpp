@@ -866,6 +866,8 @@ struct ConvertSDToCPUPass
       emitError(root->getLoc()) << "permdiag-rows must be at least 1";
       return signalPassFailure();
     }
+    if (failed(verifyConstantData(root, "the CPU code")))
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateSDToCPUPatterns(patterns, tileRows, permdiagRows);
     // What has no kernel (standalone rebuilds, quantized ops, weights the

@@ -828,6 +828,8 @@ struct ConvertSDToLinalgPass
     : mlir::sd::impl::ConvertSDToLinalgPassBase<ConvertSDToLinalgPass> {
   void runOnOperation() override {
     Operation *root = getOperation();
+    if (failed(verifyConstantData(root, "the CPU code")))
+      return signalPassFailure();
     root->walk([&](Operation *op) {
       if (isa<RebuildOp, ShiftAddMatmulOp, ShiftAddConv2DOp, PermDiagMatmulOp,
               QuantizedMatmulOp, QuantizedConv2DOp>(op))

@@ -283,6 +283,20 @@ LogicalResult Exporter::addPool(Operation *op, isa::LayerKind kind,
 
 LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
   std::string error;
+  // An imported model not yet compressed and quantized: say what is needed
+  // rather than which argument or op happens to come first.
+  WalkResult linalgOp = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (!llvm::isa_and_present<linalg::LinalgDialect>(op->getDialect()))
+      return WalkResult::advance();
+    op->emitError("the accelerator runs quantized sd IR (sd.quantized_* "
+                  "ops on static i8 tensors), not '")
+        << op->getName()
+        << "': compress the model (sd-opt --sd-decompose) and quantize it "
+           "first";
+    return WalkResult::interrupt();
+  });
+  if (linalgOp.wasInterrupted())
+    return failure();
   for (BlockArgument arg : func.getArguments()) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type || !type.getElementType().isSignlessInteger(8) ||
@@ -463,7 +477,8 @@ void mlir::sd::registerSDAccExportTranslations() {
       llvm::cl::init("main"));
   auto registerDialects = [](DialectRegistry &registry) {
     // linalg: the host code of a partitioned model sits next to the
-    // segment being translated.
+    // segment being translated, and imported models are parsed, then
+    // refused with a reason.
     registry.insert<SDDialect, arith::ArithDialect, func::FuncDialect,
                     linalg::LinalgDialect, tensor::TensorDialect>();
   };

@@ -69,6 +69,33 @@ func.func private @pd_p0(!sd.permdiag<4x4xf32, p = 0>)
 
 // -----
 
+// Sizes are checked before anything counts or reads elements: each of these
+// used to abort ("SmallVector unable to grow") or overflow int64.
+// expected-error @+1 {{weight has more than 2147483647 (2^31 - 1) elements}}
+func.func private @se_huge(!sd.se<1000000000x1000000000xf32, blocks = 1x2, exponents = [-8, 5]>)
+
+// -----
+
+// expected-error @+1 {{weight has more than 2147483647 (2^31 - 1) elements}}
+func.func private @se_overflow(!sd.se<4611686018427387904x6xf32, blocks = 1x2, exponents = [-8, 5]>)
+
+// -----
+
+// expected-error @+1 {{blocks 1 x 4611686018427387904 give more than 2147483647 (2^31 - 1) codes}}
+func.func private @se_huge_blocks(!sd.se<4x6xf32, blocks = 1x4611686018427387904, exponents = [-8, 5]>)
+
+// -----
+
+// expected-error @+1 {{weight has more than 2147483647 (2^31 - 1) elements}}
+func.func private @pd_huge(!sd.permdiag<100000x50000xf32, p = 4>)
+
+// -----
+
+// expected-error @+1 {{block size p = 3000000000 gives more than 2147483647 (2^31 - 1) stored values}}
+func.func private @pd_huge_p(!sd.permdiag<4x40000xf32, p = 3000000000>)
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // sd.se_constant
 //===----------------------------------------------------------------------===//
@@ -122,6 +149,17 @@ func.func @code_out_of_range() {
   // expected-error @+1 {{code 15 at [0, 0, 1, 2] names exponent 6, outside the declared range [-8, 5]}}
   %w = sd.se_constant codes(dense<[[[[0, 1, 2], [3, 4, 15]]]]> : tensor<1x1x2x3xi8>) basis(dense<1.0> : tensor<1x1x3x3xf32>)
          : !sd.se<1x6xf32, blocks = 1x2, exponents = [-8, 5]>
+  return
+}
+
+// -----
+
+// A splat of 2e9 codes is checked through its one value: nothing is
+// materialized (reading them all would take 16 GB).
+func.func @splat_code_out_of_range() {
+  // expected-error @+1 {{code 15 at [0, 0, 0, 0] names exponent 6, outside the declared range [-8, 5]}}
+  %w = sd.se_constant codes(dense<15> : tensor<40000x87x192x3xi8>) basis(dense<1.0> : tensor<40000x87x3x3xf32>)
+         : !sd.se<40000x50000xf32, blocks = 87x192, exponents = [-8, 5]>
   return
 }
 
@@ -214,6 +252,16 @@ func.func @offset_negative() {
   // expected-error @+1 {{offset -1 of block [0, 1] is not in [0, p = 2)}}
   %w = sd.permdiag_constant offsets(dense<[[0, -1], [1, 0]]> : tensor<2x2xi32>) values(dense<1.0> : tensor<2x2x2xf32>)
          : !sd.permdiag<4x4xf32, p = 2>
+  return
+}
+
+// -----
+
+// 1.25e8 offsets in a splat: checked through the one value.
+func.func @splat_offset_too_large() {
+  // expected-error @+1 {{offset 7 of block [0, 0] is not in [0, p = 4)}}
+  %w = sd.permdiag_constant offsets(dense<7> : tensor<10000x12500xi32>) values(dense<1.0> : tensor<10000x12500x4xf32>)
+         : !sd.permdiag<40000x50000xf32, p = 4>
   return
 }
 
@@ -415,6 +463,23 @@ func.func @q_float_input(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, 
 func.func @q_scale(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
   // expected-error @+1 {{input_scale and output_scale must be positive}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 0.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+// An infinite or NaN scale has no integer requantization.
+func.func @q_scale_inf(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input_scale and output_scale must be positive and finite, got 1.000000e+00 and INF}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 0x7FF0000000000000 : f64} -> tensor<1x4xi8>
+  return
+}
+
+// -----
+
+func.func @q_scale_nan(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
+  // expected-error @+1 {{input_scale and output_scale must be positive and finite}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 0x7FF8000000000000 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
 

@@ -22,6 +22,10 @@
 // RUN: sd-opt %s --sd-permdiag="min-size=0 plan=%S/Inputs/plans/fc1-permdiag.json" --sd-decompose="min-size=0 plan=%S/Inputs/plans/fc1-permdiag.json" 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/bad-form.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADFORM
 // RUN: not sd-opt %s --sd-decompose="plan=%S/Inputs/plans/p-zero.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADP
+// Out-of-range values are named by their option, not the library's field.
+// RUN: not sd-opt %s --sd-decompose="min-size=-1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINSIZE
+// RUN: not sd-opt %s --sd-decompose="block-rows=99999999999" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSBIG
+// RUN: not sd-opt %s --sd-decompose="block-rows=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSZERO
 
 // PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in the plan
 // PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in the plan
@@ -31,6 +35,9 @@
 // BOTH-NOT:  warning
 // BADFORM: error: {{.*}}bad-form.json: layers.fc1.form: expected se, permdiag, int or dense, got "lowrank"
 // BADP: error: {{.*}}p-zero.json: layers.fc1.p: expected an integer of at least 1, got 0
+// MINSIZE: error: invalid sd-decompose options: min-size must be >= 0, got -1
+// ROWSBIG: error: invalid sd-decompose options: block-rows must be in [1, 2147483647], got 99999999999
+// ROWSZERO: error: invalid sd-decompose options: block-rows must be in [1, 2147483647], got 0
 
 // UNKNOWN: error: {{.*}}unknown-key.json: layers.fc1: unknown key 'foo' (expected form, skip, threshold, iterations, min-exp, max-exp, block-rows, structured-fraction, row-threshold, column-scale, p, bits, rounding)
 // BADVALUE: error: {{.*}}bad-threshold.json: layers.fc1.threshold: expected a number of at least 0, got "abc"

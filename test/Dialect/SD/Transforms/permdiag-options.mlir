@@ -17,6 +17,10 @@
 // RUN: not sd-opt %s --sd-permdiag="form=bogus" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PASSFORM
 // RUN: sd-opt %s --sd-permdiag="min-size=0 plan=%S/Inputs/plans/unused-fc9-p.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=UNUSED
 // RUN: not sd-opt %s --sd-permdiag="min-size=0 report=%t-missing-dir/r.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOWRITE
+// A block larger than the layer is refused at once (it used to run for
+// minutes: the projection costs p^2 per block).
+// RUN: not sd-opt %s --sd-permdiag="min-size=0 block-size=1000000000" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PHUGE
+// RUN: not sd-opt %s --sd-permdiag="min-size=-1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINSIZE
 
 // PZERO: error: {{.*}}p-zero.json: layers.fc1.p: expected an integer of at least 1, got 0
 // PTEXT: error: {{.*}}p-text.json: layers.fc1.p: expected an integer of at least 1, got "abc"
@@ -27,6 +31,8 @@
 // PASSFORM: error: form must be permdiag, se or dense, not 'bogus'
 // UNUSED: warning: plan entry 'fc9' matches no candidate layer
 // NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
+// PHUGE: error: {{.*}}cannot project layer 'fc1': block size p = 1000000000 is larger than the 6x8 weight
+// MINSIZE: error: min-size must be >= 0, got -1
 // REMARK: remark: {{.*}}layer 'conv3' left dense: only 1x1 convolutions are projected, this kernel is 3x3
 // REMARK-NOT: remark
 // NOCONV: remark: {{.*}}layer 'conv1' left dense: convolutions are not projected (see the convolutions option)

@@ -27,6 +27,13 @@ bool hasData(ElementsAttr attr);
 /// Why a constant's values cannot be read, or empty when they can.
 std::string unreadableReason(ElementsAttr attr);
 
+/// Emits an error at the first operation under `root` holding a constant
+/// whose data is absent (an elided or missing resource blob): code
+/// generation needs the bytes of every constant, and
+/// the IR verifier accepts such constants as opaque. `consumer` names who
+/// needs them ("the CPU code").
+LogicalResult verifyConstantData(Operation *root, StringRef consumer);
+
 /// The integer values of `attr` (sign-extended), row-major. Fails for
 /// non-integer, elided or missing resource data.
 FailureOr<SmallVector<int64_t>> readIntegers(ElementsAttr attr);

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Operation.h"
 
 #include <cstring>
 
@@ -55,6 +56,26 @@ std::string mlir::sd::unreadableReason(ElementsAttr attr) {
            "' holds " + std::to_string(bytes->size()) + " bytes but " +
            std::to_string(expected) + " are needed";
   return {};
+}
+
+LogicalResult mlir::sd::verifyConstantData(Operation *root,
+                                           StringRef consumer) {
+  WalkResult result = root->walk([&](Operation *op) {
+    for (NamedAttribute named : op->getAttrs()) {
+      WalkResult found = named.getValue().walk([&](ElementsAttr attr) {
+        if (hasData(attr))
+          return WalkResult::advance();
+        op->emitError() << consumer << " needs the values of '"
+                        << named.getName().getValue()
+                        << "': " << unreadableReason(attr);
+        return WalkResult::interrupt();
+      });
+      if (found.wasInterrupted())
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
 }
 
 FailureOr<SmallVector<int64_t>> mlir::sd::readIntegers(ElementsAttr attr) {

@@ -53,6 +53,19 @@ static FailureOr<bool> checkable(Operation *op, StringRef name,
   return true;
 }
 
+/// The integers of a readable constant that a verifier checks: a splat's one
+/// value (nothing is materialized, whatever the shape), else every value.
+static SmallVector<int64_t> integersToCheck(ElementsAttr attr) {
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (dense && dense.isSplat()) {
+    APInt v = dense.getSplatValue<APInt>();
+    return {cast<IntegerType>(attr.getElementType()).isUnsigned()
+                ? int64_t(v.getZExtValue())
+                : v.getSExtValue()};
+  }
+  return *readIntegers(attr);
+}
+
 //===----------------------------------------------------------------------===//
 // SEConstantOp
 //===----------------------------------------------------------------------===//
@@ -96,7 +109,7 @@ LogicalResult SEConstantOp::verify() {
   if (failed(readable) || failed(checkable(*this, "basis", getBasis())))
     return failure();
   if (*readable) {
-    SmallVector<int64_t> codes = *readIntegers(getCodes());
+    SmallVector<int64_t> codes = integersToCheck(getCodes());
     for (auto [i, code] : llvm::enumerate(codes))
       if (!::sd::compression::isValidCode(code, range))
         return emitOpError("code ")
@@ -143,7 +156,7 @@ LogicalResult PermDiagConstantOp::verify() {
   if (failed(readable) || failed(checkable(*this, "values", getValues())))
     return failure();
   if (*readable) {
-    SmallVector<int64_t> offsets = *readIntegers(getOffsets());
+    SmallVector<int64_t> offsets = integersToCheck(getOffsets());
     for (auto [i, k] : llvm::enumerate(offsets))
       if (k < 0 || k >= p)
         return emitOpError("offset ")
@@ -300,6 +313,9 @@ LogicalResult ShiftAddConv2DOp::verify() {
 // Quantized ops
 //===----------------------------------------------------------------------===//
 
+/// A scale attribute the integer requantization can use.
+static bool positiveScale(double v) { return v > 0 && std::isfinite(v); }
+
 /// Element types, scales and bias shared by the quantized ops.
 static LogicalResult verifyQuantizedCommon(Operation *op, Value input,
                                            Value result, Value bias,
@@ -312,8 +328,10 @@ static LogicalResult verifyQuantizedCommon(Operation *op, Value input,
     if (!elem.isSignlessInteger(8))
       return op->emitOpError() << name << " must hold i8 values, got " << elem;
   }
-  if (!(inputScale > 0) || !(outputScale > 0))
-    return op->emitOpError("input_scale and output_scale must be positive");
+  if (!positiveScale(inputScale) || !positiveScale(outputScale))
+    return op->emitOpError("input_scale and output_scale must be positive and "
+                           "finite, got ")
+           << inputScale << " and " << outputScale;
   if (bias) {
     auto biasType = cast<ShapedType>(bias.getType());
     if (!biasType.getElementType().isF32() || biasType.getRank() != 1 ||
@@ -392,8 +410,6 @@ static LogicalResult verifyInt8(Operation *op, StringRef name, Value v) {
     return op->emitOpError() << name << " must hold i8 values, got " << elem;
   return success();
 }
-
-static bool positiveScale(double v) { return v > 0 && std::isfinite(v); }
 
 LogicalResult QuantizedAddOp::verify() {
   for (auto [name, v] : {std::pair<StringRef, Value>{"lhs", getLhs()},

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Dialect/SD/IR/SDTypes.h"
+#include "SD/Compression/Limits.h"
 #include "SD/Dialect/SD/IR/SDDialect.h"
 
 #include "mlir/IR/DialectImplementation.h"
@@ -52,6 +53,13 @@ static LogicalResult verifyDenseShape(function_ref<InFlightDiagnostic()> emit,
   for (int64_t d : shape)
     if (d <= 0)
       return emit() << "weight dimensions must be positive";
+  // Checked here, before any verifier or pass counts or reads elements.
+  if (::sd::compression::boundedProduct(shape.data(), shape.size(),
+                                        ::sd::compression::kMaxWeightElements) <
+      0)
+    return emit() << "weight has more than "
+                  << ::sd::compression::kMaxWeightElements
+                  << " (2^31 - 1) elements";
   return success();
 }
 
@@ -169,6 +177,15 @@ PermDiagWeightType::verify(function_ref<InFlightDiagnostic()> emitError,
     return failure();
   if (blockSize < 1)
     return emitError() << "block size p must be positive, got " << blockSize;
+  // p values per block: the values tensor may not outgrow the limit either.
+  // Dimensions are positive here; this ceil cannot overflow.
+  int64_t values[] = {(shape[0] - 1) / blockSize + 1,
+                      (shape[1] - 1) / blockSize + 1, blockSize};
+  if (::sd::compression::boundedProduct(
+          values, 3, ::sd::compression::kMaxWeightElements) < 0)
+    return emitError() << "block size p = " << blockSize << " gives more than "
+                       << ::sd::compression::kMaxWeightElements
+                       << " (2^31 - 1) stored values";
   return success();
 }
 

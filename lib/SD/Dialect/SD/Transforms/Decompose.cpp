@@ -172,6 +172,8 @@ void SDDecomposePass::runOnOperation() {
   plan.defaults.applyTo(opts);
   int64_t smallest = plan.defaults.minSize.value_or(minSize);
   std::string problem = opts.verify();
+  if (problem.empty() && smallest < 0)
+    problem = "min-size must be >= 0, got " + std::to_string(smallest);
   if (!problem.empty()) {
     emitError(module.getLoc(), "invalid sd-decompose options")
         << (planFile.empty() ? ": " : " (with the plan's defaults): ")

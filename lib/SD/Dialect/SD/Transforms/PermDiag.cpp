@@ -116,6 +116,11 @@ void SDPermDiagPass::runOnOperation() {
     emitError(module.getLoc()) << "block-size must be at least 1";
     return signalPassFailure();
   }
+  if (minSize < 0) {
+    emitError(module.getLoc())
+        << "min-size must be >= 0, got " << int64_t(minSize);
+    return signalPassFailure();
+  }
   if (!isForm(form)) {
     emitError(module.getLoc())
         << "form must be permdiag, se or dense, not '" << form << "'";

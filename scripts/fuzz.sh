@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# fuzz.sh - Build one libFuzzer target and run it for a given time.
+#
+# Usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
+#   TARGET: npy | program | sim | ir | plan   (fuzz/<Name>Fuzzer.cpp)
+# Builds sd-fuzz-TARGET in the sanitizer folder (build-sanitize/, ASan +
+# UBSan, see scripts/sanitize.sh), seeds fuzz/corpus/TARGET/ from the test
+# inputs (fuzz/seed.sh) and runs it under nice with one job. New inputs go
+# to fuzz/corpus/TARGET/ (not committed), crashes to
+# build-sanitize/fuzz/crashes/TARGET/. The last lines give the executions
+# done ("stat::number_of_executed_units") and any crash found.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${SD_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
+if [[ $# -lt 2 ]]; then
+  echo "usage: scripts/fuzz.sh npy|program|sim|ir|plan SECONDS [options...]" >&2
+  exit 2
+fi
+target="$1" seconds="$2"
+shift 2
+case "$target" in
+  npy | program | sim | ir | plan) ;;
+  *) echo "fuzz.sh: unknown target '$target'" >&2; exit 2 ;;
+esac
+
+"$root/scripts/configure-sanitize.sh" "$build"
+ninja -C "$build" -j "${SD_JOBS:-$(nproc)}" "sd-fuzz-$target" >/dev/null
+corpus="$root/fuzz/corpus/$target"
+crashes="$build/fuzz/crashes/$target"
+mkdir -p "$corpus" "$crashes"
+/usr/bin/python3 "$root/fuzz/seed.py" "$target" "$corpus"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+dict=()
+if [[ -f "$root/fuzz/$target.dict" ]]; then
+  dict=(-dict="$root/fuzz/$target.dict")
+fi
+exec nice -n 10 "$build/fuzz/bin/sd-fuzz-$target" "${dict[@]}" \
+  -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 \
+  -timeout=10 -artifact_prefix="$crashes/" "$@" "$corpus"
