@@ -133,6 +133,10 @@ struct ConvToMatmul : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
         !wType.hasStaticShape() || !outType.hasStaticShape() ||
         !op.hasPureTensorSemantics())
       return rewriter.notifyMatchFailure(op, "needs static tensors");
+    // Integer convolutions (the quantized mode) keep their exact lowering.
+    if (!isa<FloatType>(outType.getElementType()) ||
+        xType.getElementType() != outType.getElementType())
+      return rewriter.notifyMatchFailure(op, "needs a float input and output");
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
