@@ -93,6 +93,15 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // Before the vector lowering: libm calls on vector operands are
+  // scalarized with vector.extract/from_elements, which it must see.
+  // Functions LLVM has no intrinsic for (erf for GELU, rsqrt for layer
+  // norm) become arithmetic or libm calls; the rest become intrinsics.
+  math::MathExpandOpsPassOptions expand;
+  expand.opMnemonics = {"rsqrt"};
+  pm.addPass(math::createMathExpandOpsPass(expand));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   ConvertVectorToLLVMPassOptions vectorOptions;
   // Kernels sum partial dot products in vector lanes; a tree reduction of
   // the lanes is as exact as the kernels' own summation order.
@@ -101,13 +110,6 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   vectorOptions.vectorContractLowering =
       vector::VectorContractLowering::OuterProduct;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
-  // Functions LLVM has no intrinsic for (erf for GELU, rsqrt for layer
-  // norm) become arithmetic or libm calls; the rest become intrinsics.
-  math::MathExpandOpsPassOptions expand;
-  expand.opMnemonics = {"rsqrt"};
-  pm.addPass(math::createMathExpandOpsPass(expand));
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // Padding values of vectorized reads (ub.poison).
