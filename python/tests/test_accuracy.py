@@ -492,7 +492,7 @@ class DriverPlanTest(unittest.TestCase):
             proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out", "--config",
                               tmp / "plan.json")
             self.assertEqual(proc.returncode, 1)
-            self.assertIn("plan: layer 'fc1': rounding must be 'nearest' or 'data', not 'up'",
+            self.assertIn('layers.fc1.rounding: expected nearest or data, got "up"',
                           proc.stderr)
             self.assertFalse((tmp / "out").exists())
 
@@ -536,11 +536,12 @@ class DriverPlanTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             make_mlp(tmp / "mlp.onnx")
-            for entry, message in [({"form": "int"}, "form int needs an integer 'bits'"),
-                                   ({"form": "lut"}, "unknown form 'lut'"),
+            for entry, message in [({"form": "int"}, "layers.fc1: form int needs 'bits'"),
+                                   ({"form": "lut"}, 'layers.fc1.form: expected se, '
+                                    'permdiag, int or dense, got "lut"'),
                                    ({"form": "permdiag", "p": 0},
-                                    "plan entry 'fc1': form permdiag needs an integer "
-                                    "block size 'p' >= 1, got 0")]:
+                                    "layers.fc1.p: expected an integer of at least 1, "
+                                    "got 0")]:
                 (tmp / "plan.json").write_text(json.dumps({"layers": {"fc1": entry}}))
                 proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out",
                                   "--config", tmp / "plan.json")

@@ -32,7 +32,7 @@ import onnx
 from .. import importers, models
 from ..accel import simulate
 from ..plan import fits, graph, menus, sensitivity
-from ..plan.planfile import (compress_command, load_plan, merge_entries, plan_forms,
+from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
                               quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import export, runner
@@ -232,10 +232,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
-        config = load_plan(args.config) if args.config else None
-        plan_forms(config)
-        created = checks.missing_folders(out_dir)
         sd_opt = runner.find_sd_opt()
+        config = load_plan(args.config, sd_opt) if args.config else None
+        created = checks.missing_folders(out_dir)
         progress = Progress(7 + (args.budget is not None and not args.search)
                             + args.data_aware + args.search)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -341,13 +340,14 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     shifts = search.pop("shifts") if search else None
     search_fits = search.pop("fits") if search else None
     int_weights = search.pop("int_weights") if search else None
-    if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
+    int_layers = layers_of_form(config, "int")
+    if int_layers or shifts:
         if kind != "onnx":
             raise DriverError("plan entries with form int need an ONNX model")
         int_entries = quantize_int_layers(
             path, config, work / "source.onnx", shifts, int_weights,
             calibration_inputs(path, real, args) if any(
-                e.get("rounding") == "data" for e in plan_forms(config).values()) else None)
+                e.get("rounding") == "data" for e in int_layers.values()) else None)
         if int_entries or shifts:
             source = work / "source.onnx"
 
