@@ -9,6 +9,15 @@
 // RUN: sd-translate --sd-to-sdacc-text %s -o %t.translate.txt
 // RUN: diff %t.pass.txt %t.translate.txt
 // RUN: not sd-opt %s --convert-sd-to-sdacc=function=other 2>&1 | FileCheck %s --check-prefix=MISSING
+// The schedule report is published only when the whole run succeeded.
+// RUN: rm -rf %t.d && mkdir %t.d
+// RUN: not sd-opt %s --convert-sd-to-sdacc=schedule-report=%t.d/s.json --sd-permdiag="plan=%t-missing.json" 2>&1 | FileCheck %s --check-prefix=LATE
+// RUN: ls -A %t.d | FileCheck %s --allow-empty --check-prefix=NOFILES
+// RUN: not sd-opt %s --convert-sd-to-sdacc=schedule-report=%t-nodir/s.json 2>&1 | FileCheck %s --check-prefix=NODIR
+
+// LATE: error: cannot read plan file '{{.*}}-missing.json'
+// NOFILES-NOT: {{.}}
+// NODIR: error: cannot write the schedule report: cannot write '{{.*}}-nodir/s.json': {{.+}}
 
 // CHECK-NOT:  func.func
 // CHECK:      sdacc.program attributes {data = "sdacc-program version=1

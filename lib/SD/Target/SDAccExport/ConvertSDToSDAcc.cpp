@@ -11,12 +11,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SD/Dialect/SD/Transforms/StagedOutputs.h"
 #include "SD/Target/SDAccExport/Passes.h"
 #include "SD/Target/SDAccExport/SDAccExport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 namespace mlir::sd {
 #define GEN_PASS_DEF_CONVERTSDTOSDACCPASS
@@ -63,13 +62,10 @@ struct ConvertSDToSDAccPass
       llvm::outs() << text;
       return success();
     }
-    std::error_code ec;
-    llvm::ToolOutputFile file(reportPath, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return getOperation().emitError("cannot write the schedule report '")
-             << reportPath << "': " << ec.message();
-    file.os() << text;
-    file.keep();
+    std::string error;
+    if (failed(mlir::sd::writeStagedOutput(reportPath, text, error)))
+      return getOperation().emitError("cannot write the schedule report: ")
+             << error;
     return success();
   }
 };

@@ -26,6 +26,18 @@
 // RUN: not sd-opt %s --sd-decompose="min-size=-1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINSIZE
 // RUN: not sd-opt %s --sd-decompose="block-rows=99999999999" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSBIG
 // RUN: not sd-opt %s --sd-decompose="block-rows=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ROWSZERO
+//
+// Files are all or nothing: the report (and its table) and -o are published
+// only when the whole run succeeded. A pass failing after sd-decompose wrote
+// its report leaves no report, no temporary, and the old -o target as it was.
+// RUN: rm -rf %t.d && mkdir %t.d && echo old > %t.d/out.mlir
+// RUN: not sd-opt %s --sd-decompose="min-size=0 report=%t.d/r.json" --sd-permdiag="plan=%t-missing.json" -o %t.d/out.mlir 2>&1 | FileCheck %s --check-prefix=LATE
+// RUN: ls -A %t.d | FileCheck %s --check-prefix=LATEFILES
+// RUN: FileCheck %s --check-prefix=OLD < %t.d/out.mlir
+// RUN: sd-opt %s --sd-decompose="min-size=0 report=%t.d/r.json" -o %t.d/out.mlir
+// RUN: ls -A %t.d | FileCheck %s --check-prefix=DONEFILES
+// RUN: FileCheck %s --check-prefix=DONE < %t.d/out.mlir
+// RUN: not sd-opt %s -o %t-missing-dir/out.mlir 2>&1 | FileCheck %s --check-prefix=NOOUT
 
 // PLAN: remark: {{.*}}layer 'fc1' left dense: its form is permdiag in the plan
 // PLANDENSE: remark: {{.*}}layer 'fc1' left dense: its form is dense in the plan
@@ -45,7 +57,18 @@
 // NOPLAN: error: cannot read plan file '{{.*}}-missing.json': {{.+}}
 // OPTIONS: error: invalid sd-decompose options:
 // UNUSED: warning: plan entry 'fc9' matches no candidate layer
-// NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
+// NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json': {{.+}}
+// LATE: error: cannot read plan file '{{.*}}-missing.json'
+// LATEFILES-NOT: {{.}}
+// LATEFILES:     {{^out.mlir$}}
+// LATEFILES-NOT: {{.}}
+// OLD: {{^old$}}
+// DONEFILES:      {{^out.mlir$}}
+// DONEFILES-NEXT: {{^r.json$}}
+// DONEFILES-NEXT: {{^r.md$}}
+// DONEFILES-NOT:  {{.}}
+// DONE: sd.shift_add_matmul
+// NOOUT: sd-opt: error: cannot write '{{.*}}-missing-dir/out.mlir': {{.+}}
 
 // fc1 is skipped by name; layer 1 (fc2) gets a coarse threshold.
 // CHECK-LABEL: func.func @mlp

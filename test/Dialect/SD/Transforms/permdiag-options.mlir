@@ -30,7 +30,7 @@
 // NOKEY: error: {{.*}}not-an-object.json: layers.fc1: expected an object of settings
 // PASSFORM: error: form must be permdiag, se or dense, not 'bogus'
 // UNUSED: warning: plan entry 'fc9' matches no candidate layer
-// NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json.tmp'
+// NOWRITE: error: cannot write '{{.*}}-missing-dir/r.json': {{.+}}
 // PHUGE: error: {{.*}}cannot project layer 'fc1': block size p = 1000000000 is larger than the 6x8 weight
 // MINSIZE: error: min-size must be >= 0, got -1
 // REMARK: remark: {{.*}}layer 'conv3' left dense: only 1x1 convolutions are projected, this kernel is 3x3

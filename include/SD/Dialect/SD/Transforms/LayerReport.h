@@ -50,15 +50,10 @@ struct LayerRecord {
 };
 
 /// Writes `records` to `path` as JSON and a Markdown table to `path` with
-/// its extension replaced by `.md`. Each file is written to a temporary name
-/// and renamed, so a failure leaves no half-written report.
+/// its extension replaced by `.md`, as staged outputs (StagedOutputs.h): a
+/// failure, here or in a later pass of the same run, leaves no report.
 LogicalResult writeLayerReport(StringRef path, ArrayRef<LayerRecord> records,
                                std::string &error);
-
-/// Writes `contents` to `path` through a temporary file and a rename, so a
-/// failure leaves nothing half-written.
-LogicalResult writeAtomically(StringRef path, StringRef contents,
-                              std::string &error);
 
 /// The Markdown table alone.
 std::string formatLayerTable(ArrayRef<LayerRecord> records);

@@ -5,12 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Dialect/SD/Transforms/LayerReport.h"
+#include "SD/Dialect/SD/Transforms/StagedOutputs.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -134,34 +133,6 @@ std::string mlir::sd::formatLayerTable(ArrayRef<LayerRecord> records) {
   return s;
 }
 
-LogicalResult mlir::sd::writeAtomically(StringRef path, StringRef contents,
-                                        std::string &error) {
-  SmallString<256> temp(path);
-  temp += ".tmp";
-  std::error_code ec;
-  {
-    llvm::raw_fd_ostream os(temp, ec, llvm::sys::fs::OF_Text);
-    if (ec) {
-      error = "cannot write '" + temp.str().str() + "': " + ec.message();
-      return failure();
-    }
-    os << contents;
-    os.close();
-    if (os.has_error()) {
-      error = "cannot write '" + temp.str().str() + "'";
-      os.clear_error();
-      llvm::sys::fs::remove(temp);
-      return failure();
-    }
-  }
-  if ((ec = llvm::sys::fs::rename(temp, path))) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    llvm::sys::fs::remove(temp);
-    return failure();
-  }
-  return success();
-}
-
 LogicalResult mlir::sd::writeLayerReport(StringRef path,
                                          ArrayRef<LayerRecord> records,
                                          std::string &error) {
@@ -190,7 +161,7 @@ LogicalResult mlir::sd::writeLayerReport(StringRef path,
   llvm::sys::path::replace_extension(table, ".md");
   if (table == path)
     table += ".md";
-  if (failed(writeAtomically(path, json, error)))
+  if (failed(writeStagedOutput(path, json, error)))
     return failure();
-  return writeAtomically(table, formatLayerTable(records), error);
+  return writeStagedOutput(table, formatLayerTable(records), error);
 }

@@ -16,8 +16,8 @@
 
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDQuantize.h"
-#include "SD/Dialect/SD/Transforms/LayerReport.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
+#include "SD/Dialect/SD/Transforms/StagedOutputs.h"
 #include "SD/Dialect/SD/Transforms/WeightMatching.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -824,7 +824,7 @@ struct SDQuantizePass : mlir::sd::impl::SDQuantizePassBase<SDQuantizePass> {
     std::string text, error;
     llvm::raw_string_ostream os(text);
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
-    if (failed(writeAtomically(report, text, error))) {
+    if (failed(writeStagedOutput(report, text, error))) {
       module.emitError() << error;
       signalPassFailure();
     }
