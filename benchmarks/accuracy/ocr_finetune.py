@@ -19,7 +19,7 @@ bases, as in ocr_frontier.py).
 
 --save writes the trained state and the plan's choice; --load starts from
 one instead of training. --export DIR writes the trained model into sd IR
-with its trained codes and bases (`training.onnx_export`: no
+with its trained codes and bases (`training.onnx_module_export`: no
 re-decomposition), compiles it for the CPU backend, reads the evaluation
 words with it (the table's "CPU backend" row, next to PyTorch's), compares
 its outputs with PyTorch's and checks the SE layers on the simulator.
@@ -50,7 +50,7 @@ from smartdeal.plan import fits as calibrate  # noqa: E402
 from smartdeal.plan import menus as budget  # noqa: E402
 from smartdeal.plan import sensitivity  # noqa: E402
 from smartdeal.runtime import runner  # noqa: E402
-from smartdeal.training import onnx_export  # noqa: E402
+from smartdeal.training import onnx_module_export  # noqa: E402
 from smartdeal.training.onnx_module import OnnxModule  # noqa: E402
 
 LOGITS = "p2o.Add.277"  # the input of the final Softmax
@@ -295,13 +295,13 @@ def train(args, dense, student, train_set, log):
 
 
 def export_rows(args, student, plan, sample, eval_images, chars, log):
-    """The trained student as sd IR (`onnx_export`) on the CPU backend and
+    """The trained student as sd IR (`onnx_module_export`) on the CPU backend and
     the simulator: its table row and the notes under the table."""
     real = models.MODELS["ocr-rec"]
-    exported = onnx_export.export_module(student, plan, args.export, real.input_shapes,
+    exported = onnx_module_export.export_module(student, plan, args.export, real.input_shapes,
                                          real.constant_inputs or None)
     log(f"exported {len(exported.fits)} SE layers with their trained codes: {exported.mlir}")
-    cpu = onnx_export.CpuModel(exported)
+    cpu = onnx_module_export.CpuModel(exported)
     log(f"compiled {cpu.library}")
     student.eval()
     got, torch_words, diffs = [], [], []
@@ -319,16 +319,16 @@ def export_rows(args, student, plan, sample, eval_images, chars, log):
     differ = sum(g != t for g, t in zip(got, torch_words))
     with torch.no_grad():
         first = student(torch.from_numpy(eval_images[0]))[0].numpy()
-    jit = runner.relative_error(onnx_export.run_jit(exported, eval_images[0]), first)
+    jit = runner.relative_error(onnx_module_export.run_jit(exported, eval_images[0]), first)
     log(f"JIT check (the driver's): {jit:.1e}; simulating the SE layers")
-    sim = onnx_export.simulate(exported)
+    sim = onnx_module_export.simulate(exported)
     checks = sim.get("checks", [])
     totals = sim.get("totals", {})
     se, dn = totals.get("se", {}), totals.get("dense", {})
     report = json.loads(exported.report.read_text())["totals"]
     notes = [
         f"CPU backend: `--export` wrote the trained model into sd IR (`{args.export}`, "
-        "`training.onnx_export`: sd-decompose with the plan's settings for the layout, "
+        "`training.onnx_module_export`: sd-decompose with the plan's settings for the layout, "
         f"then the {len(exported.fits)} SE layers' trained codes and bases written over "
         "its own, no re-decomposition), compiled with scripts/sd-compile.sh and called "
         f"per word. Against PyTorch on the {len(sample)} words: max relative output "

@@ -1,5 +1,5 @@
 # A fine-tuned PP-OCRv4 recognizer exported into sd IR with its trained Ce
-# and B (smartdeal.training.onnx_export): a tiny plan (two SE layers, a 1x1
+# and B (smartdeal.training.onnx_module_export): a tiny plan (two SE layers, a 1x1
 # conv and a MatMul, with 4- and 8-level exponent ranges; one depthwise conv
 # int5; the rest dense) trained a few distillation steps, exported, and the
 # IR's codes read back must be exactly the trained ones per layer (they are
@@ -25,8 +25,8 @@ from smartdeal.data import ocr_rec as ocr
 from smartdeal.ir.resources import identifier_safe, parse_resource_section
 from smartdeal.plan import planfile
 from smartdeal.runtime import runner
-from smartdeal.runtime.export import ExportError
-from smartdeal.training import onnx_export
+from smartdeal.runtime.source_export import ExportError
+from smartdeal.training import onnx_module_export
 from smartdeal.training.decompose import decompose_weight
 from smartdeal.training.onnx_module import OnnxModule
 
@@ -80,7 +80,7 @@ for name in start:
 log("trained")
 # Batch 2: both words in one run of the IR.
 shape = {"x": [len(words), 3, 48, 320]}
-exported = onnx_export.export_module(module, plan, work / "export", shape)
+exported = onnx_module_export.export_module(module, plan, work / "export", shape)
 log("exported")
 report = json.loads(exported.report.read_text())
 forms = {l["name"]: l["form"] for l in report["layers"]}
@@ -112,7 +112,7 @@ log("IR codes and bases: the trained ones, not a re-decomposition")
 module.eval()
 with torch.no_grad():
     want = module(x)[0].numpy()
-got = onnx_export.run_jit(exported, x.numpy())
+got = onnx_module_export.run_jit(exported, x.numpy())
 chars = ocr.dictionary(real.path)
 for i, w in enumerate(words):
     err = runner.relative_error(got[i], want[i])
@@ -121,14 +121,14 @@ for i, w in enumerate(words):
     assert err < 2e-4 and read == ocr.decode(want[i], chars).strip(), (err, read)
 
 # Both SE layers on sd-sim, bit-exact against the CPU backend's quantized mode.
-sim = onnx_export.simulate(exported)
+sim = onnx_module_export.simulate(exported)
 log(f"simulator: {[(c['name'], c['mismatches'], c['outputs']) for c in sim['checks']]}")
 assert len(sim["checks"]) == 2 and sim["bit_exact"], sim["checks"]
 
 # A layout the trained codes do not fit is an error, not a silent rewrite.
 wrong = dict(plan, **{"p2o.Conv.4": dict(plan["p2o.Conv.4"], **{"block-rows": 4})})
 try:
-    onnx_export.export_module(module, wrong, work / "wrong", shape)
+    onnx_module_export.export_module(module, wrong, work / "wrong", shape)
     raise AssertionError("a layout mismatch was exported")
 except ExportError as e:
     log(f"layout mismatch: {str(e).splitlines()[0]}")

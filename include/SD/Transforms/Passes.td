@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Passes that touch no sd op: they prepare any module for the tools (the
-// upstream counterpart is mlir/Transforms).
+// Passes that touch no sd op: they prepare any module for the tools, or
+// compile the dense (upstream linalg) parts of a model in the CPU backend
+// (the upstream counterpart is mlir/Transforms).
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,76 @@ def SDEmitCInterfacePass : Pass<"sd-emit-c-interface", "mlir::ModuleOp"> {
     library.
   }];
 }
+
+//===----------------------------------------------------------------------===//
+// SDIntWeights
+//===----------------------------------------------------------------------===//
+
+def SDIntWeightsPass : Pass<"sd-int-weights", "mlir::func::FuncOp"> {
+  let summary = "Store int-k convolution weights as i8 with per-channel scales";
+  let description = [{
+    A convolution (`linalg.conv_2d_nchw_fchw`, `linalg.depthwise_conv_2d_nchw_chw`)
+    whose filter is an f32 constant on a per-output-channel integer grid
+    (`W[o] = q * s[o]`, `|q| <= 127`, every value reproduced to 2^-18 of the
+    channel's largest) is rewritten as `init + s[o] * conv(x, q)` with `q`
+    an i8 constant and `s` one f32 per channel: the artifact stores one
+    byte per weight, and the convolution reads the integers (casting them
+    as it goes) instead of a dequantized f32 copy. This is how the layers a
+    plan quantizes to int-k keep their size in `libmodel.so`. Filters with
+    fewer than `min-weights` values are left alone.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+  let options = [
+    Option<"minWeights", "min-weights", "int64_t", "64",
+           "Smallest filter (values) worth storing as integers">
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// SDVectorizeDense
+//===----------------------------------------------------------------------===//
+
+def SDVectorizeDensePass
+    : Pass<"sd-vectorize-dense", "mlir::func::FuncOp"> {
+  let summary = "Tile and vectorize the dense linalg ops (upstream recipe)";
+  let description = [{
+    The parts of a model that stay dense (stems, int-k layers, attention
+    matmuls, elementwise ops) get upstream MLIR's code generation instead
+    of scalar loops: convolutions become im2col plus a matmul-like generic
+    (the filter cast as it is read, so i8 filters work), every linalg op is tiled with
+    `scf::tileUsingSCF` so a tile is `lanes` wide along the output's
+    contiguous dimension (and, for contractions, `rows` output rows by
+    `depth` reduction steps), each tile is vectorized with
+    `linalg::vectorize`, and accumulators are hoisted out of the reduction
+    loops. Tile sizes are the largest divisors of the loop ranges not above
+    the targets, so tiles are static and unmasked. Ops the vectorizer
+    rejects (depthwise and pooling windows in NCHW) are left whole.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect",
+    "mlir::ub::UBDialect",
+    "mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "8",
+           "Vector width along the output's last dimension">,
+    Option<"rows", "rows", "int64_t", "4",
+           "Output rows per contraction tile">,
+    Option<"depth", "depth", "int64_t", "16",
+           "Reduction steps per contraction tile">
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// SDFoldGlobalConstants
+//===----------------------------------------------------------------------===//
 
 def SDFoldGlobalConstantsPass
     : Pass<"sd-fold-global-constants", "mlir::ModuleOp"> {

@@ -35,7 +35,7 @@ from ..plan import fits, graph, menus, sensitivity
 from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
                               quantize_int_layers)
 from ..runtime import compressed as compressed_mod
-from ..runtime import export, runner
+from ..runtime import runner, source_export
 from ..runtime.runner import REPO_ROOT
 from . import checks, fidelity, plots
 
@@ -249,7 +249,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
-    except (DriverError, runner.RunError, export.ExportError, OSError, ValueError,
+    except (DriverError, runner.RunError, source_export.ExportError, OSError, ValueError,
             RuntimeError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -430,12 +430,12 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     exported = None
     if kind == "onnx":
         exported = work / "compressed.onnx"
-        export.export_onnx(source, layers + pd_layers, exported)
+        source_export.export_onnx(source, layers + pd_layers, exported)
     elif kind == "torchvision":
         import torch
 
         exported = work / "compressed_state_dict.pt"
-        export.export_state_dict(torch.load(work / "model.pt"), layers + pd_layers,
+        source_export.export_state_dict(torch.load(work / "model.pt"), layers + pd_layers,
                                  exported)
 
     progress("compiling for the CPU (libmodel.so, C entry points)")

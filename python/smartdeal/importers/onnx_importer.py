@@ -29,7 +29,7 @@ from .onnx_reference import (
     opset_version,
     run_node,
 )
-from .output import write_atomically
+from .atomic_write import write_atomically
 
 
 @dataclass

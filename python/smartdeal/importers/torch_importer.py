@@ -26,7 +26,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from . import lowering as L
 from .errors import UnsupportedError
 from ..ir.emitter import FX, ModuleWriter, Value
-from .output import write_atomically
+from .atomic_write import write_atomically
 
 # Modules whose forward cannot be traced by torch.fx (data-dependent fast
 # paths) are kept whole and lowered by hand from their parameters.

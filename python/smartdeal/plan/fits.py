@@ -31,7 +31,7 @@ from ..ir.codes import decode_codes, encode_values, se_bits
 from ..ir.resources import (F32_ALIGNMENT_PREFIX, I8_ALIGNMENT_PREFIX, identifier_safe,
                             parse_resource_section, replace_blob)
 from ..runtime.compressed import (CompressedLayer, exponent_range, rebuild, se_arrays)
-from ..runtime.export import replace_weights
+from ..runtime.source_export import replace_weights
 from ..training.onnx_module import OnnxModule
 from .graph import (batches, bias_target, channel_axes, constants, corrected_bias,
                     input_rows, input_rows_sample, layer_output, onnx_weight,

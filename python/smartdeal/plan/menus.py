@@ -35,7 +35,7 @@ from ..importers.onnx_reference import OnnxReference
 from ..ir.codes import se_bits
 from ..ir.resources import parse_resource_section
 from ..runtime.compressed import CompressedLayer, exponent_range, rebuild, se_arrays
-from ..runtime.export import replace_weights
+from ..runtime.source_export import replace_weights
 from .fits import fit_int, fit_layer
 from .graph import (bias_target, channel_axes, constants, corrected_bias, input_rows_sample,
                     layer_output,

@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 
 from ..runtime.compressed import CompressedLayer
-from ..runtime.export import replace_weights
+from ..runtime.source_export import replace_weights
 from .fits import MAX_ROWS
 from .graph import input_rows, weight_layers
 from .menus import (LayerMenu, capture_raw, correct_biases, int_bits_of, int_fit,

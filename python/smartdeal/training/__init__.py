@@ -10,4 +10,4 @@ from .layers import (BucketSwitch, PermDiagLinear, SEConv2d, SELinear,  # noqa: 
                      block_layout, codes_to_values, pow2, pow2_ste, values_to_codes)
 from .decompose import decompose_weight  # noqa: F401
 from .finetune import convert_model, evaluate, finetune  # noqa: F401
-from .export import export_mlir, run_exported  # noqa: F401
+from .mlir_export import export_mlir, run_exported  # noqa: F401

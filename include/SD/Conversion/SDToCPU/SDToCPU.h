@@ -14,8 +14,6 @@ class RewritePatternSet;
 namespace sd {
 
 #define GEN_PASS_DECL_CONVERTSDTOCPUPASS
-#define GEN_PASS_DECL_SDVECTORIZEDENSEPASS
-#define GEN_PASS_DECL_SDINTWEIGHTSPASS
 #include "SD/Conversion/Passes.h.inc"
 
 /// Adds the patterns that lower sd compute ops to tiled, vectorized kernels

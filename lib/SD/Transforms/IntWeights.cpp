@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Conversion/SDToCPU/SDToCPU.h"
+#include "SD/Transforms/Passes.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,7 +31,7 @@
 
 namespace mlir::sd {
 #define GEN_PASS_DEF_SDINTWEIGHTSPASS
-#include "SD/Conversion/Passes.h.inc"
+#include "SD/Transforms/Passes.h.inc"
 } // namespace mlir::sd
 
 using namespace mlir;

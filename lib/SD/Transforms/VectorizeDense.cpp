@@ -25,7 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SD/Conversion/SDToCPU/SDToCPU.h"
+#include "SD/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -44,7 +44,7 @@
 
 namespace mlir::sd {
 #define GEN_PASS_DEF_SDVECTORIZEDENSEPASS
-#include "SD/Conversion/Passes.h.inc"
+#include "SD/Transforms/Passes.h.inc"
 } // namespace mlir::sd
 
 using namespace mlir;

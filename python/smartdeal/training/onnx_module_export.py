@@ -53,7 +53,7 @@ from ..plan import planfile
 from ..plan.graph import weight_layers
 from ..runtime import aot, runner
 from ..runtime import compressed as compressed_mod
-from ..runtime.export import ExportError
+from ..runtime.source_export import ExportError
 from ..runtime.runner import REPO_ROOT
 from .onnx_module import DenseWeight, IntWeight, OnnxModule, SEWeight
 
