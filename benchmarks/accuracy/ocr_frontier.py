@@ -70,6 +70,9 @@ def main():
     ap.add_argument("--only-driver-plan", action="store_true",
                     help="with --driver-plan: keep the other rows of the existing table "
                     "(its .json) and measure only the driver's plan")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows of the existing table (its .json) and measure "
+                    "only the missing ones (a long run stopped part-way)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out_md = args.out or ROOT / "benchmarks" / "results" / f"{args.model}_frontier.md"
@@ -84,6 +87,8 @@ def main():
     base = onnx.load(str(path))
     params = budget.file_parameters(base)
     rows = []
+    if args.resume:
+        rows = json.loads(out_md.with_suffix(".json").read_text())
     if args.only_driver_plan:
         if not args.driver_plan:
             ap.error("--only-driver-plan needs --driver-plan")
@@ -92,6 +97,8 @@ def main():
     dense_pred = fidelity.original_predictions(path, real, test, log)
 
     def row(order, method, plan_desc, totals, model, **extra):
+        if any(r["order"] == order for r in rows):
+            return None  # --resume: measured before
         got = dense_pred if model is base else fidelity.predictions(
             real, ort.runner(model)([s.x for s in test]), path)
         acc = Accuracy(sum(g == s.label for g, s in zip(got, test)), len(test))
@@ -158,8 +165,7 @@ def main():
     log(f"{len(menus)} weight layers, {weights} weights of {params} parameters")
 
     dense_choice = budget.choose(menus, 0.0)
-    if not args.only_driver_plan:
-        row(0, "dense fp32", "-", budget.plan_totals(menus, dense_choice), base)
+    row(0, "dense fp32", "-", budget.plan_totals(menus, dense_choice), base)
     raw = budget.capture_raw(model, menus, calib, BIAS_INPUTS)
 
     def uniform(pick):
@@ -173,7 +179,7 @@ def main():
     # The plans first: they are what the table is for, and a long run
     # that is stopped still has them.
     xs = [next(iter(c.values())) for c in calib]
-    if args.driver_plan:
+    if args.driver_plan and not any(r["order"] == 99 for r in rows):
         # The driver's plan names one menu entry per layer; refitted in graph
         # order on the same calibration inputs, as the driver does.
         plan = json.loads(args.driver_plan.read_text())["layers"]
@@ -190,6 +196,8 @@ def main():
     dense_bits = budget.plan_totals(menus, dense_choice)["dense_bits"]
     rest = 32 * params - dense_bits
     for target in [float(v) for v in args.ratios.split(",") if v]:
+        if any(r["order"] == 100 + target for r in rows):
+            continue
         # Candidate bits that give the whole file `target`: (D + R) / (b + R) = target.
         need = dense_bits / max((dense_bits + rest) / target - rest, 1.0)
         choice = sensitivity.for_ratio(menus, need)
