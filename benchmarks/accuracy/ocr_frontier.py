@@ -14,10 +14,12 @@ Compression is reported twice: over the whole file (every float parameter:
 weight layers, depthwise kernels, biases, norm parameters and statistics;
 everything not compressed at 32 bits) and over the candidate weight layers
 (Conv/MatMul/Gemm with constant weights). Rows: dense; per-channel
-int8/int6/int5 on every weight layer without and with bias correction;
+int8/int6/int5/int4 on every weight layer without and with bias correction;
 SmartExchange weight-only (sd-decompose) and data-aware on the layers it
 takes; per-layer plans allocated by measured sensitivity reaching whole-model
-5, 6, 7, 8 and 10x, sequentially refitted and bias-corrected.
+4, 5, 6, 7 and 8x, sequentially refitted and bias-corrected; with
+`--driver-plan sd-out/ocr-rec/plan.json`, the plan the main job's default
+search picked (its entries refitted the same way the driver does).
 
 Writes benchmarks/results/<model>_frontier.md (+ .json).
 
@@ -26,6 +28,7 @@ Menus and sensitivities come from the same disk cache as the driver's
 size the two share them.
 
 Usage: ocr_frontier.py [--model ocr-rec] [--samples 1000] [--calibration 16]
+                       [--driver-plan sd-out/ocr-rec/plan.json]
 """
 
 import argparse
@@ -59,9 +62,17 @@ def main():
     ap.add_argument("--model", default="ocr-rec", choices=sorted(fidelity.TASKS))
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--calibration", type=int, default=16)
-    ap.add_argument("--ratios", default="5,6,7,8,10",
+    ap.add_argument("--ratios", default="4,5,6,7,8",
                     help="whole-model compression targets of the allocated plans")
-    ap.add_argument("--int-bits", default="8,6,5")
+    ap.add_argument("--int-bits", default="8,6,5,4")
+    ap.add_argument("--driver-plan", type=Path, default=None,
+                    help="plan.json of a driver run on this model: adds its row")
+    ap.add_argument("--only-driver-plan", action="store_true",
+                    help="with --driver-plan: keep the other rows of the existing table "
+                    "(its .json) and measure only the driver's plan")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows of the existing table (its .json) and measure "
+                    "only the missing ones (a long run stopped part-way)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out_md = args.out or ROOT / "benchmarks" / "results" / f"{args.model}_frontier.md"
@@ -76,9 +87,18 @@ def main():
     base = onnx.load(str(path))
     params = budget.file_parameters(base)
     rows = []
+    if args.resume:
+        rows = json.loads(out_md.with_suffix(".json").read_text())
+    if args.only_driver_plan:
+        if not args.driver_plan:
+            ap.error("--only-driver-plan needs --driver-plan")
+        rows = [r for r in json.loads(out_md.with_suffix(".json").read_text())
+                if r["order"] != 99]
     dense_pred = fidelity.original_predictions(path, real, test, log)
 
     def row(order, method, plan_desc, totals, model, **extra):
+        if any(r["order"] == order for r in rows):
+            return None  # --resume: measured before
         got = dense_pred if model is base else fidelity.predictions(
             real, ort.runner(model)([s.x for s in test]), path)
         acc = Accuracy(sum(g == s.label for g, s in zip(got, test)), len(test))
@@ -159,9 +179,25 @@ def main():
     # The plans first: they are what the table is for, and a long run
     # that is stopped still has them.
     xs = [next(iter(c.values())) for c in calib]
+    if args.driver_plan and not any(r["order"] == 99 for r in rows):
+        # The driver's plan names one menu entry per layer; refitted in graph
+        # order on the same calibration inputs, as the driver does.
+        plan = json.loads(args.driver_plan.read_text())["layers"]
+        choice = {m.name: next(e for e in m.entries if e["plan"] == plan[m.name])
+                  for m in menus}
+        seq, shifts = calibrate.sequential(model, menus, choice, xs[:BIAS_INPUTS])
+        row(99, f"main job's default pick ({args.driver_plan.parent.name}/plan.json, "
+            "sequential refit)", forms_of(seq),
+            budget.plan_totals(menus, seq),
+            budget.apply_choice(model, menus, seq, shifts=shifts))
+    if args.only_driver_plan:
+        print("\n".join(write(rows)))
+        return
     dense_bits = budget.plan_totals(menus, dense_choice)["dense_bits"]
     rest = 32 * params - dense_bits
     for target in [float(v) for v in args.ratios.split(",") if v]:
+        if any(r["order"] == 100 + target for r in rows):
+            continue
         # Candidate bits that give the whole file `target`: (D + R) / (b + R) = target.
         need = dense_bits / max((dense_bits + rest) / target - rest, 1.0)
         choice = sensitivity.for_ratio(menus, need)

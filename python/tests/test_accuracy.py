@@ -336,6 +336,36 @@ class SeveralInputsTest(unittest.TestCase):
             self.assertAlmostEqual(got / want, 1.0, places=5, msg=m.name)
 
 
+class MenusKeyTest(unittest.TestCase):
+    """The menus cache is keyed by what sd-decompose makes of the model, not
+    by the run's timings or the binary's date."""
+
+    def test_timings_do_not_change_the_key(self):
+        from smartdeal.plan import sensitivity
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "m.onnx").write_bytes(b"model")
+            (tmp / "out.mlir").write_text("module {}\n")
+            calib = [{"x": np.arange(4, dtype=np.float32)}]
+
+            def key(layer_time, total_time, bits):
+                (tmp / "r.json").write_text(json.dumps(
+                    {"layers": [{"name": "fc", "bits": bits, "time_ms": layer_time}],
+                     "totals": {"bits": bits, "time_ms": total_time}}))
+                return sensitivity.menus_key(tmp / "m.onnx", calib,
+                                             [(tmp / "r.json", tmp / "out.mlir")], 1, 0, 4)
+
+            self.assertEqual(key(1.5, 9.0, 100), key(7.25, 3.0, 100))
+            # A different decomposition, output or calibration is another key.
+            self.assertNotEqual(key(1.5, 9.0, 100), key(1.5, 9.0, 96))
+            base = key(1.5, 9.0, 100)
+            (tmp / "out.mlir").write_text("module { }\n")
+            self.assertNotEqual(key(1.5, 9.0, 100), base)
+            calib[0]["x"] = calib[0]["x"] + 1
+            self.assertNotEqual(key(1.5, 9.0, 100), base)
+
+
 class SequentialTest(unittest.TestCase):
     def test_bias_shifts_carry_upstream_drift(self):
         # Two layers with biases, both rounded to int3: the sequential pass

@@ -34,12 +34,17 @@ TASKS = {"ocr-rec": "words", "ocr-cls": "orientation", "ocr-det": "regions"}
 BROKEN_IOU = 0.8
 # Test inputs the driver measures by default, per task.
 DEFAULT_SAMPLES = {"words": 1000, "orientation": 1000, "regions": 20, "output": 5}
+# Validation words the recognizer's search scores every candidate plan on:
+# a half-point budget needs the paired difference to a few tenths of a point
+# (docs/Accuracy.md).
+VALIDATION_WORDS = 1000
 # The driver's default --budget per task, on the search metric of
-# `search_metric` (validation split): the allowed drop of the share of CTC
-# frames agreeing with the original (words), of the probability given to the
+# `search_metric` (validation split): the allowed drop of word accuracy
+# (recognizer: half a point, so the test split, which the search never sees,
+# stays within the issue's one point), of the probability given to the
 # original's class (orientation), or the allowed relative output error.
 # Chosen by measurement (docs/Accuracy.md).
-DEFAULT_BUDGETS = {"words": 0.05, "orientation": 0.02, "regions": 0.05, "output": 0.05}
+DEFAULT_BUDGETS = {"words": 0.005, "orientation": 0.02, "regions": 0.05, "output": 0.05}
 
 
 def task(real) -> str:
@@ -103,28 +108,31 @@ def split_inputs(path: Path, real, split: str, count: int, seed: int = 0,
 def search_metric(path: Path, real, count: int, seed: int = 0,
                   shapes: Optional[List[List[int]]] = None):
     """(model, metric): metric(onnx model) is higher-is-better on `count`
-    validation inputs. Recognizer: the share of CTC frames whose best class
-    is the original's (smooth, unlike word accuracy on few words);
-    classifier: the mean probability given to the original's class;
-    detector: the mean overlap of the thresholded text maps; others: minus
-    the mean relative output error."""
+    validation inputs. Recognizer: exact-match word accuracy against the
+    true words (what the test split reports; through ONNX Runtime when
+    installed, so a thousand words take seconds); classifier: the mean
+    probability given to the original's class; detector: the mean overlap
+    of the thresholded text maps; others: minus the mean relative output
+    error."""
     import onnx
 
     from ..importers.onnx_reference import OnnxReference
 
     model = onnx.load(str(path))
+    kind = task(real)
+    if kind == "words":
+        sample = data_module(real).samples("validation", count, seed)
+
+        def metric(m):
+            accuracy, _ = _score(real, ort.runner(m), path, sample)
+            return accuracy.value
+
+        return model, metric
     base = OnnxReference(model)
     consts = constant_feeds(real)
     xs = [dict(consts, **d) for d in split_inputs(path, real, "validation", count, seed, shapes)]
-    kind = task(real)
-    if kind == "words":
-        expected = [base.run(x)[0].argmax(-1) for x in xs]
+    if kind == "orientation":
 
-        def metric(m):
-            ref = OnnxReference(m)
-            return float(np.mean([(ref.run(x)[0].argmax(-1) == e).mean()
-                                  for x, e in zip(xs, expected)]))
-    elif kind == "orientation":
         expected = [int(np.asarray(base.run(x)[0]).reshape(-1).argmax()) for x in xs]
 
         def metric(m):

@@ -54,6 +54,7 @@ __all__ = [
     "choice_shifts",
     "choose",
     "correct_biases",
+    "decompose",
     "int_bits_of",
     "int_fit",
     "int_quantize",
@@ -204,9 +205,11 @@ class LayerMenu:
 def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                 se_settings=DEFAULT_SE_SETTINGS, int_bits=DEFAULT_INT_BITS,
                 rounds: int = 1, min_size: int = 1024, max_rows: int = 4096,
-                log=lambda s: None):
+                log=lambda s: None, decomposed=None):
     """Every weight layer's menu (see the section comment), fitted on the
-    original model's activations for `calibration` inputs."""
+    original model's activations for `calibration` inputs. `decomposed`
+    (setting -> (report, output) of `decompose`) reuses sd-decompose runs
+    already made."""
     model = onnx.load(str(onnx_path))
     menus = [LayerMenu(n.name, n, w, s) for n, w, s in weight_layers(model)]
     ref = OnnxReference(model)
@@ -242,13 +245,8 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
     by_name = {m.name: m for m in menus}
     with tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
         for setting in se_settings:
-            rep, out = Path(tmp) / "r.json", Path(tmp) / "c.mlir"
-            proc = subprocess.run(
-                [sd_opt, str(model_mlir),
-                 f"--sd-decompose={setting} min-size={min_size} report={rep}",
-                 "-o", str(out)], capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f"sd-decompose {setting}: {proc.stderr.strip()}")
+            rep, out = decomposed.get(setting) if decomposed else decompose(
+                sd_opt, model_mlir, setting, min_size, Path(tmp))
             report = json.loads(rep.read_text())
             blobs = parse_resource_section(out.read_text())
             for entry in report["layers"]:
@@ -267,6 +265,18 @@ def build_menus(onnx_path, model_mlir, calibration, sd_opt,
                                   "codes": codes, "basis": basis.astype(np.float32)})
             log(f"menu: {setting} done")
     return model, menus
+
+
+def decompose(sd_opt, model_mlir, setting: str, min_size: int, folder: Path):
+    """sd-decompose with one SE setting: (report path, output path) in `folder`."""
+    tag = setting.replace(" ", "_").replace("=", "")
+    rep, out = folder / f"{tag}.json", folder / f"{tag}.mlir"
+    proc = subprocess.run(
+        [sd_opt, str(model_mlir), f"--sd-decompose={setting} min-size={min_size} report={rep}",
+         "-o", str(out)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sd-decompose {setting}: {proc.stderr.strip()}")
+    return rep, out
 
 
 def save_menus(menus, path) -> None:

@@ -36,6 +36,7 @@ from .menus import (DEFAULT_INT_BITS, DEFAULT_SE_SETTINGS, LayerMenu, apply_choi
 __all__ = [
     "SuffixRunner",
     "measured_menus",
+    "menus_key",
     "allocate",
     "breakpoints",
     "for_ratio",
@@ -242,15 +243,14 @@ def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
             "baseline": baseline, "trace": trace}
 
 
-def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
-                   rounds: int = 1, min_size: int = 1024, log=lambda s: None):
-    """`build_menus` and `measure` on `calibration` (dicts of input
-    name -> array), cached on disk: building and measuring the menus of the
-    recognizer takes tens of minutes. The cache key covers everything the
-    menus depend on: the model file, the calibration inputs, the settings,
-    the fit rounds, min-size and the sd-opt binary."""
+def menus_key(onnx_path, calibration, decompositions, rounds: int, min_size: int,
+              bias_inputs: int) -> str:
+    """The menus cache's key: the model file, the calibration inputs, the
+    settings, and the contents of sd-decompose's (report, output) files
+    for every setting, the reports without their per-layer and total
+    timings (they differ from run to run)."""
     import hashlib
-    import os
+    import json
     from pathlib import Path
 
     key = hashlib.sha256()
@@ -258,22 +258,51 @@ def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
     for inp in calibration:
         for name in sorted(inp):
             key.update(name.encode() + np.ascontiguousarray(inp[name]).tobytes())
-    stat = os.stat(sd_opt)
     key.update(repr((DEFAULT_SE_SETTINGS, DEFAULT_INT_BITS, rounds, min_size,
-                     bias_inputs, stat.st_size, stat.st_mtime_ns)).encode())
-    base = os.environ.get("SD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                      "smartdeal")
-    cache = Path(base) / "menus" / f"{key.hexdigest()[:20]}.pkl"
+                     bias_inputs)).encode())
+    for rep, out in decompositions:
+        report = json.loads(Path(rep).read_text())
+        for part in report.get("layers", []) + [report.get("totals", {})]:
+            part.pop("time_ms", None)
+        key.update(json.dumps(report, sort_keys=True).encode() + Path(out).read_bytes())
+    return key.hexdigest()[:20]
+
+
+def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
+                   rounds: int = 1, min_size: int = 1024, log=lambda s: None):
+    """`build_menus` and `measure` on `calibration` (dicts of input
+    name -> array), cached on disk: building and measuring the menus of the
+    recognizer takes tens of minutes. The cache key covers everything the
+    menus depend on: the model file, the calibration inputs, the settings,
+    the fit rounds, min-size, and what sd-decompose makes of the model for
+    every setting (`menus_key`; a second per setting): a rebuilt sd-opt that
+    decomposes the same way keeps the cache, one that decomposes differently
+    does not."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .menus import decompose
+
     model = onnx.load(str(onnx_path))
-    if cache.exists():
-        try:
-            menus = load_menus(cache, model)
-            log(f"menus and sensitivities from the cache ({cache})")
-            return model, menus
-        except Exception:  # noqa: BLE001 - a stale or partial cache is rebuilt
-            pass
-    model, menus = build_menus(onnx_path, model_mlir, calibration, sd_opt,
-                                      rounds=rounds, min_size=min_size, log=log)
+    with tempfile.TemporaryDirectory(prefix="sd-menu-") as tmp:
+        decomposed = {s: decompose(sd_opt, model_mlir, s, min_size, Path(tmp))
+                      for s in DEFAULT_SE_SETTINGS}
+        key = menus_key(onnx_path, calibration, decomposed.values(), rounds, min_size,
+                        bias_inputs)
+        base = os.environ.get("SD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                          "smartdeal")
+        cache = Path(base) / "menus" / f"{key}.pkl"
+        if cache.exists():
+            try:
+                menus = load_menus(cache, model)
+                log(f"menus and sensitivities from the cache ({cache})")
+                return model, menus
+            except Exception:  # noqa: BLE001 - a stale or partial cache is rebuilt
+                pass
+        model, menus = build_menus(onnx_path, model_mlir, calibration, sd_opt,
+                                   rounds=rounds, min_size=min_size, log=log,
+                                   decomposed=decomposed)
     raw = capture_raw(model, menus, calibration, bias_inputs)
     measure(model, menus, calibration, raw, log=log)
     cache.parent.mkdir(parents=True, exist_ok=True)
