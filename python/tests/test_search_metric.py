@@ -19,7 +19,7 @@ from smartdeal.data import ocr_rec  # noqa: E402
 from smartdeal.importers.onnx_reference import OnnxReference  # noqa: E402
 from smartdeal.plan.graph import weight_layers  # noqa: E402
 from smartdeal.runtime.compressed import CompressedLayer  # noqa: E402
-from smartdeal.runtime.export import replace_weights  # noqa: E402
+from smartdeal.runtime.source_export import replace_weights  # noqa: E402
 
 
 class WordMetricTest(unittest.TestCase):
