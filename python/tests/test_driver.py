@@ -68,6 +68,17 @@ class DriverTest(unittest.TestCase):
             self.assertEqual(summary["totals"]["compressed_layers"], 2)
             # The compiled code computes what the exported model computes.
             self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            # Beside the ratio: the library's measured weight bytes (the same
+            # count as benchmarks/cpu/weight_bytes.py) and both latencies.
+            from smartdeal.runtime.artifact import weight_bytes
+            art = summary["cpu"]["artifact"]
+            self.assertEqual(art["weight_bytes"], weight_bytes(out / "libmodel.so"))
+            self.assertEqual(art["report_bytes"],
+                             summary["totals"]["whole_model"]["bits"] / 8)
+            self.assertGreater(art["library_ms"], 0)
+            text = (out / "summary.md").read_text()
+            self.assertIn(f"libmodel.so stores {art['weight_bytes'] / 1e6:.3f} MB", text)
+            self.assertIn("latency, batch as imported, 1 thread(s): libmodel.so", text)
             # The exported weights are the rebuilt ones, in ONNX layouts.
             exported = onnx.load(str(out / "compressed.onnx"))
             inits = {i.name: numpy_helper.to_array(i) for i in exported.graph.initializer}

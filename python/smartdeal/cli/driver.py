@@ -35,7 +35,7 @@ from ..plan import fits, menus, sensitivity
 from ..plan.planfile import (compress_command, load_plan, merge_entries, plan_forms,
                               quantize_int_layers)
 from ..runtime import compressed as compressed_mod
-from ..runtime import export, runner
+from ..runtime import artifact, export, runner
 from ..runtime.runner import REPO_ROOT
 from . import checks, fidelity, plots
 
@@ -465,6 +465,17 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                                                       quality["example_output"])
         cpu["seconds"] = run.seconds_run
 
+    if not args.no_cpu_check:
+        progress("measuring libmodel.so: weight bytes and latency beside ONNX Runtime")
+        whole_bits = (menus.whole_model(report["totals"], onnx.load(str(path)))["bits"]
+                      if kind == "onnx" else report["totals"]["bits"])
+        shapes = runner.main_signature(model_mlir.read_text()) if kind == "onnx" else None
+        timed = shapes and len(shapes[0]) == 1 and len(shapes[1]) == 1
+        cpu["artifact"] = artifact.measure(
+            work / "libmodel.so", whole_bits, onnx_model=path if timed else None,
+            shape=shapes[0][0] if timed else None,
+            result_rank=len(shapes[1][0]) if timed else None)
+
     progress("accelerator programs and simulation (sd-translate, sd-sim)")
     acc = {}
     if not args.no_accelerator:
@@ -527,6 +538,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if cpu:
         lines.append(f"- compiled CPU code vs exported model: max relative "
                      f"difference {cpu['relative_error']:.2e}")
+    if cpu.get("artifact"):
+        lines += artifact.describe(cpu["artifact"])
     if acc.get("totals"):
         se, dense = acc["totals"]["se"], acc["totals"]["dense"]
         lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "
