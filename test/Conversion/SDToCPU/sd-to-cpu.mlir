@@ -1,4 +1,4 @@
-// RUN: sd-opt %s --convert-sd-to-cpu --canonicalize --split-input-file | FileCheck %s
+// RUN: sd-opt %s --convert-sd-to-cpu=code-stream=false --canonicalize --split-input-file | FileCheck %s
 
 // The weights stay compressed: every code uses one magnitude, so the codes
 // are 4-bit nibbles, two per byte, in planes of Ce columns padded to 16 rows

@@ -51,6 +51,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
+#include "CodeStream.h"
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
@@ -243,7 +244,7 @@ static SmallVector<int8_t> packNibbles(ArrayRef<int64_t> codes, int64_t groups,
 }
 
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
-                                             Value weight) {
+                                             Value weight, bool codeStream) {
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();
@@ -283,11 +284,11 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
       w.paddedRows = llvm::alignTo(rows, 2 * kLanes);
       auto planesType =
           RankedTensorType::get({o, nb, 3, w.paddedRows / 2}, b.getI8Type());
-      w.codes = arith::ConstantOp::create(
-          b, makeIntegerConstant(
-                 planesType,
-                 packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
-                 name + "4"));
+      w.codes = materializeCodePlanes(
+          b, planesType,
+          packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
+          {o * nb * 3, rows, w.paddedRows, /*nibbles=*/true}, name + "4",
+          codeStream);
       auto basisType = cast<RankedTensorType>(constant.getBasis().getType());
       w.basis = arith::ConstantOp::create(
           b, makeFloatConstant(basisType, *scaled, name + "_basis"));
@@ -308,8 +309,10 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
       }
   auto planesType =
       RankedTensorType::get({o, nb, 3, w.paddedRows}, b.getI8Type());
-  w.codes = arith::ConstantOp::create(
-      b, makeIntegerConstant(planesType, planes, name));
+  w.codes = materializeCodePlanes(b, planesType, planes,
+                                  {o * nb * 3, rows, w.paddedRows,
+                                   /*nibbles=*/false},
+                                  name, codeStream);
   w.basis = arith::ConstantOp::create(b, constant.getBasis());
   return w;
 }
@@ -564,8 +567,9 @@ static Value from2D(ImplicitLocOpBuilder &b, Value v, RankedTensorType type) {
 namespace {
 
 struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
-  LowerMatmulToCPU(MLIRContext *ctx, int64_t tileRows)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows) {}
+  LowerMatmulToCPU(MLIRContext *ctx, int64_t tileRows, bool codeStream)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows),
+        codeStream(codeStream) {}
 
   LogicalResult matchAndRewrite(ShiftAddMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -573,7 +577,7 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
     SEWeightType type = op.getWeight().getType();
     if (type.getMinExp() < -126 || type.getMaxExp() > 127)
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
-    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
+    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight(), codeStream);
     if (failed(w))
       return rewriter.notifyMatchFailure(op,
                                          "weight is not a readable constant");
@@ -589,11 +593,13 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
   }
 
   int64_t tileRows;
+  bool codeStream;
 };
 
 struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
-  LowerConvToCPU(MLIRContext *ctx, int64_t tileRows)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows) {}
+  LowerConvToCPU(MLIRContext *ctx, int64_t tileRows, bool codeStream)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows),
+        codeStream(codeStream) {}
 
   LogicalResult matchAndRewrite(ShiftAddConv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -602,7 +608,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
     SEWeightType type = op.getWeight().getType();
     if (type.getMinExp() < -126 || type.getMaxExp() > 127)
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
-    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
+    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight(), codeStream);
     if (failed(w))
       return rewriter.notifyMatchFailure(op,
                                          "weight is not a readable constant");
@@ -676,6 +682,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
   }
 
   int64_t tileRows;
+  bool codeStream;
 };
 
 } // namespace
@@ -869,7 +876,7 @@ struct ConvertSDToCPUPass
     if (failed(verifyConstantData(root, "the CPU code")))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateSDToCPUPatterns(patterns, tileRows, permdiagRows);
+    populateSDToCPUPatterns(patterns, tileRows, permdiagRows, codeStream);
     // What has no kernel (standalone rebuilds, quantized ops, weights the
     // kernels reject) takes the reference path.
     populateSDToLinalgPatterns(patterns);
@@ -891,8 +898,9 @@ struct ConvertSDToCPUPass
 } // namespace
 
 void mlir::sd::populateSDToCPUPatterns(RewritePatternSet &patterns,
-                                       int64_t tileRows, int64_t permdiagRows) {
+                                       int64_t tileRows, int64_t permdiagRows,
+                                       bool codeStream) {
   patterns.add<LowerMatmulToCPU, LowerConvToCPU>(patterns.getContext(),
-                                                 tileRows);
+                                                 tileRows, codeStream);
   patterns.add<LowerPermDiagToCPU>(patterns.getContext(), permdiagRows);
 }
