@@ -215,6 +215,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
                    help="skip running the compiled model on the CPU")
+    p.add_argument("--round-basis", action="store_true",
+                   help="round the SmartExchange bases to the 8 bits the report "
+                   "counts (sd-round-basis) before the export, so libmodel.so "
+                   "stores them in 8 bits; the per-layer weight errors in the "
+                   "report are those before the rounding")
     args = p.parse_args(argv)
 
     created: List[Path] = []
@@ -412,6 +417,17 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
                  for e in others]
         with open(work / "layers.md", "a") as f:
             f.write("\n".join(rows) + "\n")
+
+    if args.round_basis:
+        # The report counts each basis entry at 8 bits: from here on (export,
+        # accuracy, libmodel.so) the model computes with such bases.
+        progress("rounding the bases to the 8 bits the report counts "
+                 "(sd-round-basis)")
+        rounded = work / "compressed.rounded.mlir"
+        _run([sd_opt, str(compressed), "--sd-round-basis", "-o", str(rounded)],
+             "sd-round-basis")
+        rounded.replace(compressed)
+        layers = compressed_mod.load(report_json, compressed)
 
     progress("exporting the compressed model")
     exported = None

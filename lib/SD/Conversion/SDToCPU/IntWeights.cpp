@@ -32,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
+#include "IntWeights.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -74,10 +75,11 @@ int bitsFor(int top) {
 /// when some channel is not on a grid of at most 255 levels through zero.
 /// A channel with largest magnitude a takes the smallest top in [1, 127]
 /// with s = a / top reproducing every value to 2^-18 * a, so a layer the
-/// plan rounded to int-k is found at k bits or fewer.
+/// plan rounded to int-k is found at k bits or fewer. With `exact`, q * s
+/// must give every value exactly in f32.
 FailureOr<IntegerGrid> findIntegerGrid(ArrayRef<float> w,
                                        ArrayRef<int64_t> shape,
-                                       int64_t channelDim) {
+                                       int64_t channelDim, bool exact) {
   IntegerGrid grid;
   grid.channelDim = channelDim;
   int64_t channels = shape[channelDim];
@@ -100,7 +102,7 @@ FailureOr<IntegerGrid> findIntegerGrid(ArrayRef<float> w,
       return failure();
     if (a == 0)
       continue;
-    double tol = std::ldexp(double(a), -18);
+    double tol = exact ? 0.0 : std::ldexp(double(a), -18);
     bool found = false;
     for (int t = 1; t <= 127 && !found; ++t) {
       float s = a / float(t);
@@ -108,7 +110,8 @@ FailureOr<IntegerGrid> findIntegerGrid(ArrayRef<float> w,
       for (int64_t j = 0; j < per && ok; ++j) {
         float v = w[at(c, j)];
         double r = std::nearbyint(double(v) / s);
-        ok = std::fabs(r) <= t && std::fabs(r * s - v) <= tol;
+        ok = std::fabs(r) <= t &&
+             (exact ? float(r) * s == v : std::fabs(r * s - v) <= tol);
         if (ok)
           grid.q[at(c, j)] = int8_t(r);
       }
@@ -302,6 +305,26 @@ int64_t packedBytes(const IntegerGrid &grid, RankedTensorType type) {
   return m * grid.bits + 4 * type.getDimSize(grid.channelDim);
 }
 
+} // namespace
+
+Value mlir::sd::materializeOnIntegerGrid(OpBuilder &b, Location loc,
+                                         RankedTensorType type,
+                                         ArrayRef<float> values,
+                                         ArrayRef<int64_t> channelDims,
+                                         bool exact, StringRef name) {
+  FailureOr<IntegerGrid> grid = failure();
+  for (int64_t dim : channelDims)
+    if (failed(grid))
+      grid = findIntegerGrid(values, type.getShape(), dim, exact);
+  // Per-channel scales only pay off when a channel holds many weights.
+  if (failed(grid) ||
+      2 * packedBytes(*grid, type) > 4 * type.getNumElements())
+    return Value();
+  return buildDecode(b, loc, *grid, type, name);
+}
+
+namespace {
+
 struct SDIntWeightsPass
     : mlir::sd::impl::SDIntWeightsPassBase<SDIntWeightsPass> {
   using Base::Base;
@@ -328,20 +351,17 @@ struct SDIntWeightsPass
           attr ? readFloats(attr) : FailureOr<SmallVector<float>>(failure());
       if (failed(values))
         continue;
-      // Output channels lead in convolution filters and N x K FC weights,
-      // and trail in K x N ones.
-      FailureOr<IntegerGrid> grid =
-          findIntegerGrid(*values, type.getShape(), 0);
-      if (failed(grid))
-        grid = findIntegerGrid(*values, type.getShape(), type.getRank() - 1);
-      // Per-channel scales only pay off when a channel holds many weights.
-      if (failed(grid) || 2 * packedBytes(*grid, type) > 4 * type.getNumElements())
-        continue;
       std::string name = "sd_weight";
       if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
         name = resource.getRawHandle().getKey().str();
       b.setInsertionPoint(op);
-      Value decoded = buildDecode(b, op.getLoc(), *grid, type, name);
+      // Output channels lead in convolution filters and N x K FC weights,
+      // and trail in K x N ones.
+      Value decoded = materializeOnIntegerGrid(
+          b, op.getLoc(), type, *values, {0, type.getRank() - 1},
+          /*exact=*/false, name);
+      if (!decoded)
+        continue;
       op.getResult().replaceAllUsesWith(decoded);
       op.erase();
     }

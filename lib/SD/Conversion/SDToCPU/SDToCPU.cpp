@@ -52,6 +52,7 @@
 
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
 #include "CodeStream.h"
+#include "IntWeights.h"
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
@@ -243,6 +244,17 @@ static SmallVector<int8_t> packNibbles(ArrayRef<int64_t> codes, int64_t groups,
   return planes;
 }
 
+/// The bases as a value: 8-bit integers times one scale per output row when
+/// they lie exactly on such a grid (sd-round-basis leaves them so), f32
+/// otherwise.
+static Value materializeBasis(ImplicitLocOpBuilder &b, RankedTensorType type,
+                              ArrayRef<float> values, StringRef name) {
+  if (Value v = materializeOnIntegerGrid(b, b.getLoc(), type, values, {0},
+                                         /*exact=*/true, name))
+    return v;
+  return arith::ConstantOp::create(b, makeFloatConstant(type, values, name));
+}
+
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
                                              Value weight, bool codeStream) {
   auto constant = weight.getDefiningOp<SEConstantOp>();
@@ -290,8 +302,7 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
           {o * nb * 3, rows, w.paddedRows, /*nibbles=*/true}, name + "4",
           codeStream);
       auto basisType = cast<RankedTensorType>(constant.getBasis().getType());
-      w.basis = arith::ConstantOp::create(
-          b, makeFloatConstant(basisType, *scaled, name + "_basis"));
+      w.basis = materializeBasis(b, basisType, *scaled, name + "_basis");
       return w;
     }
   }
@@ -313,7 +324,12 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
                                   {o * nb * 3, rows, w.paddedRows,
                                    /*nibbles=*/false},
                                   name, codeStream);
-  w.basis = arith::ConstantOp::create(b, constant.getBasis());
+  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
+  if (failed(basis))
+    return failure();
+  w.basis = materializeBasis(
+      b, cast<RankedTensorType>(constant.getBasis().getType()), *basis,
+      name + "_basis");
   return w;
 }
 
