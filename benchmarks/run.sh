@@ -38,6 +38,9 @@ fi
 if [[ "$what" != speed ]]; then
   export SD_DECOMPOSE_DRIVER="$build/bin/sd-decompose-ref-driver"
   "$py" "$here/accuracy/ocr_frontier.py"
+  # Rows of 3 over the flattened filter vs rows of S (trains two small
+  # Fashion-MNIST nets, minutes).
+  "$py" "$here/decompose/kernel_shapes.py"
   "$py" "$here/accuracy/permdiag_frontier.py"
   "$py" "$here/accuracy/fmnist_smartdeal.py"
 fi

@@ -91,7 +91,11 @@ _probe = subprocess.run(
      "for m in ('torch', 'onnx', 'torchvision', 'matplotlib', 'PIL'):\n"
      "    print(m.lower() if u.find_spec(m) else '')"],
     capture_output=True, text=True)
-for _feature in _probe.stdout.split():
+_found = set(_probe.stdout.split())
+# torchvision imports PIL when it is imported: without PIL it is not usable.
+if "pil" not in _found:
+    _found.discard("torchvision")
+for _feature in _found:
     config.available_features.add(_feature)
 # `REQUIRES: fashion-mnist`: Debian's dataset-fashion-mnist (or the folder
 # FASHION_MNIST names, as smartdeal.training.experiment reads it).
@@ -100,3 +104,12 @@ if "FASHION_MNIST" in os.environ:
     config.environment["FASHION_MNIST"] = _fashion
 if os.path.exists(os.path.join(_fashion, "train-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
+# `REQUIRES: ocr-data`: what smartdeal.data renders realistic OCR inputs
+# from (Debian's word lists and the DejaVu face its clean lines use; the
+# other font packages only widen the mix). scripts/install-deps.sh installs
+# them unless SD_MINIMAL_DEPS=1.
+if all(os.path.exists(p) for p in (
+        "/usr/share/dict/american-english", "/usr/share/dict/british-english",
+        "/usr/share/dict/american-english-large",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")):
+    config.available_features.add("ocr-data")

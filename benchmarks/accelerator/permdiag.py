@@ -40,6 +40,9 @@ from onnx import numpy_helper
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
+from smartdeal.ir.emitter import (blob_hex, dense_resource, func_module,  # noqa: E402
+                                  permdiag_constant, permdiag_type, sd_op,
+                                  se_constant, se_type, tensor_type)
 from smartdeal.models import model_path  # noqa: E402
 
 LO, HI = -6, 0  # the published 4-bit Ce: 7 exponent levels
@@ -94,29 +97,22 @@ def project(w, p):
     return offsets, values.astype(np.float32), err
 
 
-def hexblob(prefix, a):
-    return f'"0x{prefix}{a.tobytes().hex().upper()}"'
-
-
 def module(weight_type, weight_decl, blobs, m, n, k):
-    x, y = f"tensor<{m}x{k}xi8>", f"tensor<{m}x{n}xi8>"
-    return (f"func.func @main(%x: {x}) -> {y} {{\n  %w = {weight_decl}\n"
-            f"  %y = sd.quantized_matmul ins(%x, %w : {x}, {weight_type}) "
-            f"{{input_scale = 0.05 : f64, output_scale = 0.5 : f64}} -> {y}\n"
-            f"  return %y : {y}\n}}\n\n{{-#\n  dialect_resources: {{\n    builtin: {{\n"
-            + ",\n".join(f"      {k}: {v}" for k, v in blobs.items())
-            + "\n    }\n  }\n#-}\n")
+    x, y = tensor_type([m, k], "i8"), tensor_type([m, n], "i8")
+    layer = sd_op("quantized_matmul", [("%x", x), ("%w", weight_type)], y,
+                  attrs={"input_scale": 0.05, "output_scale": 0.5})
+    return func_module([("%x", x)], ("%y", y), [f"%w = {weight_decl}", f"%y = {layer}"],
+                       blobs)
 
 
 def permdiag_module(w, p, m):
     n, k = w.shape
     offsets, values, err = project(w, p)
     rb, cb = offsets.shape
-    t = f"!sd.permdiag<{n}x{k}xf32, p = {p}>"
-    decl = (f"sd.permdiag_constant offsets(dense_resource<off> : tensor<{rb}x{cb}xi32>) "
-            f"values(dense_resource<val> : tensor<{rb}x{cb}x{p}xf32>) : {t}")
-    blobs = {"off": hexblob("04000000", offsets.astype("<i4")),
-             "val": hexblob("04000000", values.astype("<f4"))}
+    t = permdiag_type((n, k), p)
+    decl = permdiag_constant(dense_resource("off", [rb, cb], "i32"),
+                             dense_resource("val", [rb, cb, p], "f32"), t)
+    blobs = {"off": blob_hex(offsets.astype("<i4")), "val": blob_hex(values.astype("<f4"))}
     return module(t, decl, blobs, m, n, k), err
 
 
@@ -130,10 +126,10 @@ def se_module(w, m, driver, tmp):
     codes = np.load(tmp / "d" / "codes.npy").astype(np.int8)
     basis = np.load(tmp / "d" / "basis.npy").astype("<f4")
     o, nb, rows, _ = codes.shape
-    t = f"!sd.se<{n}x{k}xf32, blocks = {nb}x{rows}, exponents = [{LO}, {HI}]>"
-    decl = (f"sd.se_constant codes(dense_resource<ce> : tensor<{o}x{nb}x{rows}x3xi8>) "
-            f"basis(dense_resource<b> : tensor<{o}x{nb}x3x3xf32>) : {t}")
-    blobs = {"ce": hexblob("01000000", codes), "b": hexblob("04000000", basis)}
+    t = se_type((n, k), nb, rows, LO, HI)
+    decl = se_constant(dense_resource("ce", [o, nb, rows, 3], "i8"),
+                       dense_resource("b", [o, nb, 3, 3], "f32"), t)
+    blobs = {"ce": blob_hex(codes), "b": blob_hex(basis)}
     err = json.loads((tmp / "d" / "stats.json").read_text())["relative_error"]
     return module(t, decl, blobs, m, n, k), err
 

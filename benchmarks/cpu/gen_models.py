@@ -19,15 +19,28 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "python"))
+from smartdeal.ir.emitter import (blob_hex, dense_resource, func_module,  # noqa: E402
+                                  permdiag_constant, permdiag_type, sd_op, se_constant,
+                                  se_type, tensor_type)
+
 FC_SHAPES = [(4096, 4096), (4096, 1024), (1024, 4096)]
 BATCHES = [1, 64]
 PERMDIAG_PS = [4, 8, 16]
 rng = np.random.default_rng(0)
 
 
-def blob(a):
-    return "0x" + ("04000000" if a.dtype != np.int8 else "01000000") + \
-        a.tobytes().hex().upper()
+def fc_body(name, x_shape, n, weight_decl, weight_type, op, blobs):
+    """`@name(%x) -> x W^T` on the sd weight `weight_decl`, zero init."""
+    b = x_shape[0]
+    x, y = tensor_type(x_shape), tensor_type([b, n])
+    lines = [f"%w = {weight_decl}",
+             "%zero = arith.constant 0.0 : f32",
+             f"%e = tensor.empty() : {y}",
+             f"%init = linalg.fill ins(%zero : f32) outs(%e : {y}) -> {y}",
+             "%y = " + sd_op(op, [("%x", x), ("%w", weight_type)], y, init=("%init", y))]
+    return func_module([("%x", x)], ("%y", y), lines, blobs, name=name)
 
 
 def fc_permdiag(n, k, b, p):
@@ -35,27 +48,11 @@ def fc_permdiag(n, k, b, p):
     offsets = rng.integers(0, p, size=(rb, cb)).astype(np.int32)
     values = rng.standard_normal((rb, cb, p)).astype(np.float32)
     name = f"fc_pd{p}_{n}x{k}_b{b}"
-    t = f"!sd.permdiag<{n}x{k}xf32, p = {p}>"
-    text = f"""func.func @{name}(%x: tensor<{b}x{k}xf32>) -> tensor<{b}x{n}xf32> {{
-  %w = sd.permdiag_constant offsets(dense_resource<{name}_k> : tensor<{rb}x{cb}xi32>)
-         values(dense_resource<{name}_v> : tensor<{rb}x{cb}x{p}xf32>) : {t}
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{b}x{n}xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<{b}x{n}xf32>) -> tensor<{b}x{n}xf32>
-  %y = sd.permdiag_matmul ins(%x, %w : tensor<{b}x{k}xf32>, {t})
-         outs(%init : tensor<{b}x{n}xf32>) -> tensor<{b}x{n}xf32>
-  return %y : tensor<{b}x{n}xf32>
-}}
-
-{{-#
-  dialect_resources: {{
-    builtin: {{
-      {name}_k: "{blob(offsets)}",
-      {name}_v: "{blob(values)}"
-    }}
-  }}
-#-}}
-"""
+    t = permdiag_type((n, k), p)
+    decl = permdiag_constant(dense_resource(f"{name}_k", [rb, cb], "i32"),
+                             dense_resource(f"{name}_v", [rb, cb, p], "f32"), t)
+    text = fc_body(name, [b, k], n, decl, t, "permdiag_matmul",
+                   {f"{name}_k": blob_hex(offsets), f"{name}_v": blob_hex(values)})
     # The kernel keeps offsets as one byte each (p <= 128).
     return name, text, values.nbytes + offsets.size
 
@@ -73,27 +70,11 @@ def fc_se(n, k, b):
     codes = codes.astype(np.int8)
     basis = rng.standard_normal((n, nb, 3, 3)).astype(np.float32)
     name = f"fc_se_{n}x{k}_b{b}"
-    se = f"!sd.se<{n}x{k}xf32, blocks = {nb}x{rows}, exponents = [-8, 5]>"
-    text = f"""func.func @{name}(%x: tensor<{b}x{k}xf32>) -> tensor<{b}x{n}xf32> {{
-  %w = sd.se_constant codes(dense_resource<{name}_ce> : tensor<{n}x{nb}x{rows}x3xi8>)
-         basis(dense_resource<{name}_b> : tensor<{n}x{nb}x3x3xf32>) : {se}
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{b}x{n}xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<{b}x{n}xf32>) -> tensor<{b}x{n}xf32>
-  %y = sd.shift_add_matmul ins(%x, %w : tensor<{b}x{k}xf32>, {se})
-         outs(%init : tensor<{b}x{n}xf32>) -> tensor<{b}x{n}xf32>
-  return %y : tensor<{b}x{n}xf32>
-}}
-
-{{-#
-  dialect_resources: {{
-    builtin: {{
-      {name}_ce: "{blob(codes)}",
-      {name}_b: "{blob(basis)}"
-    }}
-  }}
-#-}}
-"""
+    se = se_type((n, k), nb, rows, -8, 5)
+    decl = se_constant(dense_resource(f"{name}_ce", [n, nb, rows, 3], "i8"),
+                       dense_resource(f"{name}_b", [n, nb, 3, 3], "f32"), se)
+    text = fc_body(name, [b, k], n, decl, se, "shift_add_matmul",
+                   {f"{name}_ce": blob_hex(codes), f"{name}_b": blob_hex(basis)})
     # The kernel stores the codes (6 magnitudes here) as 4-bit nibbles in
     # planes of 16-row groups: n * nb * 3 * align16(rows) / 2 bytes.
     planes = n * nb * 3 * (-(-rows // 16) * 16) // 2

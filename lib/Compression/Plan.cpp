@@ -262,6 +262,11 @@ bool parsePlan(std::string_view text, std::string_view file, Plan &plan,
       if (!reader.read(*settings, where, /*isDefaults=*/false,
                        entry.settings))
         return false;
+      // int-k layers are quantized by the driver, which needs the k.
+      PlanSettings effective = entry.settings.over(plan.defaults);
+      if (effective.form.value_or("se") == "int" && !effective.bits)
+        return reader.fail(where, "form int needs 'bits' (an integer from 2 "
+                                  "to 8) in the entry or the defaults");
       plan.layers.push_back(std::move(entry));
     }
   }

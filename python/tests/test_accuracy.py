@@ -236,6 +236,106 @@ class SensitivityTest(unittest.TestCase):
                                        msg=f"{m.name} softmax={softmax}")
 
 
+class SeveralInputsTest(unittest.TestCase):
+    """Models like Silero VAD: several inputs (signal, a sample-rate scalar,
+    a state), the layers inside an If on the sample rate, a Conv1d."""
+
+    def model(self):
+        from onnx import TensorProto, helper
+
+        rng = np.random.default_rng(5)
+        self.w1 = rng.standard_normal((4, 2, 3)).astype(np.float32)
+        self.w2 = rng.standard_normal((4, 3)).astype(np.float32)
+        self.w3 = rng.standard_normal((4, 3)).astype(np.float32)
+        then = helper.make_graph(
+            [helper.make_node("Conv", ["x", "w1"], ["c"], name="conv1d", pads=[1, 1]),
+             helper.make_node("ReduceMean", ["c"], ["m"], name="mean", axes=[2], keepdims=0),
+             helper.make_node("Add", ["m", "state"], ["s"], name="add"),
+             helper.make_node("MatMul", ["s", "w2"], ["y_then"], name="fc")],
+            "then", [], [helper.make_tensor_value_info("y_then", TensorProto.FLOAT, [1, 3])],
+            [numpy_helper.from_array(self.w1, "w1"), numpy_helper.from_array(self.w2, "w2")])
+        other = helper.make_graph(
+            [helper.make_node("MatMul", ["state", "w3"], ["y_else"], name="fc_else")],
+            "else", [], [helper.make_tensor_value_info("y_else", TensorProto.FLOAT, [1, 3])],
+            [numpy_helper.from_array(self.w3, "w3")])
+        graph = helper.make_graph(
+            [helper.make_node("Constant", [], ["rate"], name="rate",
+                              value=numpy_helper.from_array(np.array(16000, np.int64))),
+             helper.make_node("Equal", ["sr", "rate"], ["cond"], name="eq"),
+             helper.make_node("If", ["cond"], ["y"], name="branch", then_branch=then,
+                              else_branch=other)],
+            "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 16]),
+                  helper.make_tensor_value_info("sr", TensorProto.INT64, []),
+                  helper.make_tensor_value_info("state", TensorProto.FLOAT, [1, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+    def inputs(self, count, seed=0):
+        rng = np.random.default_rng(seed)
+        return [{"x": rng.standard_normal((1, 2, 16)).astype(np.float32),
+                 "state": rng.standard_normal((1, 4)).astype(np.float32),
+                 "sr": np.array(16000, np.int64)} for _ in range(count)]
+
+    def test_inlined_branch_computes_what_the_original_does(self):
+        from smartdeal.importers.onnx_reference import OnnxReference
+
+        model = self.model()
+        flat = plan_graph.inline_constant_branches(model, {"sr": 16000})
+        self.assertNotIn("If", [n.op_type for n in flat.graph.node])
+        self.assertEqual([i.name for i in flat.graph.input], ["x", "sr", "state"])
+        self.assertEqual([n.name for n, _, _ in plan_graph.weight_layers(flat)],
+                         ["conv1d", "fc"])
+        self.assertEqual(plan_graph.weight_layers(model), [])
+        a, b = OnnxReference(model), OnnxReference(flat)
+        for x in self.inputs(3):
+            np.testing.assert_array_equal(a.run(x)[0], b.run(x)[0])
+        # The other rate takes the other branch.
+        other = plan_graph.inline_constant_branches(model, {"sr": 8000})
+        self.assertEqual([n.name for n, _, _ in plan_graph.weight_layers(other)], ["fc_else"])
+
+    def test_conv1d_output_and_rows_match_the_reference(self):
+        from smartdeal.importers.onnx_reference import OnnxReference
+
+        flat = plan_graph.inline_constant_branches(self.model(), {"sr": 16000})
+        node, w, _ = plan_graph.weight_layers(flat)[0]
+        x = self.inputs(1)[0]
+        want = OnnxReference(flat).run_capture(x, ["c"])["c"]
+        got = plan_graph.layer_output(node, x["x"], w)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        rows = plan_graph.input_rows(node, x["x"], w.shape)
+        self.assertEqual(rows.shape, (16, 6))
+        np.testing.assert_allclose((rows @ w.reshape(4, -1).T).T[None], want,
+                                   rtol=1e-5, atol=1e-5)
+        self.assertEqual(plan_graph.channel_axes(node, want), (0, 2))
+
+    def test_suffix_divergence_with_several_inputs(self):
+        # Differential, as test_suffix_divergence_equals_a_full_run, with
+        # every input fed from dicts and no batching (several inputs).
+        from smartdeal.importers.onnx_reference import OnnxReference
+        from smartdeal.plan import sensitivity
+
+        flat = plan_graph.inline_constant_branches(self.model(), {"sr": 16000})
+        self.assertFalse(plan_graph.batchable(flat))
+        xs = self.inputs(3, seed=1)
+        menus = [budget.LayerMenu(n.name, n, w, s) for n, w, s in plan_graph.weight_layers(flat)]
+        runner = sensitivity.SuffixRunner(flat, xs, batch=3)
+        rng = np.random.default_rng(4)
+        ref = OnnxReference(flat)
+        ys = [ref.run(x)[0].astype(np.float64) for x in xs]
+        for m in menus:
+            new = m.weight + 0.2 * rng.standard_normal(m.weight.shape)
+            got = runner.divergence(m.node, plan_graph.onnx_weight(m, new))
+            choice = {n.name: n.entries[0] for n in menus}
+            choice[m.name] = {"plan": {"form": "int", "bits": 8}, "bits": 1, "error": 0.0,
+                              "weight": new}
+            changed = OnnxReference(budget.apply_choice(flat, menus, choice))
+            zs = [changed.run(x)[0].astype(np.float64) for x in xs]
+            want = sum(((z - y) ** 2).sum() for y, z in zip(ys, zs)) / \
+                sum((y ** 2).sum() for y in ys)
+            self.assertGreater(want, 1e-4)
+            self.assertAlmostEqual(got / want, 1.0, places=5, msg=m.name)
+
+
 class SequentialTest(unittest.TestCase):
     def test_bias_shifts_carry_upstream_drift(self):
         # Two layers with biases, both rounded to int3: the sequential pass
@@ -392,7 +492,7 @@ class DriverPlanTest(unittest.TestCase):
             proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out", "--config",
                               tmp / "plan.json")
             self.assertEqual(proc.returncode, 1)
-            self.assertIn("plan: layer 'fc1': rounding must be 'nearest' or 'data', not 'up'",
+            self.assertIn('layers.fc1.rounding: expected nearest or data, got "up"',
                           proc.stderr)
             self.assertFalse((tmp / "out").exists())
 
@@ -436,11 +536,12 @@ class DriverPlanTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             make_mlp(tmp / "mlp.onnx")
-            for entry, message in [({"form": "int"}, "form int needs an integer 'bits'"),
-                                   ({"form": "lut"}, "unknown form 'lut'"),
+            for entry, message in [({"form": "int"}, "layers.fc1: form int needs 'bits'"),
+                                   ({"form": "lut"}, 'layers.fc1.form: expected se, '
+                                    'permdiag, int or dense, got "lut"'),
                                    ({"form": "permdiag", "p": 0},
-                                    "plan entry 'fc1': form permdiag needs an integer "
-                                    "block size 'p' >= 1, got 0")]:
+                                    "layers.fc1.p: expected an integer of at least 1, "
+                                    "got 0")]:
                 (tmp / "plan.json").write_text(json.dumps({"layers": {"fc1": entry}}))
                 proc = run_driver(tmp / "mlp.onnx", "-o", tmp / "out",
                                   "--config", tmp / "plan.json")

@@ -60,6 +60,27 @@ def quantize(model_mlir: Path, stats: Path, tmp: Path):
     return out, float_out, json.loads(report.read_text())
 
 
+def check_simulator(q: Path, report: dict, x: np.ndarray, yq: np.ndarray, tmp: Path):
+    """The quantized module's one accelerator segment on sd-sim gives the CPU
+    quantized mode's int8 outputs `yq` for input `x` (the host only
+    dequantizes them, f32(q) * f32(s); printed with 6 digits,
+    q = round(y / s) is recovered exactly)."""
+    tools = Path(runner.find_sd_opt()).parent
+    subprocess.run([tools / "sd-translate", "--sd-to-sdacc",
+                    "--sdacc-function=main_acc0", q, "-o", tmp / "p.sdacc"],
+                   check=True, capture_output=True)
+    accel = [o for o in report["ops"] if o["target"] == "accelerator"]
+    s_in, s_out = accel[0]["input_scale"], accel[-1]["output_scale"]
+    t = x.astype(np.float64) / s_in
+    xq = np.clip(np.trunc(t + np.copysign(0.5, t)), -127, 127).astype(np.int8)
+    np.save(tmp / "xq.npy", xq)
+    subprocess.run([tools / "sd-sim", tmp / "p.sdacc", "--input",
+                    f"arg0={tmp / 'xq.npy'}", "--output-dir", tmp / "out"],
+                   check=True, capture_output=True)
+    (sim,) = [np.load(p) for p in sorted((tmp / "out").glob("*.npy"))]
+    np.testing.assert_array_equal(sim.astype(np.int64), np.rint(yq / s_out).astype(np.int64))
+
+
 def relative(a, b):
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
@@ -104,21 +125,39 @@ class QuantizePassTest(unittest.TestCase):
             text = q.read_text()
             self.assertIn("func.func private @main_acc0", text)
             self.assertNotIn("@main_acc1", text)
-            tools = Path(runner.find_sd_opt()).parent
-            subprocess.run([tools / "sd-translate", "--sd-to-sdacc",
-                            "--sdacc-function=main_acc0", q, "-o", tmp / "p.sdacc"],
-                           check=True, capture_output=True)
-            accel = [o for o in report["ops"] if o["target"] == "accelerator"]
-            s_in, s_out = accel[0]["input_scale"], accel[-1]["output_scale"]
-            t = x.astype(np.float64) / s_in
-            xq = np.clip(np.trunc(t + np.copysign(0.5, t)), -127, 127).astype(np.int8)
-            np.save(tmp / "xq.npy", xq)
-            subprocess.run([tools / "sd-sim", tmp / "p.sdacc", "--input",
-                            f"arg0={tmp / 'xq.npy'}", "--output-dir", tmp / "out"],
-                           check=True, capture_output=True)
-            (sim,) = [np.load(p) for p in sorted((tmp / "out").glob("*.npy"))]
-            np.testing.assert_array_equal(sim.astype(np.int64),
-                                          np.rint(yq / s_out).astype(np.int64))
+            check_simulator(q, report, x, yq, tmp)
+
+    def test_every_kernel_shape(self):
+        # 1x3, 3x1, 2x2, 5x5 and 7x7 convolutions (rows of 3 over the
+        # flattened filter, docs/decomposition.md#kernel-shapes) through
+        # every consumer: the CPU backend equals the reference path within
+        # 1e-5, --sd-quantize puts the layer on the accelerator, the CPU
+        # quantized mode stays near the float model, and sd-sim's int8
+        # output equals the CPU quantized mode's.
+        rng = np.random.default_rng(1)
+        for kernel, pad in (((1, 3), (0, 1)), ((3, 1), (1, 0)), ((2, 2), 0),
+                            ((5, 5), 2), ((7, 7), 3)):
+            with self.subTest(kernel=kernel), tempfile.TemporaryDirectory() as d:
+                tmp = Path(d)
+                torch.manual_seed(0)
+                model = nn.Sequential(nn.Conv2d(6, 8, kernel, padding=pad), nn.ReLU()).eval()
+                calib = [(rng.standard_normal((1, 6, 10, 10)).astype(np.float32),)
+                         for _ in range(4)]
+                calibration_stats.write_stats(
+                    tmp / "stats.json", calibration_stats.torch_stats(model, calib), 4)
+                import_torch(model, (torch.from_numpy(calib[0][0]),),
+                             output=str(tmp / "model.mlir"))
+                q, f, report = quantize(tmp / "model.mlir", tmp / "stats.json", tmp)
+                self.assertIn("!sd.se<8x6x" + "x".join(map(str, kernel)), f.read_text())
+                on_accel = [o["op"] for o in report["ops"] if o["target"] == "accelerator"]
+                self.assertIn("sd.shift_add_conv2d", on_accel, report)
+                x = calib[0][0]
+                ref = runner.run_mlir(f, [x], pipeline="--sd-reference-to-llvm").outputs[0]
+                cpu = runner.run_mlir(f, [x], pipeline="--sd-cpu-to-llvm").outputs[0]
+                self.assertLessEqual(runner.relative_error(cpu, ref), 1e-5)
+                yq = runner.run_mlir(q, [x], pipeline="--sd-cpu-to-llvm").outputs[0]
+                self.assertLess(relative(yq, cpu), 0.1)
+                check_simulator(q, report, x, yq, tmp)
 
     def test_onnx_conv_relu_matmul(self):
         import onnx

@@ -5,6 +5,7 @@
 # dialect unchanged, and sd-sim's outputs equal the CPU quantized mode's bit
 # for bit (both from the binary and from the text form).
 #
+# REQUIRES: torch
 # RUN: %PYTHON %s %t
 
 import filecmp

@@ -6,6 +6,7 @@
 # sd-sim's 1000 outputs equal the CPU quantized mode's bit for bit. About half a
 # minute (the CPU side is a JIT of scalar loops).
 #
+# REQUIRES: torch, torchvision
 # RUN: %PYTHON %s %t
 
 import subprocess

@@ -8,7 +8,7 @@
 # bit-exact on sd-sim against the CPU backend's quantized mode. A layout
 # mismatch is an error. About 40 s.
 #
-# REQUIRES: ocr-rec, torch
+# REQUIRES: ocr-rec, torch, onnx, ocr-data
 # RUN: env SD_DECOMPOSE_DRIVER=%sd_obj_root/bin/sd-decompose-ref-driver %PYTHON %s %t
 
 import json

@@ -108,6 +108,20 @@ TEST(Plan, ErrorsNameTheFileThePlaceAndTheProblem) {
             "p.json: layers.fc1.p: expected an integer of at least 1, got 0");
   EXPECT_EQ(parseError(R"({"layers": {"fc1": {"bits": 9}}})"),
             "p.json: layers.fc1.bits: expected an integer from 2 to 8, got 9");
+  EXPECT_EQ(parseError(R"({"layers": {"fc1": {"form": "int"}}})"),
+            "p.json: layers.fc1: form int needs 'bits' (an integer from 2 to "
+            "8) in the entry or the defaults");
+  EXPECT_EQ(parseError(R"({"defaults": {"form": "int"}, "layers": {"fc1": {}}})"),
+            "p.json: layers.fc1: form int needs 'bits' (an integer from 2 to "
+            "8) in the entry or the defaults");
+  {
+    Plan plan;
+    std::string error;
+    EXPECT_TRUE(parsePlan(
+        R"({"defaults": {"bits": 4}, "layers": {"fc1": {"form": "int"}}})",
+        "p.json", plan, error))
+        << error;
+  }
   EXPECT_EQ(parseError(R"({"layers": {"fc1": {"skip": "maybe"}}})"),
             "p.json: layers.fc1.skip: expected true or false, got \"maybe\"");
   EXPECT_EQ(parseError(R"({"layers": {"fc1": {"iterations": 1.5}}})"),

@@ -27,4 +27,19 @@ def SDEmitCInterfacePass : Pass<"sd-emit-c-interface", "mlir::ModuleOp"> {
   }];
 }
 
+def SDFoldGlobalConstantsPass
+    : Pass<"sd-fold-global-constants", "mlir::ModuleOp"> {
+  let summary = "Read immutable ml_program globals as arith.constant";
+  let description = [{
+    Replaces every `ml_program.global_load_const` and `ml_program.global_load`
+    of an immutable `ml_program.global` (one with a value, as torch-mlir's
+    FX path prints externalized parameters) by an `arith.constant` of that
+    value, and erases the private globals nothing names any more. Upstream
+    bufferization has no rule for `global_load_const`; mutable globals
+    (`@global_seed`, buffers the program stores to) are left to it. The
+    CPU pipelines run this first, so such modules compile and run.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // SD_TRANSFORMS_PASSES_TD

@@ -47,6 +47,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm) {
 
 void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
                                          const TensorToLLVMOptions &options) {
+  // Parameters held in immutable ml_program globals (torch-mlir's FX path)
+  // become constants: bufferization has no rule for global_load_const.
+  pm.addPass(mlir::sd::createSDFoldGlobalConstantsPass());
   // Elementwise arith on whole tensors (casts, adds) becomes linalg, which
   // bufferizes; scalar arith is untouched.
   pm.addPass(createConvertElementwiseToLinalgPass());

@@ -29,6 +29,10 @@ from typing import List, Optional
 
 import numpy as np
 
+from ..ir.emitter import (blob_hex, dense_resource, func_module, i64_array,
+                          permdiag_constant, permdiag_type, sd_op, se_constant,
+                          se_type, tensor_collapse, tensor_pad,
+                          tensor_type)
 from ..runtime.compressed import rebuild, rebuild_permdiag
 
 __all__ = [
@@ -66,10 +70,8 @@ class SEWeight:
         return rebuild(self.codes, self.basis, self.shape, self.lo)
 
     def type(self) -> str:
-        dims = "x".join(map(str, self.shape))
-        o, nb, rows, _ = self.codes.shape
-        return (f"!sd.se<{dims}xf32, blocks = {nb}x{rows}, "
-                f"exponents = [{self.lo}, {self.hi}]>")
+        _, nb, rows, _ = self.codes.shape
+        return se_type(self.shape, nb, rows, self.lo, self.hi)
 
 
 @dataclass
@@ -84,8 +86,7 @@ class PermDiagWeight:
         return rebuild_permdiag(self.offsets, self.values, self.shape)
 
     def type(self) -> str:
-        p = self.values.shape[2]
-        return f"!sd.permdiag<{self.shape[0]}x{self.shape[1]}xf32, p = {p}>"
+        return permdiag_type(self.shape, self.values.shape[2])
 
 
 def random_se(shape, rng, lo=-4, hi=2, zero_rows=0.25) -> SEWeight:
@@ -126,14 +127,6 @@ def decompose(weight: np.ndarray, driver: str, work: Path, lo: int, hi: int,
                     np.load(work / "basis.npy"), lo, hi)
 
 
-def _tensor(shape, elem):
-    return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
-
-
-def _f64(v: float) -> str:
-    return repr(float(v)) + " : f64"
-
-
 class Network:
     """A quantized network under construction (see the module docstring)."""
 
@@ -158,7 +151,7 @@ class Network:
         return (self.batch,) + tuple(self.shapes[name][1:])
 
     def _act(self, name) -> str:
-        return _tensor(self.shape(name), "i8")
+        return tensor_type(self.shape(name), "i8")
 
     def _def(self, name, value):
         self.values[name] = value
@@ -170,33 +163,30 @@ class Network:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-    def _blob(self, array: np.ndarray, align: int) -> str:
+    def _blob(self, array: np.ndarray, elem: str) -> str:
+        """A dense_resource attribute over a new blob holding `array`."""
         key = f"r{len(self.blobs)}"
-        self.blobs[key] = f"0x0{align}000000" + array.tobytes().hex().upper()
-        return key
+        self.blobs[key] = blob_hex(array)
+        return dense_resource(key, array.shape, elem)
 
     def _weight(self, weight, bias: np.ndarray):
         w, b = self._new("%w"), self._new("%b")
         if isinstance(weight, PermDiagWeight):
-            rb, cb, p = weight.values.shape
-            k = self._blob(weight.offsets.astype("<i4"), 4)
-            v = self._blob(weight.values.astype("<f4"), 4)
-            self.lines.append(
-                f"  {w} = sd.permdiag_constant offsets(dense_resource<{k}> : "
-                f"{_tensor([rb, cb], 'i32')}) values(dense_resource<{v}> : "
-                f"{_tensor([rb, cb, p], 'f32')}) : {weight.type()}")
+            self.lines.append(f"{w} = " + permdiag_constant(
+                self._blob(weight.offsets.astype("<i4"), "i32"),
+                self._blob(weight.values.astype("<f4"), "f32"), weight.type()))
         else:
-            o, nb, rows, _ = weight.codes.shape
-            c = self._blob(weight.codes.astype(np.int8), 1)
-            bb = self._blob(weight.basis.astype("<f4"), 4)
-            self.lines.append(
-                f"  {w} = sd.se_constant codes(dense_resource<{c}> : "
-                f"{_tensor([o, nb, rows, 3], 'i8')}) basis(dense_resource<{bb}> : "
-                f"{_tensor([o, nb, 3, 3], 'f32')}) : {weight.type()}")
-        bk = self._blob(bias.astype("<f4"), 4)
-        self.lines.append(f"  {b} = arith.constant dense_resource<{bk}> : "
-                          f"{_tensor([weight.shape[0]], 'f32')}")
+            self.lines.append(f"{w} = " + se_constant(
+                self._blob(weight.codes.astype(np.int8), "i8"),
+                self._blob(weight.basis.astype("<f4"), "f32"), weight.type()))
+        self.lines.append(f"{b} = arith.constant "
+                          + self._blob(bias.astype("<f4"), "f32"))
         return w, b
+
+    def _scales(self, x, out, relu, **extra):
+        """The attributes of a layer requantizing `x`'s scale to `out`'s."""
+        return {"input_scale": self.scales[x], "output_scale": self.scales[out],
+                "relu": relu, **extra}
 
     def conv(self, x, se: SEWeight, bias, stride=1, pad=0, relu=True):
         self.layers += 1
@@ -208,14 +198,10 @@ class Network:
             y = F.relu(y)
         out = self._new()
         self._def(out, y)
-        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
-                 f"{_f64(self.scales[out])}{', relu' if relu else ''}, "
-                 f"strides = array<i64: {stride}, {stride}>")
-        self.lines.append(
-            f"  {out} = sd.quantized_conv2d ins({src}, {w} : "
-            f"{self._act(src)}, {se.type()}) bias({b} : "
-            f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
-            f"{self._act(out)}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_conv2d", [(src, self._act(src)), (w, se.type())],
+            self._act(out), bias=(b, tensor_type([se.shape[0]], "f32")),
+            attrs=self._scales(x, out, relu, strides=(stride, stride))))
         return out
 
     def _pad(self, x, pad):
@@ -224,11 +210,9 @@ class Network:
         n, c, h, wd = self.shapes[x]
         src = self._new("%p")
         self.shapes[src] = (n, c, h + 2 * pad, wd + 2 * pad)
-        self.lines.append(
-            f"  {src} = tensor.pad {x} low[0, 0, {pad}, {pad}] high[0, 0, "
-            f"{pad}, {pad}] {{\n  ^bb0(%i: index, %j: index, %k: index, "
-            f"%l: index):\n    tensor.yield %zero : i8\n  }} : "
-            f"{self._act(x)} to {self._act(src)}")
+        self.lines.append(f"{src} = " + tensor_pad(
+            x, [0, 0, pad, pad], [0, 0, pad, pad], "%zero", "i8", self._act(x),
+            self._act(src)))
         return src
 
     def depthwise(self, x, weight: np.ndarray, bias, stride=1, pad=1, relu=True):
@@ -236,12 +220,10 @@ class Network:
         self.layers += 1
         c = weight.shape[0]
         w, b = self._new("%w"), self._new("%b")
-        wk = self._blob(weight.astype("<f4"), 4)
-        bk = self._blob(bias.astype("<f4"), 4)
-        self.lines.append(f"  {w} = arith.constant dense_resource<{wk}> : "
-                          f"{_tensor(weight.shape, 'f32')}")
-        self.lines.append(f"  {b} = arith.constant dense_resource<{bk}> : "
-                          f"{_tensor([c], 'f32')}")
+        self.lines.append(f"{w} = arith.constant "
+                          + self._blob(weight.astype("<f4"), "f32"))
+        self.lines.append(f"{b} = arith.constant "
+                          + self._blob(bias.astype("<f4"), "f32"))
         src = self._pad(x, pad)
         y = F.conv2d(self.values[x], torch.from_numpy(weight.astype(np.float32)),
                      torch.from_numpy(bias.astype(np.float32)), stride, pad,
@@ -250,14 +232,11 @@ class Network:
             y = F.relu(y)
         out = self._new()
         self._def(out, y)
-        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
-                 f"{_f64(self.scales[out])}{', relu' if relu else ''}, "
-                 f"strides = array<i64: {stride}, {stride}>")
-        self.lines.append(
-            f"  {out} = sd.quantized_depthwise_conv2d ins({src}, {w} : "
-            f"{self._act(src)}, {_tensor(weight.shape, 'f32')}) "
-            f"bias({b} : {_tensor([c], 'f32')}) {{{attrs}}} -> "
-            f"{self._act(out)}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_depthwise_conv2d",
+            [(src, self._act(src)), (w, tensor_type(weight.shape, "f32"))],
+            self._act(out), bias=(b, tensor_type([c], "f32")),
+            attrs=self._scales(x, out, relu, strides=(stride, stride))))
         return out
 
     def linear(self, x, se, bias, relu=False):
@@ -270,13 +249,10 @@ class Network:
             y = F.relu(y)
         out = self._new()
         self._def(out, y)
-        attrs = (f"input_scale = {_f64(self.scales[x])}, output_scale = "
-                 f"{_f64(self.scales[out])}{', relu' if relu else ''}")
-        self.lines.append(
-            f"  {out} = sd.quantized_matmul ins({x}, {w} : "
-            f"{self._act(x)}, {se.type()}) bias({b} : "
-            f"{_tensor([se.shape[0]], 'f32')}) {{{attrs}}} -> "
-            f"{self._act(out)}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_matmul", [(x, self._act(x)), (w, se.type())],
+            self._act(out), bias=(b, tensor_type([se.shape[0]], "f32")),
+            attrs=self._scales(x, out, relu)))
         return out
 
     def maxpool(self, x, k, stride, pad=0):
@@ -285,11 +261,10 @@ class Network:
         out = self._new()
         self._def(out, y)
         self.scales[out] = self.scales[x]  # max pooling keeps the scale
-        self.lines.append(
-            f"  {out} = sd.quantized_max_pool2d ins({x} : "
-            f"{self._act(x)}) {{kernel = array<i64: {k}, {k}>, "
-            f"strides = array<i64: {stride}, {stride}>, padding = array<i64: "
-            f"{pad}, {pad}, {pad}, {pad}>}} -> {self._act(out)}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_max_pool2d", [(x, self._act(x))], self._act(out),
+            attrs={"kernel": (k, k), "strides": (stride, stride),
+                   "padding": (pad,) * 4}))
         return out
 
     def global_avgpool(self, x):
@@ -298,12 +273,9 @@ class Network:
         y = F.avg_pool2d(self.values[x], (h, w))
         out = self._new()
         self._def(out, y)
-        self.lines.append(
-            f"  {out} = sd.quantized_avg_pool2d ins({x} : "
-            f"{self._act(x)}) {{input_scale = "
-            f"{_f64(self.scales[x])}, kernel = array<i64: {h}, {w}>, "
-            f"output_scale = {_f64(self.scales[out])}}} -> "
-            f"{self._act(out)}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_avg_pool2d", [(x, self._act(x))], self._act(out),
+            attrs=self._scales(x, out, False, kernel=(h, w))))
         return out
 
     def add(self, a, b, relu=True):
@@ -314,11 +286,10 @@ class Network:
         out = self._new()
         self._def(out, y)
         t = self._act(a)
-        self.lines.append(
-            f"  {out} = sd.quantized_add ins({a}, {b} : {t}, {t}) {{lhs_scale = "
-            f"{_f64(self.scales[a])}, rhs_scale = {_f64(self.scales[b])}, "
-            f"output_scale = {_f64(self.scales[out])}"
-            f"{', relu' if relu else ''}}} -> {t}")
+        self.lines.append(f"{out} = " + sd_op(
+            "quantized_add", [(a, t), (b, t)], t,
+            attrs={"lhs_scale": self.scales[a], "rhs_scale": self.scales[b],
+                   "output_scale": self.scales[out], "relu": relu}))
         return out
 
     def flatten(self, x):
@@ -328,20 +299,16 @@ class Network:
         self.values[out] = self.values[x].reshape(n, rest)
         self.shapes[out] = (n, rest)
         self.scales[out] = self.scales[x]
-        groups = ", ".join(str(i) for i in range(1, len(self.shapes[x])))
-        self.lines.append(
-            f"  {out} = tensor.collapse_shape {x} [[0], [{groups}]] : "
-            f"{self._act(x)} into {self._act(out)}")
+        self.lines.append(f"{out} = " + tensor_collapse(
+            x, [[0], list(range(1, len(self.shapes[x])))], self._act(x),
+            self._act(out)))
         return out
 
     def mlir(self, result: str) -> str:
-        t_in = self._act("%arg0")
-        t_out = self._act(result)
-        blobs = ",\n".join(f'      {k}: "{v}"' for k, v in self.blobs.items())
-        return (f"func.func @main(%arg0: {t_in}) -> {t_out} {{\n"
-                f"  %zero = arith.constant 0 : i8\n" + "\n".join(self.lines) +
-                f"\n  return {result} : {t_out}\n}}\n\n{{-#\n  dialect_resources: "
-                f"{{\n    builtin: {{\n{blobs}\n    }}\n  }}\n#-}}\n")
+        return func_module([("%arg0", self._act("%arg0"))],
+                           (result, self._act(result)),
+                           ["%zero = arith.constant 0 : i8"] + self.lines,
+                           self.blobs)
 
 
 #===------------------------------------------------------------------------===#
@@ -473,9 +440,9 @@ def run_cpu(model: str, xq: np.ndarray, out_shape, work: Path, sd_opt="sd-opt",
             runner=shutil.which("mlir-runner") or "/usr/lib/llvm-22/bin/mlir-runner",
             runtime="/usr/lib/llvm-22/lib/libmlir_runner_utils.so") -> np.ndarray:
     """The CPU quantized mode (sd-opt --sd-cpu-to-llvm, JIT) on `xq`."""
-    t_in = _tensor(xq.shape, "i8")
-    t_out = _tensor(out_shape, "i8")
-    t_f = _tensor(out_shape, "f32")
+    t_in = tensor_type(xq.shape, "i8")
+    t_out = tensor_type(out_shape, "i8")
+    t_f = tensor_type(out_shape, "f32")
     entry = f"""
 func.func private @printMemrefF32(tensor<*xf32>)
 func.func @entry() {{

@@ -19,6 +19,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..ir.emitter import (blob_hex, dense_resource, func_module,
+                          permdiag_constant, sd_op, se_constant, tensor_type)
 from ..ir.resources import parse_resource_section
 from ..runtime.compressed import se_arrays
 
@@ -52,26 +54,15 @@ _PD_OP = re.compile(r"sd\.permdiag_matmul\s*ins\(%[\w.]+, %[\w.]+ : "
                    r"tensor<([0-9x]+)xf32>, (!sd\.permdiag<[^>]*>)\)")
 
 
-def _module(x_shape, y_shape, weight: str, wtype: str, op: str, extra: str,
+def _module(x_shape, y_shape, weight: str, wtype: str, op: str, extra: dict,
             blobs: Dict[str, str]) -> str:
-    """A single quantized layer `op` on int8 input `x_shape`."""
-    t = lambda s, e: "tensor<" + "x".join(map(str, s)) + f"x{e}>"
-    resources = ",\n".join(f'      {k}: "{v}"' for k, v in blobs.items())
-    return f"""func.func @main(%x: {t(x_shape, 'i8')}) -> {t(y_shape, 'i8')} {{
-  %w = {weight} : {wtype}
-  %y = {op} ins(%x, %w : {t(x_shape, 'i8')}, {wtype})
-         {{input_scale = 0.05 : f64, output_scale = 0.5 : f64{extra}}} -> {t(y_shape, 'i8')}
-  return %y : {t(y_shape, 'i8')}
-}}
-
-{{-#
-  dialect_resources: {{
-    builtin: {{
-{resources}
-    }}
-  }}
-#-}}
-"""
+    """A single quantized layer `op` on int8 input `x_shape`; `weight` is the
+    constant defining its weight of type `wtype`."""
+    tx, ty = tensor_type(x_shape, "i8"), tensor_type(y_shape, "i8")
+    layer = sd_op(op, [("%x", tx), ("%w", wtype)], ty,
+                  attrs={"input_scale": 0.05, "output_scale": 0.5, **extra})
+    return func_module([("%x", tx)], ("%y", ty),
+                       [f"%w = {weight}", f"%y = {layer}"], blobs)
 
 
 def permdiag_modules(compressed_text: str, permdiag) -> List[dict]:
@@ -85,14 +76,13 @@ def permdiag_modules(compressed_text: str, permdiag) -> List[dict]:
         dims = [int(d) for d in in_shape.split("x")]
         m = int(np.prod(dims[:-1]))
         rb, cb, p = layer.values.shape
-        weight = (f"sd.permdiag_constant offsets(dense_resource<off> : "
-                  f"tensor<{rb}x{cb}xi32>) values(dense_resource<v> : "
-                  f"tensor<{rb}x{cb}x{p}xf32>)")
-        blobs = {"off": "0x04000000" + layer.offsets.astype("<i4").tobytes().hex().upper(),
-                 "v": "0x04000000" + layer.values.astype("<f4").tobytes().hex().upper()}
+        weight = permdiag_constant(dense_resource("off", [rb, cb], "i32"),
+                                   dense_resource("v", [rb, cb, p], "f32"), wtype)
+        blobs = {"off": blob_hex(layer.offsets.astype("<i4")),
+                 "v": blob_hex(layer.values.astype("<f4"))}
         out.append({"name": layer.name, "x_shape": [m, dims[-1]], "levels": 1,
                     "text": _module([m, dims[-1]], [m, layer.shape[0]], weight, wtype,
-                                    "sd.quantized_matmul", "", blobs)})
+                                    "quantized_matmul", {}, blobs)})
     return out
 
 
@@ -114,8 +104,8 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
         if kind == "shift_add_matmul":
             m = int(np.prod(dims[:-1]))
             x_shape, y_shape = [m, dims[-1]], [m, o]
-            op = "sd.quantized_matmul"
-            extra = ""
+            op = "quantized_matmul"
+            extra = {}
         else:
             if "nhwc" in (attrs or ""):
                 continue  # the accelerator reads NCHW activations
@@ -127,14 +117,13 @@ def layer_modules(compressed_text: str, report: dict) -> List[dict]:
             oh = (h - shape[2]) // sh + 1
             ow = (w - shape[3]) // sw + 1
             x_shape, y_shape = [n, c, h, w], [n, o, oh, ow]
-            op = "sd.quantized_conv2d"
-            extra = f", strides = array<i64: {sh}, {sw}>"
-        weight = (f"sd.se_constant codes(dense_resource<ce> : "
-                  f"tensor<{o}x{nb}x{rows}x3xi8>) basis(dense_resource<b> : "
-                  f"tensor<{o}x{nb}x3x3xf32>)")
+            op = "quantized_conv2d"
+            extra = {"strides": (sh, sw)}
+        weight = se_constant(dense_resource("ce", [o, nb, rows, 3], "i8"),
+                             dense_resource("b", [o, nb, 3, 3], "f32"), se_type)
         text = _module(x_shape, y_shape, weight, se_type, op, extra,
-                       {"ce": "0x01000000" + codes.tobytes().hex().upper(),
-                        "b": "0x04000000" + basis.astype("<f4").tobytes().hex().upper()})
+                       {"ce": blob_hex(codes.astype(np.int8)),
+                        "b": blob_hex(basis.astype("<f4"))})
         out.append({"name": layer["name"], "text": text, "x_shape": x_shape,
                     "levels": hi - lo + 1})
     return out

@@ -31,8 +31,8 @@ import onnx
 
 from .. import importers, models
 from ..accel import simulate
-from ..plan import fits, menus, sensitivity
-from ..plan.planfile import (compress_command, load_plan, merge_entries, plan_forms,
+from ..plan import fits, graph, menus, sensitivity
+from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
                               quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import artifact, export, runner
@@ -142,9 +142,13 @@ def evaluate_torch(name: str, work: Path, exported: Path) -> dict:
 
 
 def calibration_inputs(path: Path, real, args) -> List[dict]:
-    """Calibration inputs: the realistic calibration split for the OCR
-    models (smartdeal.cli.fidelity), seeded noise for the others."""
-    return fidelity.split_inputs(path, real, "calibration", _count(real, args))
+    """Calibration inputs (input name -> array, every graph input the model
+    reads): the realistic calibration split for the OCR models
+    (smartdeal.cli.fidelity), seeded noise for the others, with the real
+    model's constant inputs (Silero's sample rate) at their fixed values."""
+    consts = fidelity.constant_feeds(real)
+    return [dict(consts, **x)
+            for x in fidelity.split_inputs(path, real, "calibration", _count(real, args))]
 
 
 def plan_metric(path: Path, real, args):
@@ -233,10 +237,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         apply_model_defaults(args, real)
         stem = real.name if real else Path(str(path)).stem
         out_dir = args.output or Path("sd-out") / stem
-        config = load_plan(args.config) if args.config else None
-        plan_forms(config)
-        created = checks.missing_folders(out_dir)
         sd_opt = runner.find_sd_opt()
+        config = load_plan(args.config, sd_opt) if args.config else None
+        created = checks.missing_folders(out_dir)
         progress = Progress(7 + (args.budget is not None and not args.search)
                             + args.data_aware + args.search)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -292,10 +295,9 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
                                                     min_size=args.min_size, log=say)
     _, metric = plan_metric(path, real, args)
     raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
-    xs = [next(iter(c.values())) for c in calib]
     found = sensitivity.search(
         model, layer_menus, metric, args.budget, raw, log=say,
-        finish=lambda ch: fits.sequential(model, layer_menus, ch, xs[:BIAS_INPUTS],
+        finish=lambda ch: fits.sequential(model, layer_menus, ch, calib[:BIAS_INPUTS],
                                           rounds=args.rounds))
     choice = found["choice"]
     plan = menus.plan_config(layer_menus, choice)
@@ -316,6 +318,16 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
 
 def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     search = None
+    if kind == "onnx" and real is not None and real.constant_inputs:
+        # Silero's graph is one If on its sample rate; with the rate fixed
+        # the branch taken becomes the graph, so its layers are nodes of the
+        # main graph for the search, the export and the measurements, and
+        # `path` (the accuracy reference) computes what the original does
+        # at that rate.
+        fixed = work / "specialized.onnx"
+        onnx.save(graph.inline_constant_branches(onnx.load(str(path)),
+                                                 fidelity.constant_feeds(real)), str(fixed))
+        path = fixed
     if args.search:
         if kind != "onnx" or args.budget is None:
             raise DriverError("--search needs an ONNX model and --budget")
@@ -333,13 +345,14 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     shifts = search.pop("shifts") if search else None
     search_fits = search.pop("fits") if search else None
     int_weights = search.pop("int_weights") if search else None
-    if any(e["form"] == "int" for e in plan_forms(config).values()) or shifts:
+    int_layers = layers_of_form(config, "int")
+    if int_layers or shifts:
         if kind != "onnx":
             raise DriverError("plan entries with form int need an ONNX model")
         int_entries = quantize_int_layers(
             path, config, work / "source.onnx", shifts, int_weights,
             calibration_inputs(path, real, args) if any(
-                e.get("rounding") == "data" for e in plan_forms(config).values()) else None)
+                e.get("rounding") == "data" for e in int_layers.values()) else None)
         if int_entries or shifts:
             source = work / "source.onnx"
 

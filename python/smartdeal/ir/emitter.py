@@ -1,10 +1,13 @@
-"""Write linalg-on-tensors MLIR text, one op at a time, in torch-mlir's spelling.
+"""Write MLIR text: linalg-on-tensors in torch-mlir's spelling, and sd ops.
 
-The importers never build MLIR objects (there are no MLIR Python bindings on
-Debian): they call the primitives here, each of which appends the text of one
+The one module of the package that spells MLIR syntax. The importers never
+build MLIR objects (there are no MLIR Python bindings on Debian): they call
+the `ModuleWriter` primitives here, each of which appends the text of one
 upstream op and returns the SSA value it defines together with its static
-shape. Everything is f32 and statically shaped, as in torch-mlir's
-linalg-on-tensors output.
+shape (f32, statically shaped, as in torch-mlir's linalg-on-tensors output).
+The sd functions at the end (`se_type`, `se_constant`, `sd_op`,
+`func_module`, ...) spell the sd dialect's types and ops for the accelerator
+networks, the per-layer simulation modules and the trained-model export.
 """
 
 from __future__ import annotations
@@ -26,7 +29,21 @@ __all__ = [
     "Body",
     "ModuleWriter",
     "Value",
+    "blob_hex",
+    "dense_hex",
+    "dense_resource",
+    "f64_attr",
     "format_f32",
+    "func_module",
+    "i64_array",
+    "permdiag_constant",
+    "permdiag_type",
+    "se_constant",
+    "se_type",
+    "sd_attrs",
+    "sd_op",
+    "tensor_collapse",
+    "tensor_pad",
     "tensor_type",
 ]
 
@@ -779,6 +796,40 @@ class ModuleWriter:
             reads_out=True,
         )
 
+    # ---------------------------------------------------------- sd dialect
+    def sd_weight(self, constant: str, loc: Optional[str] = None) -> str:
+        """An sd weight constant (`se_constant` / `permdiag_constant` text);
+        returns its SSA name (sd weights are not tensors, so no Value)."""
+        name = self.fresh("w")
+        self._emit(f"{name} = {constant}{_loc(loc)}")
+        return name
+
+    def sd_compute(
+        self,
+        op: str,
+        x: Value,
+        weight: str,
+        weight_type: str,
+        out_shape: Sequence[int],
+        bias: Optional[Value] = None,
+        attrs: Optional[Dict[str, object]] = None,
+        loc: Optional[str] = None,
+    ) -> Value:
+        """`sd.shift_add_matmul` / `shift_add_conv2d` / `permdiag_matmul` of
+        `x` and an sd weight into a zero init (the bias fused)."""
+        init = self.fill(out_shape, 0.0)
+        value = Value(self.fresh(), init.shape)
+        text = sd_op(
+            op,
+            [(x.name, x.type), (weight, weight_type)],
+            init.type,
+            bias=(bias.name, bias.type) if bias is not None else None,
+            init=(init.name, init.type),
+            attrs=attrs,
+        )
+        self._emit(f"{value.name} = {text}{_loc(loc)}")
+        return value
+
     # -------------------------------------------------------------- output
     def write(self, out: TextIO, func_name: Optional[str] = None) -> None:
         """Write the whole module, resources last, streaming the blobs. The
@@ -848,3 +899,175 @@ def _reshape_groups(
         groups[-1][1].append(j)
         j += 1
     return groups
+
+
+# ===------------------------------------------------------------------=== #
+# The sd dialect (include/SD/Dialect/SD/IR/SDOps.td is the grammar spelled)
+# ===------------------------------------------------------------------=== #
+
+
+def se_type(
+    shape: Sequence[int],
+    blocks: int,
+    block_rows: int,
+    min_exp: int,
+    max_exp: int,
+    elem: str = "f32",
+) -> str:
+    """`!sd.se<16x20xf32, blocks = 1x7, exponents = [-8, 5]>`."""
+    dims = "x".join(str(int(d)) for d in shape)
+    return (
+        f"!sd.se<{dims}x{elem}, blocks = {int(blocks)}x{int(block_rows)}, "
+        f"exponents = [{int(min_exp)}, {int(max_exp)}]>"
+    )
+
+
+def permdiag_type(shape: Sequence[int], p: int, elem: str = "f32") -> str:
+    """`!sd.permdiag<512x1024xf32, p = 8>`."""
+    return f"!sd.permdiag<{int(shape[0])}x{int(shape[1])}x{elem}, p = {int(p)}>"
+
+
+def dense_hex(array: np.ndarray, dtype: str, elem: str) -> str:
+    """An inline `dense<"0x...">` attribute holding `array` bit-exactly as
+    `dtype` (numpy spelling, little-endian) with MLIR element type `elem`."""
+    a = np.ascontiguousarray(array, dtype=dtype)
+    return f'dense<"0x{a.tobytes().hex().upper()}"> : {tensor_type(a.shape, elem)}'
+
+
+def dense_resource(key: str, shape: Sequence[int], elem: str) -> str:
+    """`dense_resource<key> : tensor<...>` (the blob goes in `func_module`)."""
+    return f"dense_resource<{key}> : {tensor_type(shape, elem)}"
+
+
+def blob_hex(array: np.ndarray) -> str:
+    """The value of a builtin resource blob: its alignment (the element size)
+    as a little-endian uint32, then the data."""
+    a = np.ascontiguousarray(array)
+    align = int(a.dtype.itemsize).to_bytes(4, "little").hex().upper()
+    return "0x" + align + a.tobytes().hex().upper()
+
+
+def f64_attr(value: float) -> str:
+    """An f64 attribute that parses back to exactly `value`."""
+    return repr(float(value)) + " : f64"
+
+
+def i64_array(values: Sequence[int]) -> str:
+    """`array<i64: 1, 2>`."""
+    return "array<i64: " + ", ".join(str(int(v)) for v in values) + ">"
+
+
+def sd_attrs(attrs: Optional[Dict[str, object]]) -> str:
+    """An attribute dictionary `{a = ..., relu}`, or "" when empty.
+
+    True is a unit attribute, False and None leave the entry out, floats are
+    f64, int sequences `array<i64: ...>`, strings are written as they are.
+    """
+    parts = []
+    for name, v in (attrs or {}).items():
+        if v is None or v is False:
+            continue
+        if v is True:
+            parts.append(name)
+        elif isinstance(v, str):
+            parts.append(f"{name} = {v}")
+        elif isinstance(v, (list, tuple)):
+            parts.append(f"{name} = {i64_array(v)}")
+        else:
+            parts.append(f"{name} = {f64_attr(v)}")
+    return "{" + ", ".join(parts) + "}" if parts else ""
+
+
+def se_constant(codes: str, basis: str, weight_type: str) -> str:
+    """`sd.se_constant codes(<attr>) basis(<attr>) : !sd.se<...>`."""
+    return f"sd.se_constant codes({codes}) basis({basis}) : {weight_type}"
+
+
+def permdiag_constant(offsets: str, values: str, weight_type: str) -> str:
+    """`sd.permdiag_constant offsets(<attr>) values(<attr>) : !sd.permdiag<...>`."""
+    return f"sd.permdiag_constant offsets({offsets}) values({values}) : {weight_type}"
+
+
+# Ops whose attribute dictionary comes before `ins` in their assembly format.
+_ATTRS_FIRST = ("sd.shift_add_conv2d",)
+
+Typed = Tuple[str, str]
+
+
+def sd_op(
+    op: str,
+    ins: Sequence[Typed],
+    result_type: str,
+    bias: Optional[Typed] = None,
+    init: Optional[Typed] = None,
+    attrs: Optional[Dict[str, object]] = None,
+) -> str:
+    """One sd compute op, `sd.<op> ins(a, w : ta, tw) [bias(b : tb)]
+    [outs(i : ti)] {attrs} -> type`, with the attributes where the op's
+    assembly format puts them. `ins`, `bias` and `init` are (SSA name, type)."""
+    op = op if op.startswith("sd.") else "sd." + op
+    names = ", ".join(n for n, _ in ins)
+    types = ", ".join(t for _, t in ins)
+    a = sd_attrs(attrs)
+    text = op
+    if a and op in _ATTRS_FIRST:
+        text += " " + a
+    text += f" ins({names} : {types})"
+    if bias:
+        text += f" bias({bias[0]} : {bias[1]})"
+    if init:
+        text += f" outs({init[0]} : {init[1]})"
+    if a and op not in _ATTRS_FIRST:
+        text += " " + a
+    return text + f" -> {result_type}"
+
+
+def tensor_pad(
+    x: str,
+    low: Sequence[int],
+    high: Sequence[int],
+    pad_value: str,
+    elem: str,
+    src_type: str,
+    dst_type: str,
+) -> str:
+    """`tensor.pad` of `x` with the SSA scalar `pad_value` (of type `elem`)."""
+    idx = ", ".join(f"%i{d}: index" for d in range(len(low)))
+    return (
+        f"tensor.pad {x} low{_ints(low)} high{_ints(high)} {{\n"
+        f"  ^bb0({idx}):\n    tensor.yield {pad_value} : {elem}\n"
+        f"  }} : {src_type} to {dst_type}"
+    )
+
+
+def tensor_collapse(
+    x: str, groups: Sequence[Sequence[int]], src_type: str, dst_type: str
+) -> str:
+    """`tensor.collapse_shape x [[0], [1, 2, 3]] : src into dst`."""
+    reassoc = "[" + ", ".join(_ints(g) for g in groups) + "]"
+    return f"tensor.collapse_shape {x} {reassoc} : {src_type} into {dst_type}"
+
+
+def func_module(
+    args: Sequence[Typed],
+    result: Typed,
+    lines: Sequence[str],
+    blobs: Optional[Dict[str, str]] = None,
+    name: str = "main",
+) -> str:
+    """`func.func @name(args) -> type { lines; return }` and the builtin
+    resource blobs (`blob_hex` values) it refers to."""
+    head = ", ".join(f"{n}: {t}" for n, t in args)
+    text = (
+        f"func.func @{name}({head}) -> {result[1]} {{\n"
+        + "".join(f"  {line}\n" for line in lines)
+        + f"  return {result[0]} : {result[1]}\n}}\n"
+    )
+    if blobs:
+        entries = ",\n".join(f'      {k}: "{v}"' for k, v in blobs.items())
+        text += (
+            "\n{-#\n  dialect_resources: {\n    builtin: {\n"
+            + entries
+            + "\n    }\n  }\n#-}\n"
+        )
+    return text

@@ -33,8 +33,9 @@ from ..ir.resources import (F32_ALIGNMENT_PREFIX, I8_ALIGNMENT_PREFIX, identifie
 from ..runtime.compressed import (CompressedLayer, exponent_range, rebuild, se_arrays)
 from ..runtime.export import replace_weights
 from ..training.onnx_module import OnnxModule
-from .graph import (batchable, bias_target, constants, corrected_bias, input_rows,
-                    input_rows_sample, layer_output, onnx_weight, weight_layers)
+from .graph import (batches, bias_target, channel_axes, constants, corrected_bias,
+                    input_rows, input_rows_sample, layer_output, onnx_weight,
+                    weight_layers)
 
 __all__ = [
     "MAX_ROWS",
@@ -226,14 +227,9 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
     rng = np.random.default_rng(seed)
     orig = OnnxModule(model, train_extras=False)
     comp = OnnxModule(model, train_extras=False)
-    if batchable(model):
-        inputs = [np.concatenate(inputs)]
     envs = []  # (original, compressed) environment per batch
-    for x in inputs:
-        pair = (orig.environment(), comp.environment())
-        for env in pair:
-            env[orig.input_names[0]] = torch.from_numpy(np.asarray(x))
-        envs.append(pair)
+    for x in batches(model, inputs, len(inputs)):
+        envs.append((orig.feed(orig.environment(), x), comp.feed(comp.environment(), x)))
     consts = constants(model)
     by_name = {m.name: m for m in menus}
     new_choice, shifts = dict(choice), {}
@@ -250,7 +246,7 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
                 for a, b in zip(xo, xc):
                     d = (layer_output(node, a, m.weight)
                          - layer_output(node, b, e["weight"]))
-                    axes = (0, 2, 3) if node.op_type == "Conv" else tuple(range(d.ndim - 1))
+                    axes = channel_axes(node, d)
                     total = total + d.sum(axis=axes)
                     count += int(np.prod([d.shape[k] for k in axes]))
                 shifts[m.name] = shift = np.asarray(total) / max(count, 1)

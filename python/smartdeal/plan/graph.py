@@ -7,7 +7,8 @@ layout of the sd-decompose report and of `smartdeal.runtime.compressed`.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -17,9 +18,12 @@ from onnx import numpy_helper
 
 __all__ = [
     "batchable",
+    "batches",
     "bias_target",
+    "channel_axes",
     "constants",
     "corrected_bias",
+    "inline_constant_branches",
     "input_rows",
     "input_rows_sample",
     "layer_output",
@@ -72,19 +76,42 @@ def onnx_weight(menu, w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w.reshape(menu.weight.shape).T).reshape(menu.onnx_shape)
 
 
+def _conv_params(node: onnx.NodeProto, rank: int):
+    """(pads [top, left, bottom, right], strides, dilations) of a Conv as a
+    2-D one: a 1-D convolution (Silero's Conv1d, input rank 3) is a 2-D one
+    of height 1."""
+    if rank == 3:
+        p = node_attr(node, "pads", [0, 0])
+        return ([0, p[0], 0, p[1]], [1, *node_attr(node, "strides", [1])],
+                [1, *node_attr(node, "dilations", [1])])
+    return (node_attr(node, "pads", [0, 0, 0, 0]), node_attr(node, "strides", [1, 1]),
+            node_attr(node, "dilations", [1, 1]))
+
+
+def channel_axes(node: onnx.NodeProto, y: np.ndarray) -> Tuple[int, ...]:
+    """The axes of a layer output `y` that are not its output channel
+    (a Conv's channel is axis 1, a MatMul / Gemm's the last)."""
+    if node.op_type == "Conv":
+        return tuple(a for a in range(y.ndim) if a != 1)
+    return tuple(range(y.ndim - 1))
+
+
 def layer_output(node: onnx.NodeProto, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The layer's output (no bias) for input x and canonical weight w, in torch."""
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
     if node.op_type == "Conv":
+        one_d = xt.ndim == 3
+        pads, strides, dilations = _conv_params(node, xt.ndim)
+        if one_d:
+            xt, w = xt.unsqueeze(2), w.reshape(w.shape[0], -1, 1, w.shape[-1])
         group = node_attr(node, "group", 1)
         wt = torch.from_numpy(w.reshape(w.shape[0], -1, *w.shape[-2:]) if w.ndim == 3
                               else w)
         if wt.shape[1] * group != xt.shape[1]:
             wt = wt.reshape(wt.shape[0], xt.shape[1] // group, *wt.shape[-2:])
-        pads = node_attr(node, "pads", [0, 0, 0, 0])
         xt = F.pad(xt, (pads[1], pads[3], pads[0], pads[2]))
-        return F.conv2d(xt, wt, None, tuple(node_attr(node, "strides", [1, 1])), 0,
-                        tuple(node_attr(node, "dilations", [1, 1])), group).numpy()
+        y = F.conv2d(xt, wt, None, tuple(strides), 0, tuple(dilations), group).numpy()
+        return y[:, :, 0] if one_d else y
     return (xt @ torch.from_numpy(w).T).numpy()
 
 
@@ -94,15 +121,16 @@ def input_rows(node: onnx.NodeProto, x: np.ndarray, shape) -> np.ndarray:
     if node.op_type == "Conv":
         if node_attr(node, "group", 1) != 1:
             raise ValueError("grouped convolutions are not refitted")
+        pads, strides, dilations = _conv_params(node, x.ndim)
+        if x.ndim == 3:
+            x, shape = x[:, :, None, :], (*shape[:2], 1, shape[-1])
         kh, kw = shape[2], shape[3]
-        pads = node_attr(node, "pads", [0, 0, 0, 0])
         if pads[0] != pads[2] or pads[1] != pads[3]:
             x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
             pads = [0, 0, 0, 0]
         cols = F.unfold(
             torch.from_numpy(np.ascontiguousarray(x)), (kh, kw),
-            dilation=tuple(node_attr(node, "dilations", [1, 1])),
-            padding=(pads[0], pads[1]), stride=tuple(node_attr(node, "strides", [1, 1])))
+            dilation=tuple(dilations), padding=(pads[0], pads[1]), stride=tuple(strides))
         return cols.permute(0, 2, 1).reshape(-1, cols.shape[1]).numpy()
     return x.reshape(-1, x.shape[-1])
 
@@ -119,12 +147,29 @@ def input_rows_sample(node: onnx.NodeProto, inputs, shape, max_rows: int,
 
 def batchable(model: onnx.ModelProto) -> bool:
     """Whether inputs can be stacked along the first axis: only when the
-    model's input leaves that axis open (a fixed one may be baked into
-    reshapes)."""
+    model has one input and it leaves that axis open (a fixed one may be
+    baked into reshapes; a second input, such as Silero's sample rate or
+    its state, may carry its batch elsewhere or none)."""
     consts = {i.name for i in model.graph.initializer}
-    inp = next(i for i in model.graph.input if i.name not in consts)
-    dims = inp.type.tensor_type.shape.dim
-    return bool(dims) and not dims[0].HasField("dim_value")
+    fed = [i for i in model.graph.input if i.name not in consts]
+    dims = fed[0].type.tensor_type.shape.dim
+    return len(fed) == 1 and bool(dims) and not dims[0].HasField("dim_value")
+
+
+def batches(model: onnx.ModelProto, inputs: Sequence, size: int) -> List:
+    """`inputs` (arrays for the first graph input, or dicts input name ->
+    array) grouped `size` at a time along the first axis where the model
+    allows it (`batchable`), else one at a time."""
+    inputs = list(inputs)
+    if not batchable(model):
+        return inputs
+
+    def stack(group):
+        if isinstance(group[0], dict):
+            return {k: np.concatenate([g[k] for g in group]) for k in group[0]}
+        return np.concatenate(group)
+
+    return [stack(inputs[i:i + size]) for i in range(0, len(inputs), size)]
 
 
 def constants(model: onnx.ModelProto) -> Dict[str, onnx.TensorProto]:
@@ -168,3 +213,54 @@ def corrected_bias(consts: Dict[str, onnx.TensorProto], target: Tuple[str, str],
         return None
     s = shift.reshape(old.shape)
     return old + s if kind == "add" else old - s
+
+
+def inline_constant_branches(model: onnx.ModelProto,
+                             feeds: Dict[str, object]) -> onnx.ModelProto:
+    """A copy of `model` in which every If whose condition follows from
+    constants and the fixed inputs `feeds` (Silero's {"sr": 16000}) is
+    replaced by the nodes of the branch it takes, so the model's layers are
+    nodes of the main graph, where every plan step looks for them. The
+    fixed inputs stay graph inputs (callers still feed them), the node and
+    value names are kept, and what the untaken branch held is dropped.
+    Ifs whose condition depends on a fed value stay as they are."""
+    from ..importers.onnx_reference import opset_version, run_node
+
+    out = copy.deepcopy(model)
+    opset = opset_version(out)
+    known = {i.name: numpy_helper.to_array(i) for i in out.graph.initializer}
+    known.update({k: np.asarray(v) for k, v in feeds.items()})
+
+    def fold(nodes) -> List[onnx.NodeProto]:
+        result = []
+        for node in nodes:
+            ready = all(not n or n in known for n in node.input)
+            if node.op_type == "If" and ready:
+                attrs = {a.name: a for a in node.attribute}
+                taken = bool(np.asarray(known[node.input[0]]).reshape(-1)[0])
+                branch = attrs["then_branch" if taken else "else_branch"].g
+                for t in branch.initializer:
+                    known[t.name] = numpy_helper.to_array(t)
+                    out.graph.initializer.append(t)
+                result += fold(branch.node)
+                for src, dst in zip(branch.output, node.output):
+                    result.append(onnx.helper.make_node("Identity", [src.name], [dst],
+                                                        name=f"{node.name}/{dst}"))
+                    if src.name in known:
+                        known[dst] = known[src.name]
+                continue
+            if ready and node.op_type != "If" and not any(
+                    a.type == onnx.AttributeProto.GRAPH for a in node.attribute):
+                try:
+                    values = run_node(node, [known[n] if n else None for n in node.input],
+                                      opset)
+                    known.update({n: v.numpy() for n, v in zip(node.output, values) if n})
+                except Exception:  # noqa: BLE001 - left to run time, not folded
+                    pass
+            result.append(node)
+        return result
+
+    nodes = fold(out.graph.node)
+    del out.graph.node[:]
+    out.graph.node.extend(nodes)
+    return out

@@ -37,7 +37,8 @@ from ..ir.resources import parse_resource_section
 from ..runtime.compressed import CompressedLayer, exponent_range, rebuild, se_arrays
 from ..runtime.export import replace_weights
 from .fits import fit_int, fit_layer
-from .graph import (bias_target, constants, corrected_bias, input_rows_sample, layer_output,
+from .graph import (bias_target, channel_axes, constants, corrected_bias, input_rows_sample,
+                    layer_output,
                     weight_layers)
 
 __all__ = [
@@ -372,7 +373,7 @@ def output_shift(m, w_new, raw) -> np.ndarray:
     total, count = 0.0, 0
     for v in raw:
         d = layer_output(m.node, v, m.weight) - layer_output(m.node, v, w_new)
-        axes = (0, 2, 3) if m.node.op_type == "Conv" else tuple(range(d.ndim - 1))
+        axes = channel_axes(m.node, d)
         total = total + d.sum(axis=axes)
         count += int(np.prod([d.shape[a] for a in axes]))
     return np.asarray(total) / max(count, 1)

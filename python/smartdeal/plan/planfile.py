@@ -1,17 +1,21 @@
-"""The plan file: which form each weight layer takes, checked, and applied.
+"""The plan file: written for the passes, read for the driver's int-k layers.
 
 A plan (docs/Driver.md) is JSON: `{"defaults": {...}, "layers": {name:
-{"form": "se" | "int" | "dense" | "permdiag", ...}}}`. Here it is checked
-(`plan_forms`), written for the passes, which parse it themselves
-(`passes_plan`, `compress_command`: sd-permdiag for the permdiag entries,
-then sd-decompose, both with `plan=FILE`), its int-k layers quantized in the ONNX model
-(`quantize_int_layers`), and the reports of the passes merged with the int-k
-entries (`merge_entries`).
+{"form": "se" | "int" | "dense" | "permdiag", ...}}}`. Its grammar and every
+check of its keys, types and ranges live in ONE place, the C++ parser
+(include/SD/Compression/Plan.h): `load_plan` runs it through sd-opt and
+reports its located error, and the passes read the plan themselves
+(`compress_command`: sd-permdiag for the permdiag entries, then sd-decompose,
+both with `plan=FILE`). Python only reads what it acts on, after that check:
+which layers have a form (`layers_of_form`), to quantize the int-k layers in
+the ONNX model (`quantize_int_layers`) and to merge the reports of the passes
+with the int-k entries (`merge_entries`).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -26,13 +30,12 @@ from .menus import (LayerMenu, capture_raw, correct_biases, int_bits_of, int_fit
                     int_quantize)
 
 __all__ = [
-    "PLAN_FORMS",
     "PlanError",
     "compress_command",
+    "layers_of_form",
     "load_plan",
     "merge_entries",
     "passes_plan",
-    "plan_forms",
     "quantize_int_layers",
 ]
 
@@ -41,72 +44,30 @@ class PlanError(ValueError):
     """A plan entry is malformed or names no layer of the model."""
 
 
-def _kind(value) -> str:
-    """How a JSON value reads in a message: 'a string', 'a list', ..."""
-    return {str: "a string", list: "a list", dict: "an object", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(
-                type(value), type(value).__name__)
+def load_plan(path: Path, sd_opt: str) -> dict:
+    """The plan file at `path`, checked by the C++ plan parser (sd-opt's
+    `--sd-decompose=plan=FILE` on an empty module, which reads the plan and
+    stops); a bad plan raises PlanError with the parser's message, which
+    names the file and the place (line:column or JSON path)."""
+    proc = subprocess.run([sd_opt, "-", f"--sd-decompose=plan={path}", "-o", "-"],
+                          input="module {}\n", capture_output=True, text=True)
+    if proc.returncode != 0:
+        errors = [line.split("error: ", 1)[1] for line in proc.stderr.splitlines()
+                  if "error: " in line]
+        raise PlanError(errors[0] if errors else proc.stderr.strip()
+                        or f"sd-opt exited with {proc.returncode} on plan {path}")
+    return json.loads(Path(path).read_text())
 
 
-def load_plan(path: Path) -> dict:
-    """The plan file at `path`, checked for the shape every later step reads:
-    an object whose optional `defaults` maps option names to numbers,
-    booleans or strings and whose optional `layers` maps layer names to
-    objects of such settings. The values themselves are checked where they
-    are used (plan forms here, options by sd-opt)."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise PlanError(f"cannot read plan file {path}: {e.strerror or e}") from None
-    try:
-        plan = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PlanError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
-    if not isinstance(plan, dict):
-        raise PlanError(f"{path}: a plan must be a JSON object "
-                        f"{{\"defaults\": {{...}}, \"layers\": {{...}}}}, got {_kind(plan)}")
-
-    def settings(where: str, value, what: str) -> None:
-        if not isinstance(value, dict):
-            raise PlanError(f"{path}: {where} must be {what}, got {_kind(value)}")
-        for key, v in value.items():
-            if not isinstance(v, (int, float, str, bool)):
-                raise PlanError(f"{path}: {where}.{key} must be a number, boolean "
-                                f"or string, got {_kind(v)}")
-
-    settings("defaults", plan.get("defaults", {}), "an object of option values")
-    layers = plan.get("layers", {})
-    if not isinstance(layers, dict):
-        raise PlanError(f"{path}: 'layers' must be an object mapping layer names "
-                        f"to settings, got {_kind(layers)}")
-    for name, entry in layers.items():
-        settings(f"layers.{name}", entry, "an object of settings")
-    return plan
-
-
-PLAN_FORMS = ("se", "int", "dense", "permdiag")
-
-
-def plan_forms(config: Optional[dict]) -> Dict[str, dict]:
-    """name -> settings of every plan entry whose form is not SmartExchange,
-    checked: `int` needs `bits` in 2..8, `permdiag` a block size `p` >= 1."""
+def layers_of_form(config: Optional[dict], form: str) -> Dict[str, dict]:
+    """name -> settings (the defaults, then the entry) of every entry of a
+    plan that has passed `load_plan` (or was written by the driver) whose
+    form is `form`; entries without a form are SmartExchange ("se")."""
+    defaults = (config or {}).get("defaults") or {}
     out = {}
-    for layer, settings in ((config or {}).get("layers", {}) or {}).items():
-        form = settings.get("form", "se")
-        if form not in PLAN_FORMS:
-            raise PlanError(f"plan entry '{layer}': unknown form '{form}' "
-                              f"(expected {', '.join(PLAN_FORMS)})")
-        if form == "int":
-            bits = settings.get("bits")
-            if not isinstance(bits, int) or not 2 <= bits <= 8:
-                raise PlanError(f"plan entry '{layer}': form int needs an "
-                                  f"integer 'bits' from 2 to 8, got {bits!r}")
-        if form == "permdiag":
-            p = settings.get("p")
-            if not isinstance(p, int) or isinstance(p, bool) or p < 1:
-                raise PlanError(f"plan entry '{layer}': form permdiag needs an "
-                                  f"integer block size 'p' >= 1, got {p!r}")
-        if form != "se":
+    for layer, entry in ((config or {}).get("layers") or {}).items():
+        settings = {**defaults, **entry}
+        if settings.get("form", "se") == form:
             out[layer] = settings
     return out
 
@@ -120,7 +81,6 @@ def passes_plan(config: Optional[dict], min_size: int,
     (include/SD/Compression/Plan.h); `int` and `dense` layers stay dense in
     sd-decompose (the driver quantizes `int` layers itself, before the
     import), `permdiag` ones go to sd-permdiag."""
-    plan_forms(config)
     defaults = {"min-size": min_size, **((config or {}).get("defaults") or {})}
     if threshold is not None:
         defaults["threshold"] = threshold
@@ -139,7 +99,7 @@ def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
-    if any(s["form"] == "permdiag" for s in plan_forms(config).values()):
+    if layers_of_form(config, "permdiag"):
         cmd.append(f"--sd-permdiag=plan={plan_path} report={work / 'permdiag.json'}")
     return cmd + [f"--sd-decompose=plan={plan_path} report={work / 'layers.json'}",
                   "-o", str(work / "compressed.mlir")]
@@ -156,7 +116,7 @@ def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
     --search evaluated) or, for a plan file, fit them to `calibration`
     inputs (`fits.fit_int`). Returns the report entries of the int
     layers."""
-    ints = {n: s for n, s in plan_forms(config).items() if s.get("form") == "int"}
+    ints = layers_of_form(config, "int")
     if not ints and not shifts:
         return []
     model = onnx.load(str(path))
@@ -164,11 +124,6 @@ def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
     missing = sorted(set(ints) - set(found))
     if missing:
         raise PlanError(f"plan: int layers not found in the model: {', '.join(missing)}")
-    unknown = sorted(n for n, st in ints.items() if st.get("rounding", "nearest")
-                     not in ("nearest", "data"))
-    if unknown:
-        raise PlanError(f"plan: layer '{unknown[0]}': rounding must be 'nearest' or "
-                          f"'data', not '{ints[unknown[0]]['rounding']}'")
     weights = dict(weights or {})
     fit = [n for n, st in ints.items() if st.get("rounding") == "data" and n not in weights]
     if fit:

@@ -28,7 +28,7 @@ import onnx
 import torch
 
 from ..training.onnx_module import OnnxModule
-from .graph import batchable, bias_target, constants, corrected_bias, onnx_weight
+from .graph import batches, bias_target, constants, corrected_bias, onnx_weight
 from .menus import (DEFAULT_INT_BITS, DEFAULT_SE_SETTINGS, LayerMenu, apply_choice,
                     build_menus, capture_raw, choice_shifts, choose, load_menus,
                     output_shift, plan_totals, save_menus)
@@ -77,13 +77,9 @@ class SuffixRunner:
         self.probabilities = producer is not None and producer.op_type == "Softmax"
         self.consts = constants(model)
         self.envs = []
-        if not batchable(model):
-            batch = 1
         with torch.no_grad():
-            for i in range(0, len(inputs), batch):
-                env = self.module.environment()
-                env[self.module.input_names[0]] = torch.from_numpy(
-                    np.concatenate(inputs[i:i + batch]))
+            for x in batches(model, inputs, batch):
+                env = self.module.feed(self.module.environment(), x)
                 self.envs.append(self.module.run_nodes(env))
         self._index = {n.name: i for i, n in enumerate(self.module.nodes)}
 
@@ -279,7 +275,7 @@ def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
     model, menus = build_menus(onnx_path, model_mlir, calibration, sd_opt,
                                       rounds=rounds, min_size=min_size, log=log)
     raw = capture_raw(model, menus, calibration, bias_inputs)
-    measure(model, menus, [next(iter(c.values())) for c in calibration], raw, log=log)
+    measure(model, menus, calibration, raw, log=log)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     save_menus(menus, tmp)

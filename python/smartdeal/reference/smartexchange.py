@@ -69,8 +69,8 @@ class _Restart(Exception):
 
 def _column_scale(ce, allow_restart):
     """decompose_scale: 2^mean(round(log2|c|) - log2|c|) per column."""
-    s = np.ones(BASIS)
-    for k in range(BASIS):
+    s = np.ones(ce.shape[1])
+    for k in range(ce.shape[1]):
         col = ce[:, k]
         nz = col != 0
         if not nz.any():
@@ -84,7 +84,7 @@ def _column_scale(ce, allow_restart):
 
 def _attempt(A, theta, iternum, tol, rcond, min_exp, max_exp, threshold_row,
              row_factor, scale, frozen, trace, allow_restart):
-    B = np.eye(BASIS)
+    B = np.eye(A.shape[1])  # 3 in the compiler; S for rows of width S
     Ce = A.copy()
     if frozen is not None:
         Ce[frozen] = 0
@@ -120,7 +120,8 @@ def decompose_block(A, threshold=1e-3, iternum=30, tol=1e-10, rcond=1e-10,
                     min_exp=-8, max_exp=5, threshold_row=False, row_factor=5.0,
                     scale=False, decay=0.5, max_restarts=8, frozen=None,
                     trace=False):
-    """Decompose one m x 3 block; returns a dict like BlockDecomposition."""
+    """Decompose one m x 3 block (or m x S: rows of width S, an S x S
+    basis); returns a dict like BlockDecomposition."""
     A = np.asarray(A, dtype=np.float64)
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)

@@ -1,7 +1,8 @@
 """Export a trained model straight into sd IR (no re-decomposition).
 
 `export_mlir(model, example_input)` writes `func.func @main(x) -> y` in the
-linalg-on-tensors contract of the importers, with
+linalg-on-tensors contract of the importers, through the one MLIR writer
+(`smartdeal.ir.emitter`), with
 
 * `SELinear`       -> `sd.se_constant` + `sd.shift_add_matmul` (bias fused)
 * `SEConv2d`       -> `tensor.pad` + `sd.se_constant` + `sd.shift_add_conv2d`
@@ -11,9 +12,10 @@ linalg-on-tensors contract of the importers, with
   tensor.collapse_shape
 
 The codes are the layers' current quantized Ce (`layer.codes()`), the bases,
-offsets and values their current parameters, all written as hex `dense<"0x…">`
-literals (bit-exact). The model must be an `nn.Sequential` (nested ones are
-flattened) of the modules above; the example input fixes the batch shape.
+offsets and values their current parameters, written as hex `dense<"0x…">`
+literals (bit-exact); dense weights and biases are f32 `dense_resource` blobs.
+The model must be an `nn.Sequential` (nested ones are flattened) of the
+modules above; the example input fixes the batch shape.
 """
 
 from __future__ import annotations
@@ -24,19 +26,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..ir.emitter import (FX, ModuleWriter, dense_hex, permdiag_constant,
+                          se_constant)
 from ..runtime.runner import run_mlir
 from .layers import PermDiagLinear, SEConv2d, SELinear
 
 __all__ = ["export_mlir", "run_exported"]
-
-
-def _tt(shape, elem="f32") -> str:
-    return "tensor<" + "".join(f"{d}x" for d in shape) + elem + ">"
-
-
-def _hex(a: np.ndarray, dtype: str, elem: str) -> str:
-    a = np.ascontiguousarray(a, dtype=dtype)
-    return f'dense<"0x{a.tobytes().hex().upper()}"> : {_tt(a.shape, elem)}'
 
 
 def _leaves(model: nn.Module) -> List[nn.Module]:
@@ -48,60 +43,8 @@ def _leaves(model: nn.Module) -> List[nn.Module]:
     return [model]
 
 
-def _ident(rank: int) -> str:
-    d = ", ".join(f"d{i}" for i in range(rank))
-    return f"affine_map<({d}) -> ({d})>"
-
-
-class _Emitter:
-    def __init__(self):
-        self.lines: List[str] = []
-        self.n = 0
-
-    def val(self, prefix="v") -> str:
-        self.n += 1
-        return f"%{prefix}{self.n}"
-
-    def emit(self, line: str):
-        self.lines.append("    " + line)
-
-    def zeros(self, shape, fill="0.000000e+00") -> str:
-        e, c, z = self.val("e"), self.val("c"), self.val("z")
-        self.emit(f"{e} = tensor.empty() : {_tt(shape)}")
-        self.emit(f"{c} = arith.constant {fill} : f32")
-        self.emit(f"{z} = linalg.fill ins({c} : f32) outs({e} : {_tt(shape)}) -> {_tt(shape)}")
-        return z
-
-    def bias_add(self, x, shape, bias: np.ndarray, channel_dim: int) -> str:
-        b = self.val("b")
-        self.emit(f"{b} = arith.constant {_hex(bias, '<f4', 'f32')}")
-        rank = len(shape)
-        dims = ", ".join(f"d{i}" for i in range(rank))
-        bmap = f"affine_map<({dims}) -> (d{channel_dim})>"
-        e, y = self.val("e"), self.val("y")
-        self.emit(f"{e} = tensor.empty() : {_tt(shape)}")
-        par = ", ".join(['"parallel"'] * rank)
-        self.emit(f"{y} = linalg.generic {{indexing_maps = [{_ident(rank)}, {bmap}, {_ident(rank)}], "
-                  f"iterator_types = [{par}]}} ins({x}, {b} : {_tt(shape)}, {_tt(bias.shape)}) "
-                  f"outs({e} : {_tt(shape)}) {{")
-        self.emit("^bb0(%a: f32, %bb: f32, %o: f32):")
-        self.emit("  %s = arith.addf %a, %bb : f32")
-        self.emit("  linalg.yield %s : f32")
-        self.emit(f"}} -> {_tt(shape)}")
-        return y
-
-    def pad(self, x, shape, padding) -> tuple:
-        ph, pw = padding
-        if ph == 0 and pw == 0:
-            return x, shape
-        out = (shape[0], shape[1], shape[2] + 2 * ph, shape[3] + 2 * pw)
-        c, y = self.val("c"), self.val("p")
-        self.emit(f"{c} = arith.constant 0.000000e+00 : f32")
-        self.emit(f"{y} = tensor.pad {x} low[0, 0, {ph}, {pw}] high[0, 0, {ph}, {pw}] {{")
-        self.emit("^bb0(%i0: index, %i1: index, %i2: index, %i3: index):")
-        self.emit(f"  tensor.yield {c} : f32")
-        self.emit(f"}} : {_tt(shape)} to {_tt(out)}")
-        return y, out
+def _pair(v) -> tuple:
+    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def export_mlir(model: nn.Module, example_input: torch.Tensor) -> str:
@@ -113,117 +56,67 @@ def export_mlir(model: nn.Module, example_input: torch.Tensor) -> str:
         for m in layers:
             h = m(h)
             shapes.append(tuple(h.shape))
-    em = _Emitter()
-    x, shape = "%arg0", tuple(example_input.shape)
-    for m, out_shape in zip(layers, shapes):
-        if isinstance(m, (SELinear, PermDiagLinear, nn.Linear)):
-            w = em.val("w")
-            if isinstance(m, SELinear):
-                wtype = m.se_type()
-                em.emit(f"{w} = sd.se_constant codes({_hex(m.codes(), 'i1', 'i8')}) "
-                        f"basis({_hex(m.basis_array(), '<f4', 'f32')}) : {wtype}")
-                op = "sd.shift_add_matmul"
-            elif isinstance(m, PermDiagLinear):
-                wtype = m.permdiag_type()
-                em.emit(f"{w} = sd.permdiag_constant offsets({_hex(m.offsets.cpu().numpy(), '<i4', 'i32')}) "
-                        f"values({_hex(m.values.detach().cpu().numpy(), '<f4', 'f32')}) : {wtype}")
-                op = "sd.permdiag_matmul"
-            else:
-                op = None
-            init = em.zeros(out_shape)
-            y = em.val("y")
-            if op:
-                bias = ""
-                if m.bias is not None:
-                    b = em.val("b")
-                    em.emit(f"{b} = arith.constant {_hex(m.bias.detach().numpy(), '<f4', 'f32')}")
-                    bias = f" bias({b} : {_tt(m.bias.shape)})"
-                em.emit(f"{y} = {op} ins({x}, {w} : {_tt(shape)}, {wtype}){bias} "
-                        f"outs({init} : {_tt(out_shape)}) -> {_tt(out_shape)}")
-            else:
-                wt = m.weight.detach().numpy().T
-                em.emit(f"{w} = arith.constant {_hex(wt, '<f4', 'f32')}")
-                em.emit(f"{y} = linalg.matmul ins({x}, {w} : {_tt(shape)}, {_tt(wt.shape)}) "
-                        f"outs({init} : {_tt(out_shape)}) -> {_tt(out_shape)}")
-                if m.bias is not None:
-                    y = em.bias_add(y, out_shape, m.bias.detach().numpy(), len(out_shape) - 1)
-            x = y
+    w = ModuleWriter(FX)
+    x = w.argument(example_input.shape)
+    for i, (m, out_shape) in enumerate(zip(layers, shapes)):
+        name = f"layer{i}"
+        bias = None
+        if getattr(m, "bias", None) is not None:
+            bias = w.constant(m.bias.detach().cpu().numpy(), f"{name}.bias")
+        if isinstance(m, SELinear):
+            wt = m.se_type()
+            wn = w.sd_weight(se_constant(dense_hex(m.codes(), "i1", "i8"),
+                                         dense_hex(m.basis_array(), "<f4", "f32"), wt))
+            x = w.sd_compute("shift_add_matmul", x, wn, wt, out_shape, bias)
+        elif isinstance(m, PermDiagLinear):
+            wt = m.permdiag_type()
+            wn = w.sd_weight(permdiag_constant(
+                dense_hex(m.offsets.cpu().numpy(), "<i4", "i32"),
+                dense_hex(m.values.detach().cpu().numpy(), "<f4", "f32"), wt))
+            x = w.sd_compute("permdiag_matmul", x, wn, wt, out_shape, bias)
+        elif isinstance(m, nn.Linear):
+            wv = w.constant(m.weight.detach().cpu().numpy().T, f"{name}.weight")
+            x = w.matmul(x, wv)
+            if bias is not None:
+                x = w.elementwise([x, bias], lambda b, a, c: b.add(a, c))
         elif isinstance(m, (SEConv2d, nn.Conv2d)):
             if isinstance(m, nn.Conv2d) and (m.groups != 1 or isinstance(m.padding, str)):
                 raise ValueError("export: only groups=1 convolutions with numeric padding")
-            x, shape = em.pad(x, shape, tuple(m.padding))
-            strides = tuple(m.stride)
-            dil = tuple(m.dilation)
-            init = em.zeros(out_shape)
-            w, y = em.val("w"), em.val("y")
+            ph, pw = _pair(m.padding)
+            x = w.pad(x, [0, 0, ph, pw], [0, 0, ph, pw])
+            strides, dil = _pair(m.stride), _pair(m.dilation)
             if isinstance(m, SEConv2d):
-                wtype = m.se_type()
-                em.emit(f"{w} = sd.se_constant codes({_hex(m.codes(), 'i1', 'i8')}) "
-                        f"basis({_hex(m.basis_array(), '<f4', 'f32')}) : {wtype}")
-                attrs = []
-                if dil != (1, 1):
-                    attrs.append(f"dilations = array<i64: {dil[0]}, {dil[1]}>")
-                if strides != (1, 1):
-                    attrs.append(f"strides = array<i64: {strides[0]}, {strides[1]}>")
-                attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
-                bias = ""
-                if m.bias is not None:
-                    b = em.val("b")
-                    em.emit(f"{b} = arith.constant {_hex(m.bias.detach().numpy(), '<f4', 'f32')}")
-                    bias = f" bias({b} : {_tt(m.bias.shape)})"
-                em.emit(f"{y} = sd.shift_add_conv2d{attr} ins({x}, {w} : {_tt(shape)}, {wtype}){bias} "
-                        f"outs({init} : {_tt(out_shape)}) -> {_tt(out_shape)}")
+                wt = m.se_type()
+                wn = w.sd_weight(se_constant(dense_hex(m.codes(), "i1", "i8"),
+                                             dense_hex(m.basis_array(), "<f4", "f32"), wt))
+                attrs = {"dilations": dil if dil != (1, 1) else None,
+                         "strides": strides if strides != (1, 1) else None}
+                x = w.sd_compute("shift_add_conv2d", x, wn, wt, out_shape, bias, attrs)
             else:
-                wd = m.weight.detach().numpy()
-                em.emit(f"{w} = arith.constant {_hex(wd, '<f4', 'f32')}")
-                em.emit(f"{y} = linalg.conv_2d_nchw_fchw {{dilations = dense<[{dil[0]}, {dil[1]}]> : tensor<2xi64>, "
-                        f"strides = dense<[{strides[0]}, {strides[1]}]> : tensor<2xi64>}} "
-                        f"ins({x}, {w} : {_tt(shape)}, {_tt(wd.shape)}) "
-                        f"outs({init} : {_tt(out_shape)}) -> {_tt(out_shape)}")
-                if m.bias is not None:
-                    y = em.bias_add(y, out_shape, m.bias.detach().numpy(), 1)
-            x = y
+                wv = w.constant(m.weight.detach().cpu().numpy(), f"{name}.weight")
+                x = w.conv2d_nchw_fchw(x, wv, strides, dil)
+                if bias is not None:
+                    x = w.elementwise([x, bias], lambda b, a, c: b.add(a, c),
+                                      dims=[None, [1]])
         elif isinstance(m, nn.ReLU):
-            rank = len(shape)
-            e, y = em.val("e"), em.val("y")
-            em.emit(f"{e} = tensor.empty() : {_tt(shape)}")
-            par = ", ".join(['"parallel"'] * rank)
-            em.emit(f"{y} = linalg.generic {{indexing_maps = [{_ident(rank)}, {_ident(rank)}], "
-                    f"iterator_types = [{par}]}} ins({x} : {_tt(shape)}) outs({e} : {_tt(shape)}) {{")
-            em.emit("^bb0(%a: f32, %o: f32):")
-            em.emit("  %zero = arith.constant 0.000000e+00 : f32")
-            em.emit("  %r = arith.maximumf %a, %zero : f32")
-            em.emit("  linalg.yield %r : f32")
-            em.emit(f"}} -> {_tt(shape)}")
-            x = y
+            x = w.elementwise([x], lambda b, a: b.max(a, b.const(0.0)))
         elif isinstance(m, nn.MaxPool2d):
-            k = (m.kernel_size,) * 2 if isinstance(m.kernel_size, int) else tuple(m.kernel_size)
-            s = (m.stride,) * 2 if isinstance(m.stride, int) else tuple(m.stride)
             if (m.padding not in (0, (0, 0))) or m.ceil_mode or m.dilation not in (1, (1, 1)):
                 raise ValueError("export: MaxPool2d without padding, dilation or ceil_mode only")
-            init = em.zeros(out_shape, "0xFF800000")
-            win, y = em.val("k"), em.val("y")
-            em.emit(f"{win} = tensor.empty() : {_tt(k)}")
-            em.emit(f"{y} = linalg.pooling_nchw_max {{dilations = dense<1> : tensor<2xi64>, "
-                    f"strides = dense<[{s[0]}, {s[1]}]> : tensor<2xi64>}} ins({x}, {win} : {_tt(shape)}, {_tt(k)}) "
-                    f"outs({init} : {_tt(out_shape)}) -> {_tt(out_shape)}")
-            x = y
+            x = w.pooling_nchw(x, "max", _pair(m.kernel_size), _pair(m.stride))
         elif isinstance(m, nn.Flatten):
             if m.start_dim != 1 or m.end_dim != -1:
                 raise ValueError("export: Flatten(start_dim=1) only")
-            if len(shape) > 2:
-                y = em.val("f")
-                rest = ", ".join(str(i) for i in range(1, len(shape)))
-                em.emit(f"{y} = tensor.collapse_shape {x} [[0], [{rest}]] : {_tt(shape)} into {_tt(out_shape)}")
-                x = y
+            x = w.reshape(x, out_shape)
         elif isinstance(m, (nn.Identity, nn.Dropout)):
             pass
         else:
             raise ValueError(f"export: unsupported module {type(m).__name__}")
-        shape = out_shape
-    head = f"  func.func @main(%arg0: {_tt(example_input.shape)}) -> {_tt(shape)} {{"
-    return "module {\n" + head + "\n" + "\n".join(em.lines) + \
-        f"\n    return {x} : {_tt(shape)}\n  }}\n}}\n"
+        if x.shape != tuple(out_shape):
+            raise ValueError(f"export: layer {i} ({type(m).__name__}) gives {x.shape}, "
+                             f"the model {tuple(out_shape)}")
+    w.ret(x)
+    return w.text("main")
 
 
 def run_exported(text: str, x: torch.Tensor, pipeline: str = "--sd-cpu-to-llvm") -> np.ndarray:

@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..ir.emitter import permdiag_type, se_type
 from ..ir.codes import decode_codes, encode_values
 from .decompose import decompose_weight
 
@@ -158,9 +159,7 @@ class SEWeightBase(nn.Module):
         return self.basis.detach().cpu().numpy().astype(np.float32)
 
     def se_type(self) -> str:
-        dims = "x".join(str(d) for d in self.weight_shape)
-        return (f"!sd.se<{dims}xf32, blocks = {self.nb}x{self.rows}, "
-                f"exponents = [{self.lo}, {self.hi}]>")
+        return se_type(self.weight_shape, self.nb, self.rows, self.lo, self.hi)
 
     def storage_bits(self, basis_bits: int = 32) -> int:
         """Row-bitmap storage (the accelerator's index selector,
@@ -333,7 +332,7 @@ class PermDiagLinear(nn.Module):
         return F.linear(x, self.weight(), self.bias)
 
     def permdiag_type(self) -> str:
-        return f"!sd.permdiag<{self.out_features}x{self.in_features}xf32, p = {self.p}>"
+        return permdiag_type((self.out_features, self.in_features), self.p)
 
     def storage_bits(self) -> int:
         return self.rb * self.cb * (32 * self.p + max(1, math.ceil(math.log2(self.p))))

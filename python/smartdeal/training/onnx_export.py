@@ -123,9 +123,7 @@ def plan_config(module: OnnxModule, plan: Mapping[str, dict]) -> dict:
         else:
             raise ExportError(f"layer '{name}': no export for {type(layer).__name__}")
         layers[name] = entry
-    config = {"layers": layers}
-    planfile.plan_forms(config)  # the driver's own checks of the entries
-    return config
+    return {"layers": layers}
 
 
 def trained_fits(module: OnnxModule) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:

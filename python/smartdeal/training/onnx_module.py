@@ -253,9 +253,17 @@ class OnnxModule(nn.Module):
                     env[n] = v
         return env
 
-    def forward(self, x: torch.Tensor, names: Optional[Sequence[str]] = None):
-        env = self.environment()
-        env[self.input_names[0]] = x
+    def feed(self, env: Dict[str, torch.Tensor], x) -> Dict[str, torch.Tensor]:
+        """Puts one input into `env` (returned): a tensor or array goes to the
+        first graph input; a dict (input name -> value) feeds every input it
+        names, for models with several (Silero: audio, sample rate, state)."""
+        items = x.items() if isinstance(x, dict) else [(self.input_names[0], x)]
+        for name, value in items:
+            env[name] = to_tensor(value)
+        return env
+
+    def forward(self, x, names: Optional[Sequence[str]] = None):
+        env = self.feed(self.environment(), x)
         self.run_nodes(env)
         if names is not None:
             return [env[n] for n in names]

@@ -301,7 +301,7 @@ func.func @rebuild_type(%w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) 
 //===----------------------------------------------------------------------===//
 
 func.func @matmul_rank4_weight(%x: tensor<1x18xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>, %i: tensor<1x4xf32>) {
-  // expected-error @+1 {{expects a rank-2 (N x K) weight, got 'tensor<4x2x3x3xf32>'}}
+  // expected-error @+1 {{operand #1 must be rank-2 (N x K) SmartExchange weight, but got '!sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>'}}
   %y = sd.shift_add_matmul ins(%x, %w : tensor<1x18xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) outs(%i : tensor<1x4xf32>) -> tensor<1x4xf32>
   return
 }
@@ -349,7 +349,7 @@ func.func @matmul_elem(%x: tensor<1x6xf16>, %w: !sd.se<4x6xf32, blocks = 1x2, ex
 // -----
 
 func.func @matmul_result(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>, %i: tensor<1x4xf32>) {
-  // expected-error @+1 {{result type 'tensor<?x4xf32>' must equal the init type 'tensor<1x4xf32>'}}
+  // expected-error @+1 {{failed to verify that all of {init, result} have same type}}
   %y = sd.shift_add_matmul ins(%x, %w : tensor<1x6xf32>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) outs(%i : tensor<1x4xf32>) -> tensor<?x4xf32>
   return
 }
@@ -377,7 +377,7 @@ func.func @permdiag_k(%x: tensor<1x5xf32>, %w: !sd.permdiag<4x4xf32, p = 2>, %i:
 //===----------------------------------------------------------------------===//
 
 func.func @conv_rank2_weight(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>, %i: tensor<1x4x3x3xf32>) {
-  // expected-error @+1 {{expects a rank-4 (F x C x R x S) weight, got 'tensor<4x6xf32>'}}
+  // expected-error @+1 {{operand #1 must be rank-4 (F x C x R x S) SmartExchange weight, but got '!sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>'}}
   %y = sd.shift_add_conv2d ins(%x, %w : tensor<1x2x5x5xf32>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) outs(%i : tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   return
 }
@@ -385,7 +385,7 @@ func.func @conv_rank2_weight(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x6xf32, blocks
 // -----
 
 func.func @conv_rank(%x: tensor<2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>, %i: tensor<1x4x3x3xf32>) {
-  // expected-error @+1 {{input and init must be rank-4 tensors}}
+  // expected-error @+1 {{operand #0 must be 4D tensor of floating-point values, but got 'tensor<2x5x5xf32>'}}
   %y = sd.shift_add_conv2d ins(%x, %w : tensor<2x5x5xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) outs(%i : tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   return
 }
@@ -393,7 +393,7 @@ func.func @conv_rank(%x: tensor<2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6
 // -----
 
 func.func @conv_strides_size(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>, %i: tensor<1x4x3x3xf32>) {
-  // expected-error @+1 {{strides and dilations must have 2 elements each}}
+  // expected-error @+1 {{attribute 'strides' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.shift_add_conv2d {strides = array<i64: 1>} ins(%x, %w : tensor<1x2x5x5xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) outs(%i : tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   return
 }
@@ -401,7 +401,7 @@ func.func @conv_strides_size(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, bl
 // -----
 
 func.func @conv_strides_zero(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>, %i: tensor<1x4x3x3xf32>) {
-  // expected-error @+1 {{strides and dilations must be positive}}
+  // expected-error @+1 {{attribute 'dilations' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.shift_add_conv2d {dilations = array<i64: 0, 1>} ins(%x, %w : tensor<1x2x5x5xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) outs(%i : tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   return
 }
@@ -453,7 +453,7 @@ func.func @conv_elem(%x: tensor<1x2x5x5xf32>, %w: !sd.se<4x2x3x3xf32, blocks = 1
 //===----------------------------------------------------------------------===//
 
 func.func @q_float_input(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input must hold i8 values, got 'f32'}}
+  // expected-error @+1 {{operand #0 must be statically shaped non-0-ranked tensor of 8-bit signless integer values, but got 'tensor<1x6xf32>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xf32>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -461,7 +461,7 @@ func.func @q_float_input(%x: tensor<1x6xf32>, %w: !sd.se<4x6xf32, blocks = 1x2, 
 // -----
 
 func.func @q_scale(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input_scale and output_scale must be positive}}
+  // expected-error @+1 {{attribute 'input_scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 0.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -470,7 +470,7 @@ func.func @q_scale(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponen
 
 // An infinite or NaN scale has no integer requantization.
 func.func @q_scale_inf(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input_scale and output_scale must be positive and finite, got 1.000000e+00 and INF}}
+  // expected-error @+1 {{attribute 'output_scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 0x7FF0000000000000 : f64} -> tensor<1x4xi8>
   return
 }
@@ -478,7 +478,7 @@ func.func @q_scale_inf(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exp
 // -----
 
 func.func @q_scale_nan(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input_scale and output_scale must be positive and finite}}
+  // expected-error @+1 {{attribute 'input_scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 0x7FF8000000000000 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -486,7 +486,7 @@ func.func @q_scale_nan(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exp
 // -----
 
 func.func @q_bias(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>, %b: tensor<4xi32>) {
-  // expected-error @+1 {{bias must be a 1-D f32 tensor of 4 elements, got 'tensor<4xi32>'}}
+  // expected-error @+1 {{operand #2 must be 1D tensor of 32-bit float values, but got 'tensor<4xi32>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) bias(%b : tensor<4xi32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -494,7 +494,7 @@ func.func @q_bias(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponent
 // -----
 
 func.func @q_rank4_weight(%x: tensor<1x18xi8>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{expects a rank-2 (N x K) weight, got 'tensor<4x2x3x3xf32>'}}
+  // expected-error @+1 {{operand #1 must be rank-2 (N x K) compressed sd weight, but got '!sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x18xi8>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -502,7 +502,7 @@ func.func @q_rank4_weight(%x: tensor<1x18xi8>, %w: !sd.se<4x2x3x3xf32, blocks = 
 // -----
 
 func.func @q_rank(%x: tensor<6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input and result must have the same rank, at least 1}}
+  // expected-error @+1 {{input 'tensor<6xi8>' and result 'tensor<1x4xi8>' must have the same rank, at least 1}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -526,7 +526,7 @@ func.func @q_n(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents =
 // -----
 
 func.func @q_batch(%x: tensor<2x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input and result differ in their batch dimensions}}
+  // expected-error @+1 {{input and result differ in batch dimension 0}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<2x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<3x4xi8>
   return
 }
@@ -534,7 +534,7 @@ func.func @q_batch(%x: tensor<2x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponen
 // -----
 
 func.func @qc_rank(%x: tensor<2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{expects rank-4 NCHW input and result and an F x C x R x S weight}}
+  // expected-error @+1 {{operand #0 must be statically shaped 4D tensor of 8-bit signless integer values, but got 'tensor<2x5x5xi8>'}}
   %y = sd.quantized_conv2d ins(%x, %w : tensor<2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x3x3xi8>
   return
 }
@@ -542,7 +542,7 @@ func.func @qc_rank(%x: tensor<2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, e
 // -----
 
 func.func @qc_strides(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{strides and dilations must have 2 elements each}}
+  // expected-error @+1 {{attribute 'strides' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, strides = array<i64: 1>} -> tensor<1x3x3x3xi8>
   return
 }
@@ -550,7 +550,7 @@ func.func @qc_strides(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1
 // -----
 
 func.func @qc_dilation(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{strides and dilations must be positive}}
+  // expected-error @+1 {{attribute 'dilations' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, dilations = array<i64: 1, 0>} -> tensor<1x3x3x3xi8>
   return
 }
@@ -558,7 +558,7 @@ func.func @qc_dilation(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 
 // -----
 
 func.func @qc_channels(%x: tensor<1x4x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{input 'tensor<1x4x5x5xi8>' and result 'tensor<1x3x3x3xi8>' do not match the weight 'tensor<3x2x3x3xf32>'}}
+  // expected-error @+1 {{input has 4 channels but the weight expects 2}}
   %y = sd.quantized_conv2d ins(%x, %w : tensor<1x4x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x3x3xi8>
   return
 }
@@ -566,7 +566,7 @@ func.func @qc_channels(%x: tensor<1x4x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 
 // -----
 
 func.func @qc_spatial(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{spatial dimension 0 of the result is 2 but should be 3}}
+  // expected-error @+1 {{spatial dimension 0 of result is 2 but input size 5, kernel 3, stride 1 and dilation 1 give 3}}
   %y = sd.quantized_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, !sd.se<3x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x3x2x3xi8>
   return
 }
@@ -578,7 +578,7 @@ func.func @qc_spatial(%x: tensor<1x2x5x5xi8>, %w: !sd.se<3x2x3x3xf32, blocks = 1
 //===----------------------------------------------------------------------===//
 
 func.func @qa_float(%a: tensor<1x4xf32>, %b: tensor<1x4xi8>) {
-  // expected-error @+1 {{lhs must hold i8 values, got 'f32'}}
+  // expected-error @+1 {{operand #0 must be statically shaped non-0-ranked tensor of 8-bit signless integer values, but got 'tensor<1x4xf32>'}}
   %y = sd.quantized_add ins(%a, %b : tensor<1x4xf32>, tensor<1x4xi8>) {lhs_scale = 1.0 : f64, rhs_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -586,7 +586,7 @@ func.func @qa_float(%a: tensor<1x4xf32>, %b: tensor<1x4xi8>) {
 // -----
 
 func.func @qa_shape(%a: tensor<1x4xi8>, %b: tensor<1x5xi8>) {
-  // expected-error @+1 {{lhs, rhs and result must have the same shape}}
+  // expected-error @+1 {{failed to verify that all of {lhs, rhs, result} have same type}}
   %y = sd.quantized_add ins(%a, %b : tensor<1x4xi8>, tensor<1x5xi8>) {lhs_scale = 1.0 : f64, rhs_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -594,7 +594,7 @@ func.func @qa_shape(%a: tensor<1x4xi8>, %b: tensor<1x5xi8>) {
 // -----
 
 func.func @qa_scale(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) {
-  // expected-error @+1 {{lhs_scale, rhs_scale and output_scale must be positive}}
+  // expected-error @+1 {{attribute 'rhs_scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.quantized_add ins(%a, %b : tensor<1x4xi8>, tensor<1x4xi8>) {lhs_scale = 1.0 : f64, rhs_scale = -1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -610,7 +610,7 @@ func.func @qa_requant(%a: tensor<1x4xi8>, %b: tensor<1x4xi8>) {
 // -----
 
 func.func @qmp_float(%x: tensor<1x2x4x4xf32>) {
-  // expected-error @+1 {{input must hold i8 values, got 'f32'}}
+  // expected-error @+1 {{operand #0 must be statically shaped 4D tensor of 8-bit signless integer values, but got 'tensor<1x2x4x4xf32>'}}
   %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xf32>) {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} -> tensor<1x2x2x2xi8>
   return
 }
@@ -618,7 +618,7 @@ func.func @qmp_float(%x: tensor<1x2x4x4xf32>) {
 // -----
 
 func.func @qmp_rank(%x: tensor<2x4x4xi8>) {
-  // expected-error @+1 {{expects static rank-4 NCHW input and result}}
+  // expected-error @+1 {{operand #0 must be statically shaped 4D tensor of 8-bit signless integer values, but got 'tensor<2x4x4xi8>'}}
   %y = sd.quantized_max_pool2d ins(%x : tensor<2x4x4xi8>) {kernel = array<i64: 2, 2>} -> tensor<2x3x3xi8>
   return
 }
@@ -626,7 +626,7 @@ func.func @qmp_rank(%x: tensor<2x4x4xi8>) {
 // -----
 
 func.func @qmp_attrs(%x: tensor<1x2x4x4xi8>) {
-  // expected-error @+1 {{kernel and strides need 2 elements, padding 4}}
+  // expected-error @+1 {{attribute 'padding' failed to satisfy constraint: i64 dense array attribute with exactly 4 elements whose value is non-negative}}
   %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} -> tensor<1x2x3x3xi8>
   return
 }
@@ -634,7 +634,7 @@ func.func @qmp_attrs(%x: tensor<1x2x4x4xi8>) {
 // -----
 
 func.func @qmp_kernel(%x: tensor<1x2x4x4xi8>) {
-  // expected-error @+1 {{kernel and strides must be positive}}
+  // expected-error @+1 {{attribute 'kernel' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 0>} -> tensor<1x2x3x3xi8>
   return
 }
@@ -642,7 +642,7 @@ func.func @qmp_kernel(%x: tensor<1x2x4x4xi8>) {
 // -----
 
 func.func @qmp_padding(%x: tensor<1x2x4x4xi8>) {
-  // expected-error @+1 {{padding must be non-negative and smaller than the window}}
+  // expected-error @+1 {{padding must be smaller than the window}}
   %y = sd.quantized_max_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 2, 2>, padding = array<i64: 2, 0, 0, 0>} -> tensor<1x2x5x3xi8>
   return
 }
@@ -666,7 +666,7 @@ func.func @qmp_spatial(%x: tensor<1x2x5x5xi8>) {
 // -----
 
 func.func @qap_scale(%x: tensor<1x2x4x4xi8>) {
-  // expected-error @+1 {{input_scale and output_scale must be positive}}
+  // expected-error @+1 {{attribute 'input_scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.quantized_avg_pool2d ins(%x : tensor<1x2x4x4xi8>) {kernel = array<i64: 4, 4>, input_scale = 0.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x1x1xi8>
   return
 }
@@ -702,7 +702,7 @@ func.func @qpd_outputs(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>) {
 // -----
 
 func.func @qpd_bias(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>, %b: tensor<6xf32>) {
-  // expected-error @+1 {{bias must be a 1-D f32 tensor of 5 elements, got 'tensor<6xf32>'}}
+  // expected-error @+1 {{bias must be a 1-D tensor of 5 elements, got 'tensor<6xf32>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) bias(%b : tensor<6xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x5xi8>
   return
 }
@@ -710,7 +710,7 @@ func.func @qpd_bias(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>, %b: te
 // -----
 
 func.func @qpd_float_result(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>) {
-  // expected-error @+1 {{result must hold i8 values, got 'i32'}}
+  // expected-error @+1 {{result #0 must be statically shaped non-0-ranked tensor of 8-bit signless integer values, but got 'tensor<2x5xi32>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<2x7xi8>, !sd.permdiag<5x7xf32, p = 3>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<2x5xi32>
   return
 }
@@ -718,7 +718,7 @@ func.func @qpd_float_result(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>
 // -----
 
 func.func @qpd_conv(%x: tensor<1x2x5x5xi8>, %w: !sd.permdiag<3x18xf32, p = 3>) {
-  // expected-error @+1 {{operand #1 must be A weight stored as SmartExchange}}
+  // expected-error @+1 {{operand #1 must be rank-4 (F x C x R x S) SmartExchange weight, but got '!sd.permdiag<3x18xf32, p = 3>'}}
   %y = "sd.quantized_conv2d"(%x, %w) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} : (tensor<1x2x5x5xi8>, !sd.permdiag<3x18xf32, p = 3>) -> tensor<1x3x3x3xi8>
   return
 }
@@ -726,7 +726,7 @@ func.func @qpd_conv(%x: tensor<1x2x5x5xi8>, %w: !sd.permdiag<3x18xf32, p = 3>) {
 // -----
 
 func.func @qdw_rank(%x: tensor<1x2x5x5xi8>, %w: tensor<2x3x3xf32>) {
-  // expected-error @+1 {{expects static rank-4 NCHW input and result and a C x 1 x R x S weight}}
+  // expected-error @+1 {{operand #1 must be statically shaped 4D tensor of 32-bit float values, but got 'tensor<2x3x3xf32>'}}
   %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
   return
 }
@@ -734,7 +734,7 @@ func.func @qdw_rank(%x: tensor<1x2x5x5xi8>, %w: tensor<2x3x3xf32>) {
 // -----
 
 func.func @qdw_elem(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xi8>) {
-  // expected-error @+1 {{weight must hold f32 values, got 'i8'}}
+  // expected-error @+1 {{operand #1 must be statically shaped 4D tensor of 32-bit float values, but got 'tensor<2x1x3x3xi8>'}}
   %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xi8>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
   return
 }
@@ -750,7 +750,7 @@ func.func @qdw_channels(%x: tensor<1x2x5x5xi8>, %w: tensor<3x1x3x3xf32>) {
 // -----
 
 func.func @qdw_strides(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>) {
-  // expected-error @+1 {{strides must be 2 positive values}}
+  // expected-error @+1 {{attribute 'strides' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements whose value is positive}}
   %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64, strides = array<i64: 0, 1>} -> tensor<1x2x3x3xi8>
   return
 }
@@ -766,7 +766,7 @@ func.func @qdw_spatial(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>) {
 // -----
 
 func.func @qdw_common(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>, %b: tensor<3xf32>) {
-  // expected-error @+1 {{bias must be a 1-D f32 tensor of 2 elements, got 'tensor<3xf32>'}}
+  // expected-error @+1 {{bias must be a 1-D tensor of 2 elements, got 'tensor<3xf32>'}}
   %y = sd.quantized_depthwise_conv2d ins(%x, %w : tensor<1x2x5x5xi8>, tensor<2x1x3x3xf32>) bias(%b : tensor<3xf32>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x2x3x3xi8>
   return
 }
@@ -774,7 +774,7 @@ func.func @qdw_common(%x: tensor<1x2x5x5xi8>, %w: tensor<2x1x3x3xf32>, %b: tenso
 // -----
 
 func.func @quantize_float(%x: tensor<4xf16>) {
-  // expected-error @+1 {{the float side must hold f32 values, got 'f16'}}
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf16>'}}
   %q = sd.quantize %x {scale = 0.5 : f64} : tensor<4xf16> -> tensor<4xi8>
   return
 }
@@ -782,7 +782,7 @@ func.func @quantize_float(%x: tensor<4xf16>) {
 // -----
 
 func.func @quantize_int(%x: tensor<4xf32>) {
-  // expected-error @+1 {{the int8 side must hold i8 values, got 'i32'}}
+  // expected-error @+1 {{result #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<4xi32>'}}
   %q = sd.quantize %x {scale = 0.5 : f64} : tensor<4xf32> -> tensor<4xi32>
   return
 }
@@ -790,7 +790,7 @@ func.func @quantize_int(%x: tensor<4xf32>) {
 // -----
 
 func.func @quantize_scale(%x: tensor<4xf32>) {
-  // expected-error @+1 {{scale must be positive and finite, got 0.000000e+00}}
+  // expected-error @+1 {{attribute 'scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %q = sd.quantize %x {scale = 0.0 : f64} : tensor<4xf32> -> tensor<4xi8>
   return
 }
@@ -806,7 +806,7 @@ func.func @quantize_shape(%x: tensor<4xf32>) {
 // -----
 
 func.func @dequantize_float(%x: tensor<4xi8>) {
-  // expected-error @+1 {{the float side must hold f32 values, got 'f64'}}
+  // expected-error @+1 {{result #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
   %y = sd.dequantize %x {scale = 0.5 : f64} : tensor<4xi8> -> tensor<4xf64>
   return
 }
@@ -814,7 +814,7 @@ func.func @dequantize_float(%x: tensor<4xi8>) {
 // -----
 
 func.func @dequantize_int(%x: tensor<4xi16>) {
-  // expected-error @+1 {{the int8 side must hold i8 values, got 'i16'}}
+  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<4xi16>'}}
   %y = sd.dequantize %x {scale = 0.5 : f64} : tensor<4xi16> -> tensor<4xf32>
   return
 }
@@ -822,7 +822,7 @@ func.func @dequantize_int(%x: tensor<4xi16>) {
 // -----
 
 func.func @dequantize_scale(%x: tensor<4xi8>) {
-  // expected-error @+1 {{scale must be positive and finite, got -1.000000e+00}}
+  // expected-error @+1 {{attribute 'scale' failed to satisfy constraint: 64-bit float attribute whose value is positive and finite}}
   %y = sd.dequantize %x {scale = -1.0 : f64} : tensor<4xi8> -> tensor<4xf32>
   return
 }

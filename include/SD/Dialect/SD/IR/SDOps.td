@@ -14,6 +14,65 @@ include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 //===----------------------------------------------------------------------===//
+// Operand and attribute constraints
+//
+// What ODS can say, it says: element types, ranks, array lengths and the sign
+// of scales are checked by the generated verifier, with its own wording. The
+// C++ verifiers keep only the rules that relate one operand to another.
+//===----------------------------------------------------------------------===//
+
+/// int8 activations of the quantized ops: static shapes, because both the
+/// accelerator and the integer CPU lowering size their buffers from them.
+def SD_I8Tensor
+    : RankedTensorOf<[I8], [HasRankGreaterOrEqualPred<1>, HasStaticShapePred],
+                     "statically shaped non-0-ranked tensor">;
+/// int8 NCHW activations of the quantized convolutions and pooling.
+def SD_I8Tensor4D
+    : RankedTensorOf<[I8], [HasAnyRankOfPred<[4]>, HasStaticShapePred],
+                     "statically shaped 4D tensor">;
+/// The raw float weight of a depthwise convolution (C x 1 x R x S).
+def SD_StaticF32Tensor4D
+    : RankedTensorOf<[F32], [HasAnyRankOfPred<[4]>, HasStaticShapePred],
+                     "statically shaped 4D tensor">;
+/// The float bias of a quantized layer, one value per output channel.
+def SD_F32Bias : 1DTensorOf<[F32]>;
+/// A float tensor on the host side of sd.quantize / sd.dequantize.
+def SD_F32Tensor : RankedTensorOf<[F32]>;
+/// Float activations of the compute ops (element type: the weight's).
+def SD_FloatTensor : RankedTensorOf<[AnyFloat], [HasRankGreaterOrEqualPred<1>],
+                                    "non-0-ranked tensor">;
+def SD_FloatTensor4D : 4DTensorOf<[AnyFloat]>;
+
+/// A SmartExchange weight whose dense form has the given rank.
+class SD_SEWeightOfRank<int rank, string what>
+    : Type<And<[SD_SEWeightType.predicate,
+                CPred<"::llvm::cast<::mlir::sd::SEWeightType>($_self)"
+                      ".getShape().size() == " # rank>]>,
+           "rank-" # rank # " (" # what # ") SmartExchange weight",
+           "::mlir::sd::SEWeightType">;
+def SD_SEWeight2D : SD_SEWeightOfRank<2, "N x K">;
+def SD_SEWeight4D : SD_SEWeightOfRank<4, "F x C x R x S">;
+/// A fully connected weight: rank-2 SmartExchange, or permuted-diagonal
+/// (always rank 2, by its type's verifier).
+def SD_AnyWeight2D : AnyTypeOf<[SD_SEWeight2D, SD_PermDiagWeightType],
+                               "rank-2 (N x K) compressed sd weight">;
+
+/// A scale the integer requantization can use.
+def SD_ScaleAttr : ConfinedAttr<F64Attr, [AttrConstraint<
+    CPred<"::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() > 0 && "
+          "std::isfinite(::llvm::cast<::mlir::FloatAttr>($_self)"
+          ".getValueAsDouble())">,
+    "whose value is positive and finite">]>;
+/// Two positive sizes along H and W (strides, dilations, pooling windows).
+def SD_HWAttr : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>,
+    DenseArrayStrictlyPositive<DenseI64ArrayAttr>]>;
+/// Padding [top, left, bottom, right], none negative.
+def SD_PaddingAttr : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<4>,
+    DenseArrayNonNegative<DenseI64ArrayAttr>]>;
+/// Strides and dilations default to 1.
+def SD_DefaultHWAttr : DefaultValuedAttr<SD_HWAttr, "{1, 1}">;
+
+//===----------------------------------------------------------------------===//
 // Weights
 //===----------------------------------------------------------------------===//
 
@@ -96,7 +155,7 @@ def SD_RebuildOp : SD_Op<"rebuild", [Pure]> {
 
 class SD_ComputeOp<string mnemonic, list<Trait> traits = []>
     : SD_Op<mnemonic, !listconcat(traits, [Pure,
-        DestinationStyleOpInterface])> {
+        DestinationStyleOpInterface, AllTypesMatch<["init", "result"]>])> {
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getInitMutable();
@@ -120,10 +179,10 @@ def SD_ShiftAddMatmulOp : SD_ComputeOp<"shift_add_matmul"> {
            -> tensor<2x16xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
-                       Optional<AnyRankedTensor>:$bias,
-                       AnyRankedTensor:$init);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_FloatTensor:$input, SD_SEWeight2D:$weight,
+                       Optional<1DTensorOf<[AnyFloat]>>:$bias,
+                       SD_FloatTensor:$init);
+  let results = (outs SD_FloatTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
     `)` (`bias` `(` $bias^ `:` type($bias) `)`)? `outs` `(` $init `:`
@@ -149,16 +208,14 @@ def SD_ShiftAddConv2DOp : SD_ComputeOp<"shift_add_conv2d"> {
            outs(%init : tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
-                       Optional<AnyRankedTensor>:$bias,
-                       AnyRankedTensor:$init,
+  let arguments = (ins SD_FloatTensor4D:$input, SD_SEWeight4D:$weight,
+                       Optional<1DTensorOf<[AnyFloat]>>:$bias,
+                       SD_FloatTensor4D:$init,
                        DefaultValuedAttr<SD_ConvLayoutAttr,
                                          "ConvLayout::nchw">:$layout,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
-                                         "{1, 1}">:$strides,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
-                                         "{1, 1}">:$dilations);
-  let results = (outs AnyRankedTensor:$result);
+                       SD_DefaultHWAttr:$strides,
+                       SD_DefaultHWAttr:$dilations);
+  let results = (outs SD_FloatTensor4D:$result);
   let assemblyFormat = [{
     attr-dict `ins` `(` $input `,` $weight `:` type($input) `,`
     qualified(type($weight)) `)` (`bias` `(` $bias^ `:` type($bias) `)`)?
@@ -179,11 +236,11 @@ def SD_PermDiagMatmulOp : SD_ComputeOp<"permdiag_matmul"> {
            outs(%init : tensor<1x2xf32>) -> tensor<1x2xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input,
+  let arguments = (ins SD_FloatTensor:$input,
                        SD_PermDiagWeightType:$weight,
-                       Optional<AnyRankedTensor>:$bias,
-                       AnyRankedTensor:$init);
-  let results = (outs AnyRankedTensor:$result);
+                       Optional<1DTensorOf<[AnyFloat]>>:$bias,
+                       SD_FloatTensor:$init);
+  let results = (outs SD_FloatTensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
     `)` (`bias` `(` $bias^ `:` type($bias) `)`)? `outs` `(` $init `:`
@@ -195,7 +252,8 @@ def SD_PermDiagMatmulOp : SD_ComputeOp<"permdiag_matmul"> {
 // Quantized compute ops (the accelerator's number format)
 //===----------------------------------------------------------------------===//
 
-class SD_QuantizedOp<string mnemonic> : SD_Op<mnemonic, [Pure]> {
+class SD_QuantizedOp<string mnemonic, list<Trait> traits = []>
+    : SD_Op<mnemonic, !listconcat(traits, [Pure])> {
   let hasVerifier = 1;
 }
 
@@ -223,10 +281,10 @@ def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
            -> tensor<1x16xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, SD_AnyWeight:$weight,
-                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
-                       F64Attr:$output_scale, UnitAttr:$relu);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_I8Tensor:$input, SD_AnyWeight2D:$weight,
+                       Optional<SD_F32Bias>:$bias, SD_ScaleAttr:$input_scale,
+                       SD_ScaleAttr:$output_scale, UnitAttr:$relu);
+  let results = (outs SD_I8Tensor:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
     `)` (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
@@ -245,14 +303,12 @@ def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
             strides = array<i64: 1, 1>} -> tensor<1x8x4x4xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, SD_SEWeightType:$weight,
-                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
-                       F64Attr:$output_scale, UnitAttr:$relu,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
-                                         "{1, 1}">:$strides,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
-                                         "{1, 1}">:$dilations);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_I8Tensor4D:$input, SD_SEWeight4D:$weight,
+                       Optional<SD_F32Bias>:$bias, SD_ScaleAttr:$input_scale,
+                       SD_ScaleAttr:$output_scale, UnitAttr:$relu,
+                       SD_DefaultHWAttr:$strides,
+                       SD_DefaultHWAttr:$dilations);
+  let results = (outs SD_I8Tensor4D:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` qualified(type($weight))
     `)` (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
@@ -263,7 +319,8 @@ def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
 // Quantized whole-network ops (residual add, pooling)
 //===----------------------------------------------------------------------===//
 
-def SD_QuantizedAddOp : SD_QuantizedOp<"quantized_add"> {
+def SD_QuantizedAddOp
+    : SD_QuantizedOp<"quantized_add", [AllTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "Residual add of two int8 tensors with their own scales";
   let description = [{
     Real `lhs_scale * a + rhs_scale * b`, requantized to int8 for real output
@@ -278,10 +335,10 @@ def SD_QuantizedAddOp : SD_QuantizedOp<"quantized_add"> {
             output_scale = 0.2 : f64, relu} -> tensor<1x8x4x4xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
-                       F64Attr:$lhs_scale, F64Attr:$rhs_scale,
-                       F64Attr:$output_scale, UnitAttr:$relu);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_I8Tensor:$lhs, SD_I8Tensor:$rhs,
+                       SD_ScaleAttr:$lhs_scale, SD_ScaleAttr:$rhs_scale,
+                       SD_ScaleAttr:$output_scale, UnitAttr:$relu);
+  let results = (outs SD_I8Tensor:$result);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs `:` type($lhs) `,` type($rhs) `)` attr-dict `->`
     type($result)
@@ -302,11 +359,11 @@ def SD_QuantizedMaxPool2DOp : SD_QuantizedOp<"quantized_max_pool2d"> {
             padding = array<i64: 1, 1, 1, 1>} -> tensor<1x8x4x4xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$kernel,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
+  let arguments = (ins SD_I8Tensor4D:$input, SD_HWAttr:$kernel,
+                       SD_DefaultHWAttr:$strides,
+                       DefaultValuedAttr<SD_PaddingAttr,
                                          "{0, 0, 0, 0}">:$padding);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs SD_I8Tensor4D:$result);
   let assemblyFormat = [{
     `ins` `(` $input `:` type($input) `)` attr-dict `->` type($result)
   }];
@@ -326,11 +383,11 @@ def SD_QuantizedAvgPool2DOp : SD_QuantizedOp<"quantized_avg_pool2d"> {
             output_scale = 0.05 : f64} -> tensor<1x8x1x1xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$kernel,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
-                       F64Attr:$input_scale, F64Attr:$output_scale,
+  let arguments = (ins SD_I8Tensor4D:$input, SD_HWAttr:$kernel,
+                       SD_DefaultHWAttr:$strides,
+                       SD_ScaleAttr:$input_scale, SD_ScaleAttr:$output_scale,
                        UnitAttr:$relu);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs SD_I8Tensor4D:$result);
   let assemblyFormat = [{
     `ins` `(` $input `:` type($input) `)` attr-dict `->` type($result)
   }];
@@ -356,12 +413,12 @@ def SD_QuantizedDepthwiseConv2DOp
             strides = array<i64: 1, 1>} -> tensor<1x8x4x4xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
-                       Optional<AnyRankedTensor>:$bias, F64Attr:$input_scale,
-                       F64Attr:$output_scale, UnitAttr:$relu,
-                       DefaultValuedAttr<DenseI64ArrayAttr,
-                                         "{1, 1}">:$strides);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_I8Tensor4D:$input,
+                       SD_StaticF32Tensor4D:$weight,
+                       Optional<SD_F32Bias>:$bias, SD_ScaleAttr:$input_scale,
+                       SD_ScaleAttr:$output_scale, UnitAttr:$relu,
+                       SD_DefaultHWAttr:$strides);
+  let results = (outs SD_I8Tensor4D:$result);
   let assemblyFormat = [{
     `ins` `(` $input `,` $weight `:` type($input) `,` type($weight) `)`
     (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `->` type($result)
@@ -384,12 +441,11 @@ def SD_QuantizeOp : SD_Op<"quantize", [Pure, SameOperandsAndResultShape]> {
     %q = sd.quantize %x {scale = 0.05 : f64} : tensor<1x8xf32> -> tensor<1x8xi8>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, F64Attr:$scale);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins SD_F32Tensor:$input, SD_ScaleAttr:$scale);
+  let results = (outs RankedTensorOf<[I8]>:$result);
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($result)
   }];
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
@@ -403,12 +459,11 @@ def SD_DequantizeOp : SD_Op<"dequantize", [Pure, SameOperandsAndResultShape]> {
     %y = sd.dequantize %q {scale = 0.05 : f64} : tensor<1x8xi8> -> tensor<1x8xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, F64Attr:$scale);
-  let results = (outs AnyRankedTensor:$result);
+  let arguments = (ins RankedTensorOf<[I8]>:$input, SD_ScaleAttr:$scale);
+  let results = (outs SD_F32Tensor:$result);
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($result)
   }];
-  let hasVerifier = 1;
 }
 
 #endif // SD_DIALECT_SD_IR_SDOPS_TD

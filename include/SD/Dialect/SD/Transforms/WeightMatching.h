@@ -43,7 +43,12 @@ struct LayoutStep {
 /// Where a weight operand comes from: the constant and the layout-only ops
 /// (transposes, broadcasts, reshapes, casts, copying generics) in between.
 struct WeightTrace {
-  arith::ConstantOp constant;
+  /// Where the values come from: an arith.constant, or an
+  /// ml_program.global_load(_const) of an immutable global with an initial
+  /// value (torch-mlir's FX path with externalized parameters).
+  Operation *constant = nullptr;
+  /// The values as stored.
+  Attribute value;
   /// Steps from the operand back to the constant, operand first.
   SmallVector<LayoutStep, 4> steps;
   /// The ops of the steps and the constant; erased once dead.

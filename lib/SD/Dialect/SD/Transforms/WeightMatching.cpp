@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -206,7 +207,29 @@ WeightTrace mlir::sd::traceWeight(Value value) {
     Operation *def = value.getDefiningOp();
     if (auto constant = dyn_cast_or_null<arith::ConstantOp>(def)) {
       trace.constant = constant;
+      trace.value = constant.getValue();
       trace.chain.push_back(constant);
+      return trace;
+    }
+    if (def && isa<ml_program::GlobalLoadConstOp, ml_program::GlobalLoadOp>(def)) {
+      // A global holds the weight only when it can never change: a mutable
+      // one (a buffer the program stores to, or one set from outside) is
+      // left alone. An immutable global always has a value (its verifier).
+      auto symbol = def->getAttrOfType<SymbolRefAttr>("global");
+      auto global =
+          SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(def, symbol);
+      std::string name = symbol ? symbol.getLeafReference().str() : "?";
+      if (!global)
+        trace.whyNot = "the weight is read from '@" + name +
+                       "', which is not an ml_program.global of this module";
+      else if (global.getIsMutable())
+        trace.whyNot = "the weight is read from the mutable ml_program global "
+                       "'@" + name + "', whose value may change at run time";
+      if (!trace.whyNot.empty())
+        return trace;
+      trace.constant = def;
+      trace.value = *global.getValue();
+      trace.chain.push_back(def);
       return trace;
     }
     std::optional<std::pair<LayoutStep, Value>> step =
@@ -230,7 +253,7 @@ static std::string finishUse(WeightUse &use, WeightTrace trace,
                              ArrayRef<int64_t> operandDims, Value operand) {
   if (!trace.whyNot.empty())
     return trace.whyNot;
-  auto attr = dyn_cast<ElementsAttr>(trace.constant.getValue());
+  auto attr = dyn_cast<ElementsAttr>(trace.value);
   if (!attr)
     return "the weight constant is not an elements attribute";
   if (!attr.getElementType().isF32()) {
@@ -394,7 +417,7 @@ std::string mlir::sd::layerName(Operation *op, const std::string &resourceName,
 static std::string weightResourceName(Value weight) {
   WeightTrace trace = traceWeight(weight);
   if (trace.constant)
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(trace.constant.getValue()))
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(trace.value))
       return r.getRawHandle().getKey().str();
   return {};
 }
@@ -429,7 +452,19 @@ void mlir::sd::replaceLayer(WeightUse &use, Value replacement) {
     for (Value operand : dead->getOperands())
       if (Operation *def = operand.getDefiningOp())
         inits.push_back(def);
+    // The global a dead load read goes too once nothing names it, so the
+    // dense weight does not stay in the module beside its compressed form.
+    ml_program::GlobalOp global;
+    Operation *table = nullptr;
+    if (auto symbol = dead->getAttrOfType<SymbolRefAttr>("global")) {
+      global = SymbolTable::lookupNearestSymbolFrom<ml_program::GlobalOp>(
+          dead, symbol);
+      table = global ? SymbolTable::getNearestSymbolTable(global) : nullptr;
+    }
     dead->erase();
+    if (global && table && global.isPrivate() &&
+        SymbolTable::symbolKnownUseEmpty(global, table))
+      global->erase();
     for (Operation *init : inits)
       if (isa<tensor::EmptyOp>(init) && init->use_empty())
         init->erase();
