@@ -19,7 +19,7 @@ interleaved, and the table gives the median of the per-round medians and the
 ratios. Before timing, it checks that ours equals the reference path (the
 same compressed model through --sd-reference-to-llvm, dense rebuilt weights)
 within 1e-5 relative on the real shapes (batch 1), and fails otherwise. It
-also reports the bytes of weight data in the library (`weight_bytes.py`).
+also reports the bytes of weight data in the library (`smartdeal.runtime.artifact`).
 
 Writes benchmarks/results/whole_model.md and whole_model.json.
 
@@ -29,7 +29,6 @@ Writes benchmarks/results/whole_model.md and whole_model.json.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -45,8 +44,9 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(HERE))
 
-ORT_DIR = Path(os.environ.get("SD_CACHE", Path.home() / ".cache" / "smartdeal")) / \
-    "ort" / "node_modules" / "onnxruntime-node"
+from smartdeal.runtime.artifact import (Library, input_tensor, median_ms,  # noqa: E402
+                                        ort_ms, weight_bytes)
+
 TOLERANCE = 1e-5
 
 
@@ -54,64 +54,8 @@ TOLERANCE = 1e-5
 # Timing workers (each runs in a fresh process so thread settings hold)
 # --------------------------------------------------------------------------
 
-def _memref(rank):
-    class MemRef(ctypes.Structure):
-        _fields_ = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
-                    ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * rank),
-                    ("strides", ctypes.c_int64 * rank)]
-    return MemRef
-
-
-class Library:
-    """libmodel.so's `_mlir_ciface_main` on one fixed input, called repeatedly."""
-
-    def __init__(self, path, x: np.ndarray, result_rank: int):
-        self.lib = ctypes.CDLL(str(path))
-        self.fn = self.lib._mlir_ciface_main
-        self.fn.restype = None
-        self.x = np.ascontiguousarray(x, dtype=np.float32)
-        d = _memref(self.x.ndim)()
-        d.allocated = d.aligned = self.x.ctypes.data
-        d.offset = 0
-        for i, (s, st) in enumerate(zip(self.x.shape, self.x.strides)):
-            d.sizes[i], d.strides[i] = s, st // 4
-        self.arg = d
-        self.rank = result_rank
-        self.free = ctypes.CDLL(None).free
-
-    def __call__(self, keep=False):
-        result = _memref(self.rank)()
-        self.fn(ctypes.byref(result), ctypes.byref(self.arg))
-        out = None
-        if keep:
-            shape = tuple(result.sizes)
-            n = int(np.prod(shape))
-            base = ctypes.cast(result.aligned, ctypes.POINTER(ctypes.c_float))
-            out = np.ctypeslib.as_array(base, shape=(result.offset + n,))[
-                result.offset:].reshape(shape).copy()
-        self.free(ctypes.c_void_p(result.allocated))
-        return out
-
-
-def input_tensor(shape):
-    """The same pseudo-random input for every engine."""
-    return np.random.default_rng(0).uniform(-0.5, 0.5, shape).astype(np.float32)
-
-
-def _median_time(fn, iters, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
 def worker_lib(lib, shape, rank, iters):
-    f = Library(lib, input_tensor(shape), rank)
-    return _median_time(f, iters)
+    return median_ms(Library(lib, input_tensor(shape), rank), iters)
 
 
 def worker_torch(model, shape, threads, iters, work):
@@ -121,18 +65,18 @@ def worker_torch(model, shape, threads, iters, work):
     module = torch_model(model, Path(work))
     x = torch.from_numpy(input_tensor(shape))
     with torch.no_grad():
-        return _median_time(lambda: module(x), iters)
+        return median_ms(lambda: module(x), iters)
 
 
 def run_worker(kind, args, threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     if kind == "ort":
-        cmd = ["node", str(HERE / "ort_time.js"), str(ORT_DIR)] + [str(a) for a in args]
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if out.returncode:
-            raise RuntimeError(f"onnxruntime-node failed: {out.stderr.strip()}")
-        return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"]
+        model, shape, threads, iters = args
+        ms = ort_ms(model, [int(s) for s in shape.split(",")], threads, iters)
+        if ms is None:
+            raise RuntimeError("onnxruntime-node is not installed (scripts/install-deps.sh)")
+        return ms
     cmd = [sys.executable, str(Path(__file__)), "--worker", kind, json.dumps(args)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode:
@@ -285,7 +229,6 @@ def main():
     if args.quick:
         args.batches, args.rounds = "1", 1
     from smartdeal import runner
-    import weight_bytes
 
     sd_opt = runner.find_sd_opt()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -304,7 +247,7 @@ def main():
             raise SystemExit(f"{name}: compiled code differs from the reference path "
                              f"by {checks[name]:.2e} (> {TOLERANCE})")
         lib = compile_ours(name, 1, args.work, sd_opt)
-        sizes[name] = {"library_weight_bytes": weight_bytes.library_weight_bytes(lib),
+        sizes[name] = {"library_weight_bytes": weight_bytes(lib),
                        "onnx_bytes": onnx_model(name, args.work).stat().st_size}
         report = args.work / f"{name}-b1" / "layers.json"
         if report.exists():

@@ -68,6 +68,18 @@ class DriverTest(unittest.TestCase):
             self.assertEqual(summary["totals"]["compressed_layers"], 2)
             # The compiled code computes what the exported model computes.
             self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+            # Beside the ratio: the library's measured weight bytes (the same
+            # count as benchmarks/cpu/weight_bytes.py) and both latencies.
+            from smartdeal.runtime.artifact import weight_bytes
+            art = summary["cpu"]["artifact"]
+            self.assertEqual(art["weight_bytes"], weight_bytes(out / "libmodel.so"))
+            self.assertEqual(art["report_bytes"],
+                             summary["totals"]["whole_model"]["bits"] / 8)
+            self.assertGreater(art["library_ms"], 0)
+            text = (out / "summary.md").read_text()
+            self.assertIn(f"libmodel.so stores {art['weight_bytes'] / 1e6:.3f} MB", text)
+            self.assertIn("latency, batch as imported, 1 thread(s): libmodel.so", text)
+
             # The exported weights are the rebuilt ones, in ONNX layouts.
             exported = onnx.load(str(out / "compressed.onnx"))
             inits = {i.name: numpy_helper.to_array(i) for i in exported.graph.initializer}
@@ -78,6 +90,43 @@ class DriverTest(unittest.TestCase):
             for name, orig, new in [("fc1", w1.T, inits["w1"].T), ("fc2", w2, inits["w2"])]:
                 err = np.linalg.norm(orig - new) / np.linalg.norm(orig)
                 self.assertAlmostEqual(err, layers[name]["relative_error"], places=4)
+
+    def test_round_basis_stores_bases_in_8_bits(self):
+        # --round-basis: the model computes with 8-bit bases (q * 2^e per
+        # row), libmodel.so stores them as bytes, and it still computes what
+        # the exported (rounded) model computes.
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            make_mlp(tmp / "mlp.onnx")
+            sizes = {}
+            for flag in ([], ["--round-basis"]):
+                out = tmp / ("round" if flag else "plain")
+                proc = run_driver(tmp / "mlp.onnx", "-o", out, "--min-size", "0",
+                                  "--no-accelerator", *flag)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                summary = json.loads((out / "summary.json").read_text())
+                self.assertLess(summary["cpu"]["relative_error"], 1e-4)
+                sizes[bool(flag)] = summary["cpu"]["artifact"]["weight_bytes"]
+                if flag:
+                    text = (out / "compressed.mlir").read_text()
+                    from smartdeal.ir.resources import parse_resource_section
+                    checked = 0
+                    for key, blob in parse_resource_section(text).items():
+                        if not key.endswith("_b"):
+                            continue
+                        b = np.frombuffer(blob, "<f4").reshape(-1, 9)
+                        for row in b:
+                            a = np.abs(row).max()
+                            if a == 0:
+                                continue
+                            e = np.ceil(np.log2(a / 127))
+                            q = row / 2.0 ** e
+                            self.assertTrue(np.array_equal(q, np.round(q)), key)
+                            self.assertLessEqual(np.abs(q).max(), 127)
+                            checked += 1
+                    self.assertGreater(checked, 0)
+            # Bases shrink from 36 to 9 bytes per block plus 4 per row.
+            self.assertLess(sizes[True], sizes[False])
 
     def test_conv_transpose_exports_in_its_own_layout(self):
         # The importer convolves with the ConvTranspose weight's channels

@@ -83,6 +83,12 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
     share every load of a block's values and offset; products are added in
     the reference lowering's order, so results are bit-identical to it.
 
+    With `code-stream` (the default) the codes are stored as the
+    decomposition report counts them, an entry bitmap plus a
+    ceil(log2 D)-bit index per non-zero code into a table of the distinct
+    codes, and each call rebuilds the code planes from them before the
+    kernels run (see CodeStream.cpp); results are unchanged.
+
     Exponent ranges must lie within the normal f32 range ([-126, 127]).
   }];
   let dependentDialects = [
@@ -97,7 +103,12 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
            "Weight rows rebuilt per tile (the largest divisor of the output "
            "count not above this is used)">,
     Option<"permdiagRows", "permdiag-rows", "int64_t", "8",
-           "Input rows that share each load of a permuted-diagonal block">
+           "Input rows that share each load of a permuted-diagonal block">,
+    Option<"codeStream", "code-stream", "bool", "true",
+           "Store Ce codes as an entry bitmap plus indices of the non-zero "
+           "codes (the report's storage rule), decoded into the kernels' "
+           "code planes at the start of each call, when smaller than the "
+           "planes">
   ];
 }
 

@@ -33,17 +33,21 @@ def SDEmitCInterfacePass : Pass<"sd-emit-c-interface", "mlir::ModuleOp"> {
 //===----------------------------------------------------------------------===//
 
 def SDIntWeightsPass : Pass<"sd-int-weights", "mlir::func::FuncOp"> {
-  let summary = "Store int-k convolution weights as i8 with per-channel scales";
+  let summary = "Store int-k weights as packed k-bit integers with per-channel scales";
   let description = [{
-    A convolution (`linalg.conv_2d_nchw_fchw`, `linalg.depthwise_conv_2d_nchw_chw`)
-    whose filter is an f32 constant on a per-output-channel integer grid
-    (`W[o] = q * s[o]`, `|q| <= 127`, every value reproduced to 2^-18 of the
-    channel's largest) is rewritten as `init + s[o] * conv(x, q)` with `q`
-    an i8 constant and `s` one f32 per channel: the artifact stores one
-    byte per weight, and the convolution reads the integers (casting them
-    as it goes) instead of a dequantized f32 copy. This is how the layers a
-    plan quantizes to int-k keep their size in `libmodel.so`. Filters with
-    fewer than `min-weights` values are left alone.
+    An f32 weight constant of rank >= 2 that feeds a linalg op (a
+    convolution filter, an FC weight in either layout) and whose values lie
+    on a per-output-channel integer grid (`W = q * s[c]`, `|q| < 2^(k-1)`,
+    k <= 8, every value reproduced to 2^-18 of its channel's largest; the
+    channel is the leading dimension, else the trailing one) is replaced by
+    `s[c] * decode(planes)`: the planes store q as k-bit two's-complement
+    integers, exactly k bits per weight (fields of 4, 2 and 1 bits, see
+    IntWeights.cpp), `s` is one f32 per channel, and the decode is a
+    linalg.generic the CPU pipeline vectorizes. The artifact then stores
+    the bits a plan's int-k layer is reported at, and each call rebuilds the
+    f32 weight from them before the layer reads it. Constants with fewer
+    than `min-weights` values, or where the scales would cost more than
+    half the f32 bytes, are left alone.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

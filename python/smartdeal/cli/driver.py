@@ -35,7 +35,7 @@ from ..plan import fits, graph, menus, sensitivity
 from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
                               quantize_int_layers)
 from ..runtime import compressed as compressed_mod
-from ..runtime import runner, source_export
+from ..runtime import artifact, runner, source_export
 from ..runtime.runner import REPO_ROOT
 from . import checks, fidelity, plots
 
@@ -223,6 +223,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="skip the accelerator programs and simulation")
     p.add_argument("--no-cpu-check", action="store_true",
                    help="skip running the compiled model on the CPU")
+    p.add_argument("--round-basis", action="store_true",
+                   help="round the SmartExchange bases to the 8 bits the report "
+                   "counts (sd-round-basis) before the export, so libmodel.so "
+                   "stores them in 8 bits; the per-layer weight errors in the "
+                   "report are those before the rounding")
     args = p.parse_args(argv)
 
     created: List[Path] = []
@@ -430,6 +435,17 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         with open(work / "layers.md", "a") as f:
             f.write("\n".join(rows) + "\n")
 
+    if args.round_basis:
+        # The report counts each basis entry at 8 bits: from here on (export,
+        # accuracy, libmodel.so) the model computes with such bases.
+        progress("rounding the bases to the 8 bits the report counts "
+                 "(sd-round-basis)")
+        rounded = work / "compressed.rounded.mlir"
+        _run([sd_opt, str(compressed), "--sd-round-basis", "-o", str(rounded)],
+             "sd-round-basis")
+        rounded.replace(compressed)
+        layers = compressed_mod.load(report_json, compressed)
+
     progress("exporting the compressed model")
     exported = None
     if kind == "onnx":
@@ -481,6 +497,17 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         cpu["relative_error"] = runner.relative_error(run.outputs[0],
                                                       quality["example_output"])
         cpu["seconds"] = run.seconds_run
+
+    if not args.no_cpu_check:
+        progress("measuring libmodel.so: weight bytes and latency beside ONNX Runtime")
+        whole_bits = (menus.whole_model(report["totals"], onnx.load(str(path)))["bits"]
+                      if kind == "onnx" else report["totals"]["bits"])
+        shapes = runner.main_signature(model_mlir.read_text()) if kind == "onnx" else None
+        timed = shapes and len(shapes[0]) == 1 and len(shapes[1]) == 1
+        cpu["artifact"] = artifact.measure(
+            work / "libmodel.so", whole_bits, onnx_model=path if timed else None,
+            shape=shapes[0][0] if timed else None,
+            result_rank=len(shapes[1][0]) if timed else None)
 
     progress("accelerator programs and simulation (sd-translate, sd-sim)")
     acc = {}
@@ -544,6 +571,8 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if cpu:
         lines.append(f"- compiled CPU code vs exported model: max relative "
                      f"difference {cpu['relative_error']:.2e}")
+    if cpu.get("artifact"):
+        lines += artifact.describe(cpu["artifact"])
     if acc.get("totals"):
         se, dense = acc["totals"]["se"], acc["totals"]["dense"]
         lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "

@@ -1,4 +1,4 @@
-// RUN: sd-opt %s --convert-sd-to-cpu --canonicalize --split-input-file | FileCheck %s
+// RUN: sd-opt %s --convert-sd-to-cpu=code-stream=false --canonicalize --split-input-file | FileCheck %s
 
 // The weights stay compressed: every code uses one magnitude, so the codes
 // are 4-bit nibbles, two per byte, in planes of Ce columns padded to 16 rows
@@ -7,10 +7,13 @@
 // largest divisor of 12 not above 8) is rebuilt with 8-lane vector ops: one
 // 8-byte load per column gives 16 rows, the low and high nibbles moved into
 // half-precision sign and exponent bits, then 3 multiply-adds per column.
-// The bases carry the factor 2^(p0 + 14) = 2^6 (p0 = -8): 0.5 becomes 32.
+// The bases carry the factor 2^(p0 + 14) = 2^6 (p0 = -8): 0.5 becomes 32;
+// every row is then exactly 1 * 32, so they are stored as 2-bit integers
+// (one 2-bit plane of ceil(108/8) = 14 columns) with one scale (32) per row.
 // CHECK-LABEL: func.func @fc
 // CHECK-DAG:     %[[CODES:.*]] = arith.constant dense_resource<sd_cpu_codes4> : tensor<12x1x3x8xi8>
-// CHECK-DAG:     arith.constant dense_resource<sd_cpu_codes_basis> : tensor<12x1x3x3xf32>
+// CHECK-DAG:     arith.constant dense<{{.*}}> : tensor<2x14xi8>
+// CHECK-DAG:     arith.constant dense<3.200000e+01> : tensor<12xf32>
 // CHECK-NOT:     tensor<12x10xf32>
 // CHECK:         linalg.transpose {{.*}} permutation = [0, 1, 3, 2]
 // CHECK:         scf.for %{{.*}} = %c0 to %c12 step %c6
@@ -27,7 +30,6 @@
 // CHECK:           vector.reduction <add>
 // CHECK-NOT:     sd.
 // CHECK: sd_cpu_codes4: "0x0100000001010101000000000101010100000000
-// CHECK: sd_cpu_codes_basis: "0x04000000000000420000004200000042
 func.func @fc(%x: tensor<2x10xf32>, %init: tensor<2x12xf32>) -> tensor<2x12xf32> {
   %w = sd.se_constant codes(dense<1> : tensor<12x1x4x3xi8>) basis(dense<0.5> : tensor<12x1x3x3xf32>)
          : !sd.se<12x10xf32, blocks = 1x4, exponents = [-8, 5]>

@@ -21,7 +21,7 @@ namespace sd {
 /// tile of `tileRows` weight rows at a time, and the permuted-diagonal
 /// kernel, which reads each block's values once per `permdiagRows` input rows.
 void populateSDToCPUPatterns(RewritePatternSet &patterns, int64_t tileRows,
-                             int64_t permdiagRows = 8);
+                             int64_t permdiagRows = 8, bool codeStream = true);
 
 } // namespace sd
 } // namespace mlir

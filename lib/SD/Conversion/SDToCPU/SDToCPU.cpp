@@ -51,6 +51,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
+#include "CodeStream.h"
+#include "SD/Transforms/IntWeights.h"
 #include "SD/Conversion/SDToLinalg/SDToLinalg.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
@@ -242,8 +244,19 @@ static SmallVector<int8_t> packNibbles(ArrayRef<int64_t> codes, int64_t groups,
   return planes;
 }
 
+/// The bases as a value: 8-bit integers times one scale per output row when
+/// they lie exactly on such a grid (sd-round-basis leaves them so), f32
+/// otherwise.
+static Value materializeBasis(ImplicitLocOpBuilder &b, RankedTensorType type,
+                              ArrayRef<float> values, StringRef name) {
+  if (Value v = materializeOnIntegerGrid(b, b.getLoc(), type, values, {0},
+                                         /*exact=*/true, name))
+    return v;
+  return arith::ConstantOp::create(b, makeFloatConstant(type, values, name));
+}
+
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
-                                             Value weight) {
+                                             Value weight, bool codeStream) {
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();
@@ -283,14 +296,13 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
       w.paddedRows = llvm::alignTo(rows, 2 * kLanes);
       auto planesType =
           RankedTensorType::get({o, nb, 3, w.paddedRows / 2}, b.getI8Type());
-      w.codes = arith::ConstantOp::create(
-          b, makeIntegerConstant(
-                 planesType,
-                 packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
-                 name + "4"));
+      w.codes = materializeCodePlanes(
+          b, planesType,
+          packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
+          {o * nb * 3, rows, w.paddedRows, /*nibbles=*/true}, name + "4",
+          codeStream);
       auto basisType = cast<RankedTensorType>(constant.getBasis().getType());
-      w.basis = arith::ConstantOp::create(
-          b, makeFloatConstant(basisType, *scaled, name + "_basis"));
+      w.basis = materializeBasis(b, basisType, *scaled, name + "_basis");
       return w;
     }
   }
@@ -308,9 +320,16 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
       }
   auto planesType =
       RankedTensorType::get({o, nb, 3, w.paddedRows}, b.getI8Type());
-  w.codes = arith::ConstantOp::create(
-      b, makeIntegerConstant(planesType, planes, name));
-  w.basis = arith::ConstantOp::create(b, constant.getBasis());
+  w.codes = materializeCodePlanes(b, planesType, planes,
+                                  {o * nb * 3, rows, w.paddedRows,
+                                   /*nibbles=*/false},
+                                  name, codeStream);
+  FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
+  if (failed(basis))
+    return failure();
+  w.basis = materializeBasis(
+      b, cast<RankedTensorType>(constant.getBasis().getType()), *basis,
+      name + "_basis");
   return w;
 }
 
@@ -564,8 +583,9 @@ static Value from2D(ImplicitLocOpBuilder &b, Value v, RankedTensorType type) {
 namespace {
 
 struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
-  LowerMatmulToCPU(MLIRContext *ctx, int64_t tileRows)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows) {}
+  LowerMatmulToCPU(MLIRContext *ctx, int64_t tileRows, bool codeStream)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows),
+        codeStream(codeStream) {}
 
   LogicalResult matchAndRewrite(ShiftAddMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -573,7 +593,7 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
     SEWeightType type = op.getWeight().getType();
     if (type.getMinExp() < -126 || type.getMaxExp() > 127)
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
-    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
+    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight(), codeStream);
     if (failed(w))
       return rewriter.notifyMatchFailure(op,
                                          "weight is not a readable constant");
@@ -589,11 +609,13 @@ struct LowerMatmulToCPU : OpRewritePattern<ShiftAddMatmulOp> {
   }
 
   int64_t tileRows;
+  bool codeStream;
 };
 
 struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
-  LowerConvToCPU(MLIRContext *ctx, int64_t tileRows)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows) {}
+  LowerConvToCPU(MLIRContext *ctx, int64_t tileRows, bool codeStream)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileRows(tileRows),
+        codeStream(codeStream) {}
 
   LogicalResult matchAndRewrite(ShiftAddConv2DOp op,
                                 PatternRewriter &rewriter) const override {
@@ -602,7 +624,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
     SEWeightType type = op.getWeight().getType();
     if (type.getMinExp() < -126 || type.getMaxExp() > 127)
       return rewriter.notifyMatchFailure(op, "exponents outside f32 range");
-    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight());
+    FailureOr<SEWeight> w = materializeWeight(b, op.getWeight(), codeStream);
     if (failed(w))
       return rewriter.notifyMatchFailure(op,
                                          "weight is not a readable constant");
@@ -676,6 +698,7 @@ struct LowerConvToCPU : OpRewritePattern<ShiftAddConv2DOp> {
   }
 
   int64_t tileRows;
+  bool codeStream;
 };
 
 } // namespace
@@ -869,7 +892,7 @@ struct ConvertSDToCPUPass
     if (failed(verifyConstantData(root, "the CPU code")))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateSDToCPUPatterns(patterns, tileRows, permdiagRows);
+    populateSDToCPUPatterns(patterns, tileRows, permdiagRows, codeStream);
     // What has no kernel (standalone rebuilds, quantized ops, weights the
     // kernels reject) takes the reference path.
     populateSDToLinalgPatterns(patterns);
@@ -891,8 +914,9 @@ struct ConvertSDToCPUPass
 } // namespace
 
 void mlir::sd::populateSDToCPUPatterns(RewritePatternSet &patterns,
-                                       int64_t tileRows, int64_t permdiagRows) {
+                                       int64_t tileRows, int64_t permdiagRows,
+                                       bool codeStream) {
   patterns.add<LowerMatmulToCPU, LowerConvToCPU>(patterns.getContext(),
-                                                 tileRows);
+                                                 tileRows, codeStream);
   patterns.add<LowerPermDiagToCPU>(patterns.getContext(), permdiagRows);
 }

@@ -246,6 +246,25 @@ def SDQuantizePass : Pass<"sd-quantize", "mlir::ModuleOp"> {
   ];
 }
 
+def SDRoundBasisPass : Pass<"sd-round-basis", "mlir::ModuleOp"> {
+  let summary = "Round SmartExchange bases to the bits the report counts";
+  let description = [{
+    Rounds every `sd.se_constant` basis to `bits`-bit integers times one
+    power of two per output row (all of the row's blocks): `B = q * 2^e`,
+    `|q| <= 2^(bits-1) - 1`, e the smallest that fits the row's largest
+    magnitude. The decomposition report counts each basis entry at 8 bits;
+    after this pass the model computes with such bases, and since
+    `q * 2^e` is exact in f32 the CPU backend stores q in 8 bits plus the
+    row's scale and rebuilds the same values (`--sd-cpu-to-llvm`). The
+    driver runs it after the decomposition and the refits, before the
+    export, so every consumer reads the rounded bases.
+  }];
+  let options = [
+    Option<"bits", "bits", "int", "8",
+           "Bits per basis entry (2 to 16)">
+  ];
+}
+
 def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
   let summary = "Outline the accelerator's segments of quantized functions";
   let description = [{
