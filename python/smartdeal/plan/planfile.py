@@ -89,20 +89,21 @@ def passes_plan(config: Optional[dict], min_size: int,
 
 def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
                      min_size: int, threshold: Optional[float], work: Path) -> List[str]:
-    """sd-opt on the imported model with the plan written to
-    `work/sd-opt-plan.json`: sd-permdiag for the plan's permdiag layers (when
-    it has any), then sd-decompose; reports in `work`."""
+    """sd-opt's `sd-compress` pipeline on the imported model with the plan
+    written to `work/sd-opt-plan.json` (sd-permdiag for the plan's permdiag
+    layers, sd-decompose, the contract check); reports in `work`, the
+    permdiag one only when the plan has permdiag layers."""
     plan_path = work / "sd-opt-plan.json"
     plan_path.write_text(json.dumps(passes_plan(config, min_size, threshold), indent=2)
                          + "\n")
-    cmd = [sd_opt, str(model_mlir)]
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
+    options = [f"plan={plan_path}", f"report={work / 'layers.json'}"]
     if layers_of_form(config, "permdiag"):
-        cmd.append(f"--sd-permdiag=plan={plan_path} report={work / 'permdiag.json'}")
-    return cmd + [f"--sd-decompose=plan={plan_path} report={work / 'layers.json'}",
-                  "-o", str(work / "compressed.mlir")]
+        options.append(f"permdiag-report={stale}")
+    return [sd_opt, str(model_mlir), f"--sd-compress={' '.join(options)}",
+            "-o", str(work / "compressed.mlir")]
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
