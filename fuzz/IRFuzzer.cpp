@@ -18,6 +18,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -33,7 +34,20 @@ namespace {
 constexpr int kInputsPerContext = 1000;
 } // namespace
 
+/// Ops whose MLIR 22 parsers crash on a malformed integer array (linalg's
+/// parseDenseI64ArrayAttr stores the null attribute that a failed
+/// DenseI64ArrayAttr::parse returns, and NamedAttrList::set dereferences
+/// it): a known upstream bug (docs/Testing.md, "Upstream MLIR bugs"; the
+/// XFAIL test test/Dialect/SD/IR/upstream-linalg-array.mlir). Inputs naming
+/// them are skipped so the fuzzer looks for faults in our code.
+constexpr llvm::StringLiteral kKnownCrashingOps[] = {
+    "linalg.transpose", "linalg.broadcast", "linalg.reduce"};
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  llvm::StringRef input(reinterpret_cast<const char *>(data), size);
+  for (llvm::StringLiteral op : kKnownCrashingOps)
+    if (input.contains(op))
+      return 0;
   static DialectRegistry *registry = [] {
     auto *r = new DialectRegistry();
     sd::registerAllDialects(*r);
@@ -55,9 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // `dialect_resources` / `external_resources` entry without checking that
   // it is not the end of the file or a lexer error; the lexer then resumes
   // one byte past the terminating NUL and reads on, skipping NULs, until it
-  // finds a token or faults (docs/Testing.md, "An MLIR parser bug"). The
+  // finds a token or faults (docs/Testing.md, "Upstream MLIR bugs"). The
   // guard byte stops it there; every other path ends at the NUL.
-  std::string buffer(reinterpret_cast<const char *>(data), size);
+  std::string buffer(input);
   buffer.append("\0\x01", 2);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
       llvm::StringRef(buffer.data(), size), context.get());
