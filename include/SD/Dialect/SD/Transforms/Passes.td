@@ -286,4 +286,33 @@ def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
   ];
 }
 
+def SDOffloadPass : Pass<"sd-offload", "mlir::ModuleOp"> {
+  let summary = "Run the accelerator segments through the accelerator runtime";
+  let description = [{
+    After `--sd-partition`, replaces the body of every `sd.accelerator`
+    function `@F` by calls into the accelerator runtime (libSDAccelRuntime,
+    lib/Runtime): `sdaccSetInput(k, arg_k)` for each argument,
+    `sdaccRun("F")`, then `sdaccGetOutput(k, result_k)` into a fresh
+    buffer for each result, all on `memref<*xi8>` (the C convention of
+    unranked memrefs: rank and descriptor pointer). The runtime runs the
+    program `F.sdacc` on the simulator; the host code around the calls is
+    unchanged, so the CPU backend compiles the whole model into a library
+    whose segments run on sd-sim. The segment's name is passed as a
+    `memref.global` of its bytes. Segments listed in `host` keep their
+    body: the CPU backend computes them (a segment the program builder
+    cannot map yet still runs, on the host).
+  }];
+  let options = [
+    ListOption<"host", "host", "std::string",
+               "Segments left to the CPU backend">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numSegments", "segments", "Accelerator segments offloaded">
+  ];
+}
+
 #endif // SD_DIALECT_SD_TRANSFORMS_PASSES_TD
