@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smartdeal import import_torch  # noqa: E402
 from smartdeal.accel import calibration_stats  # noqa: E402
 from smartdeal.runtime import aot, hybrid, runner  # noqa: E402
-from test_quantize_pass import quantize  # noqa: E402
+from test_quantize_pass import DECOMPOSE, quantize  # noqa: E402
 
 
 class Gated(nn.Module):
@@ -135,6 +135,59 @@ class HybridRunTest(unittest.TestCase):
         np.testing.assert_array_equal(bits(np.load(self.tmp / "y.npy")), bits(want))
         report = json.loads((self.tmp / "r.json").read_text())
         self.assertEqual(len(report["segments"]), 2)
+
+
+class Wide(nn.Module):
+    """The OCR recognizer's widest depthwise layer: one output row of its
+    480 channels (5 rows of 80) does not fit half the input buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.expand = nn.Conv2d(8, 480, 1)
+        self.dw = nn.Conv2d(480, 480, 5, padding=2, groups=480)
+        self.project = nn.Conv2d(480, 8, 1)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.project(self.relu(self.dw(self.relu(self.expand(x)))))
+
+
+class ScheduledTest(unittest.TestCase):
+    def test_split_depthwise_runs_on_the_accelerator(self):
+        # Without --sd-schedule the depthwise segment stays on the host (the
+        # program builder refuses it); with it, every segment is a program
+        # and the whole model is still bit for bit the CPU quantized mode.
+        torch.manual_seed(0)
+        model = Wide().eval()
+        rng = np.random.default_rng(2)
+        calib = [(rng.standard_normal((1, 8, 6, 80)).astype(np.float32),) for _ in range(2)]
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d)
+            calibration_stats.write_stats(tmp / "stats.json",
+                                          calibration_stats.torch_stats(model, calib), 2)
+            import_torch(model, (torch.from_numpy(calib[0][0]),),
+                         output=str(tmp / "model.mlir"))
+            for schedule in (False, True):
+                q = tmp / f"q{int(schedule)}.mlir"
+                subprocess.run([runner.find_sd_opt(), tmp / "model.mlir", DECOMPOSE,
+                                f"--sd-quantize=stats={tmp / 'stats.json'}",
+                                *(["--sd-schedule"] if schedule else []),
+                                "--sd-partition", "-o", q], check=True, capture_output=True)
+                art = tmp / f"art{int(schedule)}"
+                hybrid.build(q, art)
+                manifest = json.loads((art / "manifest.json").read_text())
+                refused = [r for r in manifest["host_segments"].values()
+                           if "does not fit half" in r]
+                self.assertEqual(len(refused), 0 if schedule else 1, manifest)
+                if schedule:
+                    self.assertEqual(manifest["host_segments"], {})
+                    self.assertGreaterEqual(len(manifest["segments"]), 3)
+                    hybrid.compile_library(q, tmp / "cpu.so")
+                    x = rng.standard_normal((1, 8, 6, 80)).astype(np.float32)
+                    want = aot.call(str(tmp / "cpu.so"), "main", [x], 4)
+                    got, report = hybrid.run(art, [x], 4)
+                    np.testing.assert_array_equal(bits(got), bits(want))
+                    self.assertTrue(all(s["runs"] == 1 for s in report["segments"]))
 
 
 if __name__ == "__main__":

@@ -286,6 +286,35 @@ def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
   ];
 }
 
+def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
+  let summary = "Split accelerator layers to the buffers of the hardware configuration";
+  let description = [{
+    After `--sd-quantize`, before `--sd-partition`: every pooling or
+    depthwise layer (`sd.quantized_max_pool2d`, `sd.quantized_avg_pool2d`,
+    `sd.quantized_depthwise_conv2d`) whose band of one output row of every
+    channel does not fit half the input and output buffers of the hardware
+    configuration (`config`, default the built-in one; the rule is the
+    program builder's, `windowedRowFits`) is split into the fewest equal
+    channel groups that fit: each group reads a channel slice of the input
+    (`tensor.extract_slice`, with the zero pad the layer folds re-applied),
+    has its slice of the weights and biases, and writes its channels of the
+    result (`tensor.insert_slice`). The slices and inserts run on the host;
+    each group is an accelerator layer of its own. A depthwise group's
+    weights get their own scale (the format has one per layer), so the split
+    model is the one both the CPU quantized mode and the accelerator run.
+  }];
+  let options = [
+    Option<"config", "config", "std::string", "\"\"",
+           "Hardware configuration JSON (default: the built-in one)">
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numSplit", "split-layers", "Layers split into channel groups">,
+    Statistic<"numGroups", "groups", "Channel groups made">
+  ];
+}
+
 def SDOffloadPass : Pass<"sd-offload", "mlir::ModuleOp"> {
   let summary = "Run the accelerator segments through the accelerator runtime";
   let description = [{
