@@ -77,13 +77,15 @@ struct AcceleratorOptions : public PassPipelineOptions<AcceleratorOptions> {
       llvm::cl::desc("Write sd-quantize's per-op accelerator/host decisions")};
   Option<std::string> config{
       *this, "config",
-      llvm::cl::desc("Hardware configuration JSON the segments must build "
-                     "for (default: the built-in smartdeal-default)")};
+      llvm::cl::desc("Hardware configuration JSON the layers are split to "
+                     "and the segments must build for (default: the "
+                     "built-in smartdeal-default)")};
 };
 
 /// The accelerator path of a compressed model: sd-quantize with the
-/// calibration statistics, sd-partition into host code and accelerator
-/// segments, then the contract check (`stage=accelerator`: every segment
+/// calibration statistics, sd-schedule (layers split to the buffers of the
+/// configuration), sd-partition into host code and accelerator segments,
+/// then the contract check (`stage=accelerator`: every segment
 /// builds into a program; `sd-translate --sd-to-sdacc
 /// --sdacc-function=<segment>` writes it).
 void buildToAcceleratorPipeline(OpPassManager &pm,

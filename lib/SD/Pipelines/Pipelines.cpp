@@ -61,6 +61,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(mlir::sd::createSDVectorizeDensePass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
+    // Producers write into the buffers their results are inserted into
+    // (padded inputs of convolutions) instead of a temporary and a copy.
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
   }
   // Function boundaries are bufferized too, with identity layouts, so the
   // lowered functions take plain memref descriptors a C caller can build.
@@ -69,6 +72,11 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Tiles written in place leave copies of a subview onto an identical
+  // subview (parallel_insert_slice, insert_slice into the buffer the
+  // producer wrote); CSE makes them self-copies, which fold away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Frees every temporary buffer; without it each call leaks its rebuilt
   // weights.
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -173,6 +181,9 @@ void mlir::sd::buildToAcceleratorPipeline(OpPassManager &pm,
   quantize.stats = options.stats;
   quantize.report = options.report;
   pm.addPass(createSDQuantizePass(quantize));
+  SDSchedulePassOptions schedule;
+  schedule.config = options.config;
+  pm.addPass(createSDSchedulePass(schedule));
   pm.addPass(createSDPartitionPass());
   pm.addPass(createSDCheckContractPass({/*stage=*/"accelerator",
                                         /*configPath=*/options.config}));
@@ -198,9 +209,10 @@ void mlir::sd::registerSDPipelines() {
       buildCompressPipeline);
   PassPipelineRegistration<AcceleratorOptions>(
       "sd-to-accelerator",
-      "Quantize a compressed model from calibration statistics and cut it "
-      "into host code and accelerator segments (sd-quantize, sd-partition), "
-      "ending in the contract check",
+      "Quantize a compressed model from calibration statistics, split its "
+      "layers to the buffers and cut it into host code and accelerator "
+      "segments (sd-quantize, sd-schedule, sd-partition), ending in the "
+      "contract check",
       buildToAcceleratorPipeline);
   PassPipelineRegistration<>(
       "sd-tosa-to-linalg",
