@@ -60,6 +60,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(mlir::sd::createSDVectorizeDensePass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
+    // Producers write into the buffers their results are inserted into
+    // (padded inputs of convolutions) instead of a temporary and a copy.
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
   }
   // Function boundaries are bufferized too, with identity layouts, so the
   // lowered functions take plain memref descriptors a C caller can build.
@@ -68,6 +71,11 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Tiles written in place leave copies of a subview onto an identical
+  // subview (parallel_insert_slice, insert_slice into the buffer the
+  // producer wrote); CSE makes them self-copies, which fold away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Frees every temporary buffer; without it each call leaks its rebuilt
   // weights.
   bufferization::buildBufferDeallocationPipeline(pm);
