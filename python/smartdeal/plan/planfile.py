@@ -32,6 +32,7 @@ from .menus import (LayerMenu, capture_raw, correct_biases, int_bits_of, int_fit
 __all__ = [
     "PlanError",
     "compress_command",
+    "compress_passes",
     "layers_of_form",
     "load_plan",
     "merge_entries",
@@ -95,14 +96,24 @@ def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
     plan_path = work / "sd-opt-plan.json"
     plan_path.write_text(json.dumps(passes_plan(config, min_size, threshold), indent=2)
                          + "\n")
-    cmd = [sd_opt, str(model_mlir)]
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
+    return [sd_opt, str(model_mlir), *compress_passes(config, plan_path, work),
+            "-o", str(work / "compressed.mlir")]
+
+
+def compress_passes(config: Optional[dict], plan_path: Path,
+                    reports: Optional[Path] = None) -> List[str]:
+    """The sd-opt passes that compress by the plan file `plan_path`
+    (sd-permdiag when the plan has permdiag layers, then sd-decompose),
+    with their reports in `reports` when given."""
+    def report(name):
+        return f" report={reports / name}" if reports else ""
+    cmd = []
     if layers_of_form(config, "permdiag"):
-        cmd.append(f"--sd-permdiag=plan={plan_path} report={work / 'permdiag.json'}")
-    return cmd + [f"--sd-decompose=plan={plan_path} report={work / 'layers.json'}",
-                  "-o", str(work / "compressed.mlir")]
+        cmd.append(f"--sd-permdiag=plan={plan_path}{report('permdiag.json')}")
+    return cmd + [f"--sd-decompose=plan={plan_path}{report('layers.json')}"]
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
