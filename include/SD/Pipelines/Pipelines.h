@@ -19,6 +19,9 @@ struct TensorToLLVMOptions {
   bool vectorize = false;
   /// Parallel loops become OpenMP work-sharing loops (link with libomp).
   bool openmp = false;
+  /// Buffers come from `_mlir_memref_to_llvm_alloc`/`_free`
+  /// (lib/CPURuntime/Alloc.c, which keeps freed buffers for the next call).
+  bool cachedAlloc = false;
 };
 
 /// Lowers upstream tensor-level IR (linalg, tensor, arith, func) to the LLVM
@@ -37,6 +40,14 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "openmp",
       llvm::cl::desc("Run parallel loops on OpenMP threads (the library then "
                      "needs libomp; scripts/sd-compile.sh links it)"),
+      llvm::cl::init(false)};
+  Option<bool> cachedAlloc{
+      *this, "cached-alloc",
+      llvm::cl::desc("Allocate buffers through _mlir_memref_to_llvm_alloc and "
+                     "_free, which lib/CPURuntime/Alloc.c defines "
+                     "(scripts/sd-compile.sh links it): freed activations are "
+                     "reused by the next call instead of being page-faulted "
+                     "in again"),
       llvm::cl::init(false)};
 };
 

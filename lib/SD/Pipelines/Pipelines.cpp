@@ -123,7 +123,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
       vector::VectorContractLowering::OuterProduct;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = options.cachedAlloc;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   // Padding values of vectorized reads (ub.poison).
   pm.addPass(createUBToLLVMConversionPass());
   if (options.openmp)
@@ -157,6 +159,7 @@ void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm,
   TensorToLLVMOptions options;
   options.vectorize = true;
   options.openmp = cpu.openmp;
+  options.cachedAlloc = cpu.cachedAlloc;
   buildTensorToLLVMPipeline(pm, options);
 }
 

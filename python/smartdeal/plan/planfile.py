@@ -32,6 +32,7 @@ from .menus import (LayerMenu, capture_raw, correct_biases, int_bits_of, int_fit
 __all__ = [
     "PlanError",
     "compress_command",
+    "compress_passes",
     "layers_of_form",
     "load_plan",
     "merge_entries",
@@ -99,11 +100,22 @@ def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
-    options = [f"plan={plan_path}", f"report={work / 'layers.json'}"]
-    if layers_of_form(config, "permdiag"):
-        options.append(f"permdiag-report={stale}")
-    return [sd_opt, str(model_mlir), f"--sd-compress={' '.join(options)}",
+    return [sd_opt, str(model_mlir), *compress_passes(config, plan_path, work),
             "-o", str(work / "compressed.mlir")]
+
+
+def compress_passes(config: Optional[dict], plan_path: Path,
+                    reports: Optional[Path] = None) -> List[str]:
+    """The sd-opt option that compresses by the plan file `plan_path`: the
+    named pipeline sd-compress (sd-permdiag when the plan has permdiag
+    layers, then sd-decompose, then its contract check), with its reports
+    in `reports` when given."""
+    options = [f"plan={plan_path}"]
+    if reports is not None:
+        options.append(f"report={reports / 'layers.json'}")
+        if layers_of_form(config, "permdiag"):
+            options.append(f"permdiag-report={reports / 'permdiag.json'}")
+    return [f"--sd-compress={' '.join(options)}"]
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,
