@@ -107,9 +107,9 @@ def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
 def compress_passes(config: Optional[dict], plan_path: Path,
                     reports: Optional[Path] = None) -> List[str]:
     """The sd-opt option that compresses by the plan file `plan_path`: the
-    named pipeline sd-compress (sd-permdiag when the plan has permdiag
-    layers, then sd-decompose, then its contract check), with its reports
-    in `reports` when given."""
+    named pipeline sd-compress (sd-permdiag, which projects the plan's
+    permdiag layers only, then sd-decompose, then its contract check), with
+    its reports in `reports` when given."""
     options = [f"plan={plan_path}"]
     if reports is not None:
         options.append(f"report={reports / 'layers.json'}")
