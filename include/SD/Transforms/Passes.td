@@ -77,8 +77,12 @@ def SDVectorizeDensePass
     `depth` reduction steps), each tile is vectorized with
     `linalg::vectorize`, and accumulators are hoisted out of the reduction
     loops. Tile sizes are the largest divisors of the loop ranges not above
-    the targets, so tiles are static and unmasked. Ops the vectorizer
-    rejects (depthwise and pooling windows in NCHW) are left whole.
+    the targets, so tiles are static and unmasked. NCHW depthwise
+    convolutions with unit width stride first become one elementwise
+    generic over their window taps (shifted input slices, same sum order),
+    and constant pads a fill placed before the padded value's producer plus
+    an insert (the producer then writes into the padded buffer). Ops the
+    vectorizer rejects (pooling windows in NCHW) are left whole.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

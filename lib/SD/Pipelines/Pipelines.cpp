@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Pipelines/Pipelines.h"
+#include "SD/Pipelines/Passes.h"
 #include "SD/Conversion/Passes.h"
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
@@ -60,6 +61,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(mlir::sd::createSDVectorizeDensePass());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
+    // Producers write into the buffers their results are inserted into
+    // (padded inputs of convolutions) instead of a temporary and a copy.
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
   }
   // Function boundaries are bufferized too, with identity layouts, so the
   // lowered functions take plain memref descriptors a C caller can build.
@@ -68,6 +72,11 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Tiles written in place leave copies of a subview onto an identical
+  // subview (parallel_insert_slice, insert_slice into the buffer the
+  // producer wrote); CSE makes them self-copies, which fold away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Frees every temporary buffer; without it each call leaks its rebuilt
   // weights.
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -114,7 +123,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
       vector::VectorContractLowering::OuterProduct;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = options.cachedAlloc;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   // Padding values of vectorized reads (ub.poison).
   pm.addPass(createUBToLLVMConversionPass());
   if (options.openmp)
@@ -123,6 +134,7 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSDCheckContractPass({/*stage=*/"llvm"}));
 }
 
 void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
@@ -147,7 +159,37 @@ void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm,
   TensorToLLVMOptions options;
   options.vectorize = true;
   options.openmp = cpu.openmp;
+  options.cachedAlloc = cpu.cachedAlloc;
   buildTensorToLLVMPipeline(pm, options);
+}
+
+void mlir::sd::buildCompressPipeline(OpPassManager &pm,
+                                     const CompressOptions &options) {
+  if (!options.plan.empty()) {
+    SDPermDiagPassOptions permdiag;
+    permdiag.planFile = options.plan;
+    permdiag.report = options.permdiagReport;
+    pm.addPass(createSDPermDiagPass(permdiag));
+  }
+  SDDecomposePassOptions decompose;
+  decompose.planFile = options.plan;
+  decompose.report = options.report;
+  pm.addPass(createSDDecomposePass(decompose));
+  pm.addPass(createSDCheckContractPass({/*stage=*/"compressed"}));
+}
+
+void mlir::sd::buildToAcceleratorPipeline(OpPassManager &pm,
+                                          const AcceleratorOptions &options) {
+  SDQuantizePassOptions quantize;
+  quantize.stats = options.stats;
+  quantize.report = options.report;
+  pm.addPass(createSDQuantizePass(quantize));
+  SDSchedulePassOptions schedule;
+  schedule.config = options.config;
+  pm.addPass(createSDSchedulePass(schedule));
+  pm.addPass(createSDPartitionPass());
+  pm.addPass(createSDCheckContractPass({/*stage=*/"accelerator",
+                                        /*configPath=*/options.config}));
 }
 
 void mlir::sd::buildTosaToLinalgPipeline(OpPassManager &pm) {
@@ -162,6 +204,19 @@ void mlir::sd::buildTosaToLinalgPipeline(OpPassManager &pm) {
 }
 
 void mlir::sd::registerSDPipelines() {
+  registerSDPipelinesPasses();
+  PassPipelineRegistration<CompressOptions>(
+      "sd-compress",
+      "Compress an imported model from a plan (sd-permdiag, sd-decompose), "
+      "ending in the contract check",
+      buildCompressPipeline);
+  PassPipelineRegistration<AcceleratorOptions>(
+      "sd-to-accelerator",
+      "Quantize a compressed model from calibration statistics, split its "
+      "layers to the buffers and cut it into host code and accelerator "
+      "segments (sd-quantize, sd-schedule, sd-partition), ending in the "
+      "contract check",
+      buildToAcceleratorPipeline);
   PassPipelineRegistration<>(
       "sd-tosa-to-linalg",
       "Lower TOSA (current syntax) to linalg-on-tensors, the form "

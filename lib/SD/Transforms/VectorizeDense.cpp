@@ -11,7 +11,9 @@
 //
 //   1. NCHW convolutions become im2col + a matmul-like generic (as
 //      linalg::rewriteInIm2Col does, but with the filter cast in the
-//      matmul so i8 filters work; 1x1 kernels need no copy);
+//      matmul so i8 filters work; 1x1 kernels need no copy), and NCHW
+//      depthwise convolutions one elementwise generic over their window
+//      taps (shifted slices of the input);
 //   2. every linalg op is tiled (scf::tileUsingSCF) so its tile is one vector
 //      along the output's contiguous dimension and, for contractions, a
 //      small block of output rows by a chunk of the reduction;
@@ -34,10 +36,12 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -113,6 +117,25 @@ Operation *tileOnce(RewriterBase &rewriter, Operation *op,
   return tiled->tiledOps.front();
 }
 
+/// The input, filter and output of a convolution on static tensors, with
+/// their types, or nothing.
+struct ConvOperands {
+  Value x, w, init;
+  RankedTensorType xType, wType, outType;
+};
+std::optional<ConvOperands> staticConvOperands(linalg::LinalgOp op) {
+  ConvOperands c{op.getDpsInputs()[0], op.getDpsInputs()[1],
+                 op.getDpsInits()[0]};
+  c.xType = dyn_cast<RankedTensorType>(c.x.getType());
+  c.wType = dyn_cast<RankedTensorType>(c.w.getType());
+  c.outType = dyn_cast<RankedTensorType>(c.init.getType());
+  if (!c.xType || !c.wType || !c.outType || !c.xType.hasStaticShape() ||
+      !c.wType.hasStaticShape() || !c.outType.hasStaticShape() ||
+      !op.hasPureTensorSemantics())
+    return std::nullopt;
+  return c;
+}
+
 /// conv_2d_nchw_fchw as im2col + a matmul-like generic:
 ///   cols[n, c, r, s, oh, ow] = x[n, c, oh*sh + r*dh, ow*sw + s*dw]
 ///   y[n, f, p] += cast(W[f, k]) * cols[n, k, p]
@@ -124,15 +147,10 @@ struct ConvToMatmul : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
 
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp op,
                                 PatternRewriter &rewriter) const override {
-    Value x = op.getInputs()[0], w = op.getInputs()[1];
-    Value init = op.getOutputs()[0];
-    auto xType = dyn_cast<RankedTensorType>(x.getType());
-    auto wType = dyn_cast<RankedTensorType>(w.getType());
-    auto outType = dyn_cast<RankedTensorType>(init.getType());
-    if (!xType || !wType || !outType || !xType.hasStaticShape() ||
-        !wType.hasStaticShape() || !outType.hasStaticShape() ||
-        !op.hasPureTensorSemantics())
+    std::optional<ConvOperands> conv = staticConvOperands(op);
+    if (!conv)
       return rewriter.notifyMatchFailure(op, "needs static tensors");
+    auto [x, w, init, xType, wType, outType] = *conv;
     // Integer convolutions (the quantized mode) keep their exact lowering.
     if (!isa<FloatType>(outType.getElementType()) ||
         xType.getElementType() != outType.getElementType())
@@ -212,6 +230,113 @@ struct ConvToMatmul : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   }
 };
 
+/// depthwise_conv_2d_nchw_chw with unit width stride and dilation as one
+/// elementwise generic over the output with one input per window tap:
+///   y[n, c, oh, ow] = init + x_00 * w[c, 0, 0] + x_01 * w[c, 0, 1] + ...
+///   x_rs = x[n, c, oh*sh + r*dh, ow + s]   (a slice of x, strided in h)
+/// Every map is a projected permutation, so the tile along ow vectorizes
+/// into contiguous (unaligned) loads of x and broadcasts of the taps, where
+/// the windowed op is left to scalar loops. The taps are added in the
+/// (r, s) order of linalg's own loops, with the same multiply and add, so
+/// the result has the bits of the reference lowering.
+struct DepthwiseToTaps : OpRewritePattern<linalg::DepthwiseConv2DNchwChwOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::DepthwiseConv2DNchwChwOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<ConvOperands> conv = staticConvOperands(op);
+    if (!conv)
+      return rewriter.notifyMatchFailure(op, "needs static tensors");
+    auto [x, w, init, xType, wType, outType] = *conv;
+    Type elem = outType.getElementType();
+    if (!isa<FloatType>(elem) || xType.getElementType() != elem ||
+        wType.getElementType() != elem)
+      return rewriter.notifyMatchFailure(op, "needs one float element type");
+    SmallVector<int64_t> st(op.getStrides().getValues<int64_t>());
+    SmallVector<int64_t> dl(op.getDilations().getValues<int64_t>());
+    // A strided width would make every x load a gather.
+    if (st[1] != 1 || dl[1] != 1)
+      return rewriter.notifyMatchFailure(op, "needs unit width stride");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t kh = wType.getDimSize(1), kw = wType.getDimSize(2);
+    int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
+    SmallVector<Value> inputs;
+    auto tapType = RankedTensorType::get({c}, elem);
+    for (int64_t r = 0; r < kh; ++r)
+      for (int64_t s = 0; s < kw; ++s) {
+        inputs.push_back(tensor::ExtractSliceOp::create(
+            rewriter, loc, x,
+            getAsIndexOpFoldResult(ctx, {0, 0, r * dl[0], s}),
+            getAsIndexOpFoldResult(ctx, {n, c, oh, ow}),
+            getAsIndexOpFoldResult(ctx, {1, 1, st[0], 1})));
+        inputs.push_back(tensor::ExtractSliceOp::create(
+            rewriter, loc, tapType, w, getAsIndexOpFoldResult(ctx, {0, r, s}),
+            getAsIndexOpFoldResult(ctx, {c, 1, 1}),
+            getAsIndexOpFoldResult(ctx, {1, 1, 1})));
+      }
+    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+    AffineMap channel = AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx);
+    SmallVector<AffineMap> maps;
+    for (int64_t t = 0; t < kh * kw; ++t)
+      maps.append({id, channel});
+    maps.push_back(id);
+    rewriter.replaceOpWithNewOp<linalg::GenericOp>(
+        op, outType, inputs, ValueRange{init}, maps,
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value acc = args.back();
+          for (int64_t t = 0; t < kh * kw; ++t)
+            acc = arith::AddFOp::create(
+                b, l, acc,
+                arith::MulFOp::create(b, l, args[2 * t], args[2 * t + 1]));
+          linalg::YieldOp::create(b, l, acc);
+        });
+    return success();
+  }
+};
+
+/// tensor.pad with a constant value as a filled buffer with the source
+/// inserted into it, the fill placed before the source's producer:
+///   %f = linalg.fill(v, tensor.empty)      (before the producer)
+///   %p = tensor.insert_slice %src into %f[low]
+/// The fill is tiled and vectorized like any linalg op, and since the
+/// buffer exists before the producer runs, empty-tensor elimination lets
+/// the producer write its tile straight into the padded buffer: no copy
+/// (bufferized as it is, a pad is a scalar copy loop after the fill).
+struct PadToFilledInsert : OpRewritePattern<tensor::PadOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::PadOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getResultType();
+    Attribute value;
+    Value pad = op.getConstantPaddingValue();
+    if (!type.hasStaticShape() || !op.getSourceType().hasStaticShape() ||
+        !pad || !matchPattern(pad, m_Constant(&value)) ||
+        llvm::any_of(op.getStaticLow(), ShapedType::isDynamic))
+      return rewriter.notifyMatchFailure(op, "needs a static constant pad");
+    Location loc = op.getLoc();
+    Operation *producer = op.getSource().getDefiningOp();
+    if (producer && producer->getBlock() == op->getBlock())
+      rewriter.setInsertionPoint(producer);
+    Value v = arith::ConstantOp::create(rewriter, loc, cast<TypedAttr>(value));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                          type.getElementType());
+    Value filled =
+        linalg::FillOp::create(rewriter, loc, v, empty).getResult(0);
+    rewriter.setInsertionPoint(op);
+    SmallVector<OpFoldResult> sizes =
+        getAsIndexOpFoldResult(op.getContext(), op.getSourceType().getShape());
+    SmallVector<OpFoldResult> strides(type.getRank(),
+                                      rewriter.getIndexAttr(1));
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, op.getSource(), filled, op.getMixedLowPad(), sizes, strides);
+    return success();
+  }
+};
+
 struct SDVectorizeDensePass
     : mlir::sd::impl::SDVectorizeDensePassBase<SDVectorizeDensePass> {
   using Base::Base;
@@ -223,7 +348,7 @@ struct SDVectorizeDensePass
     // 1. Convolutions as im2col + matmul.
     {
       RewritePatternSet patterns(ctx);
-      patterns.add<ConvToMatmul>(ctx);
+      patterns.add<ConvToMatmul, DepthwiseToTaps, PadToFilledInsert>(ctx);
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();
     }
@@ -279,6 +404,13 @@ struct SDVectorizeDensePass
       vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
       vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
       tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+      // A tile of a window tap is a slice of a slice of the input.
+      tensor::populateMergeConsecutiveInsertExtractSlicePatterns(patterns);
+      // Reads that broadcast (per-channel scalars: biases, scales, depthwise
+      // taps) become a minor-identity read plus vector.broadcast; left as
+      // they are, the transfer lowering fills the vector lane by lane.
+      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+      vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
       scf::ForOp::getCanonicalizationPatterns(patterns, ctx);
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();

@@ -301,13 +301,15 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
     found = sensitivity.search(
         model, layer_menus, metric, args.budget, raw, log=say,
+        extra=sensitivity.uniform_choices(layer_menus),
         finish=lambda ch: fits.sequential(model, layer_menus, ch, calib[:BIAS_INPUTS],
                                           rounds=args.rounds))
     choice = found["choice"]
     plan = menus.plan_config(layer_menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
-    info = {"lam": found["lam"], "score": found["score"], "baseline": found["baseline"],
+    info = {"lam": found["lam"], "picked": found["picked"], "score": found["score"],
+            "baseline": found["baseline"],
             "trace": found["trace"], "totals": menus.plan_totals(layer_menus, choice),
             "shifts": found["shifts"],
             # The evaluated fits themselves: the driver puts exactly these
@@ -561,7 +563,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if search is not None:
         forms = ", ".join(f"{k} {v}" for k, v in sorted(search["totals"]["forms"].items()))
         lines.append(f"- per-layer search, budget {args.budget}: measured sensitivity, "
-                     f"lambda {search['lam'] or 0:.3g}, layers {forms}; validation score "
+                     f"{search['picked']}, layers {forms}; validation score "
                      f"{search['baseline']:.4f} -> {search['score']:.4f}; plan in plan.json")
     if plan is not None:
         lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "

@@ -3,8 +3,9 @@
 // The weights stay compressed: every code uses one magnitude, so the codes
 // are 4-bit nibbles, two per byte, in planes of Ce columns padded to 16 rows
 // (12 x 1 block x 3 columns x 16 rows / 2), and no 12x10 f32 weight exists;
-// x is rearranged into the same planes once. Each tile of 6 rows (the
-// largest divisor of 12 not above 8) is rebuilt with 8-lane vector ops: one
+// x is rearranged into the same planes once. The tiles of 6 rows (the
+// largest divisor of 12 not above 8) are one scf.forall (threads), each
+// writing its columns of y; a tile is rebuilt with 8-lane vector ops: one
 // 8-byte load per column gives 16 rows, the low and high nibbles moved into
 // half-precision sign and exponent bits, then 3 multiply-adds per column.
 // The bases carry the factor 2^(p0 + 14) = 2^6 (p0 = -8): 0.5 becomes 32;
@@ -16,7 +17,8 @@
 // CHECK-DAG:     arith.constant dense<3.200000e+01> : tensor<12xf32>
 // CHECK-NOT:     tensor<12x10xf32>
 // CHECK:         linalg.transpose {{.*}} permutation = [0, 1, 3, 2]
-// CHECK:         scf.for %{{.*}} = %c0 to %c12 step %c6
+// CHECK:         scf.forall (%[[O0:.*]]) = (0) to (12) step (6) shared_outs(%[[Y:.*]] = %arg1)
+// CHECK:           tensor.extract_slice %[[Y]][0, %[[O0]]] [2, 6] [1, 1]
 // CHECK:           tensor.empty() : tensor<6x1x3x16xf32>
 // CHECK:           vector.transfer_read %[[CODES]]{{.*}} : tensor<12x1x3x8xi8>, vector<8xi8>
 // CHECK:           arith.extui {{.*}} : vector<8xi8> to vector<8xi16>
@@ -28,6 +30,7 @@
 // CHECK:           vector.transfer_write {{.*}} : vector<8xf32>, tensor<6x1x3x16xf32>
 // CHECK:           vector.fma {{.*}} : vector<8xf32>
 // CHECK:           vector.reduction <add>
+// CHECK:           tensor.parallel_insert_slice {{.*}} into %[[Y]][0, %[[O0]]] [2, 6] [1, 1]
 // CHECK-NOT:     sd.
 // CHECK: sd_cpu_codes4: "0x0100000001010101000000000101010100000000
 func.func @fc(%x: tensor<2x10xf32>, %init: tensor<2x12xf32>) -> tensor<2x12xf32> {
@@ -40,12 +43,13 @@ func.func @fc(%x: tensor<2x10xf32>, %init: tensor<2x12xf32>) -> tensor<2x12xf32>
 
 // -----
 
-// Convolutions gather an im2col tensor ordered like the weight rows.
+// Convolutions gather an im2col tensor ordered like the weight rows. (The
+// 4 output channels are one tile: canonicalization inlines its scf.forall.)
 // CHECK-LABEL: func.func @conv
 // CHECK:         linalg.generic {{.*}} ins(%arg0 : tensor<1x2x5x5xf32>) outs(%{{.*}} : tensor<1x3x3x2x3x3xf32>)
 // CHECK:         tensor.collapse_shape {{.*}} into tensor<9x18xf32>
 // CHECK:         linalg.transpose
-// CHECK:         scf.for
+// CHECK:         vector.fma
 // CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<1x3x3x4xf32>) outs(%arg1 : tensor<1x4x3x3xf32>)
 func.func @conv(%x: tensor<1x2x5x5xf32>, %init: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
   %w = sd.se_constant codes(dense<1> : tensor<4x1x6x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)

@@ -536,17 +536,35 @@ static Value emitCompressedMatmul(ImplicitLocOpBuilder &b, const SEWeight &w,
       tileRows = t;
       break;
     }
-  auto oLoop = scf::ForOp::create(
-      b, e.index(0), e.index(n), e.index(tileRows), ValueRange{init},
-      [&](OpBuilder &nb0, Location loc, Value o0, ValueRange args) {
-        ImplicitLocOpBuilder b1(loc, nb0);
-        Value tile = emitRebuildTile(b1, w, o0, tileRows);
-        Value flat = tensor::CollapseShapeOp::create(
-            b1, tile, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-        Value out = emitDotTile(b1, xp, flat, args[0], o0, tileRows, k);
-        scf::YieldOp::create(b1, out);
-      });
-  return oLoop.getResult(0);
+  // Tiles of output columns are independent: one scf.forall (OpenMP
+  // threads in the CPU pipeline), each iteration rebuilding its own tile and
+  // writing its columns of y.
+  int64_t m = cast<RankedTensorType>(init.getType()).getDimSize(0);
+  auto forall = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(tileRows)}, ValueRange{init},
+      std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forall.getTerminator());
+    Value o0 = forall.getInductionVar(0);
+    Value shared = forall.getRegionIterArgs()[0];
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), o0};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(m),
+                                    b.getIndexAttr(tileRows)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    Value cols =
+        tensor::ExtractSliceOp::create(b, shared, offsets, sizes, strides);
+    Value tile = emitRebuildTile(b, w, o0, tileRows);
+    Value flat = tensor::CollapseShapeOp::create(
+        b, tile, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+    Value out = emitDotTile(b, xp, flat, cols, e.index(0), tileRows, k);
+    b.setInsertionPointToEnd(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, out, shared, offsets, sizes,
+                                          strides);
+  }
+  return forall.getResult(0);
 }
 
 /// Reshapes a [d0, ..., dr-1] tensor to 2-D [prod(d0..dr-2), dr-1].
