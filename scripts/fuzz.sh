@@ -35,11 +35,16 @@ mkdir -p "$corpus" "$crashes"
 # of each execution of sd-fuzz-ir (perf); a report still has the stack of
 # the bad access, and running the crash file again under
 # scripts/sanitize.sh's options gives the allocation stacks.
+# quarantine_size_mb=16: with ASan's default 256 MiB quarantine each freed
+# block waits long before reuse, so executions keep touching fresh pages;
+# page faults took a quarter of sd-fuzz-plan's time (perf) and 16 MiB made
+# it 1.5 times faster. Use-after-free is still caught within 16 MiB of
+# later allocations, far more than one execution makes.
 # detect_leaks=0: LeakSanitizer stops the fuzzer's threads with ptrace; where
 # that is blocked (containers) the process hangs at exit after "ptrace
 # appears to be blocked". Leaks are checked by scripts/sanitize.sh, whose
 # single-threaded tool runs LSan handles; set ASAN_OPTIONS to fuzz for them.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allow_user_poisoning=0:malloc_context_size=0}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allow_user_poisoning=0:malloc_context_size=0:quarantine_size_mb=16}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 defaults=()
 if [[ -f "$root/fuzz/$target.dict" ]]; then

@@ -15,9 +15,10 @@ weight layers, depthwise kernels, biases, norm parameters and statistics;
 everything not compressed at 32 bits) and over the candidate weight layers
 (Conv/MatMul/Gemm with constant weights). Rows: dense; per-channel
 int8/int6/int5/int4 on every weight layer without and with bias correction;
-SmartExchange weight-only (sd-decompose) and data-aware on the layers it
-takes; per-layer plans allocated by measured sensitivity reaching whole-model
-4, 5, 6, 7 and 8x, sequentially refitted and bias-corrected; with
+per-channel int6/int5/int4 with data-aware rounding (fits.fit_int) and
+sequential bias correction; SmartExchange weight-only (sd-decompose) and
+data-aware on the layers it takes; per-layer plans allocated by measured sensitivity reaching whole-model
+4, 5, 6, 7, 8 and 10x, sequentially refitted and bias-corrected; with
 `--driver-plan sd-out/ocr-rec/plan.json`, the plan the main job's default
 search picked (its entries refitted the same way the driver does).
 
@@ -62,7 +63,7 @@ def main():
     ap.add_argument("--model", default="ocr-rec", choices=sorted(fidelity.TASKS))
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--calibration", type=int, default=16)
-    ap.add_argument("--ratios", default="4,5,6,7,8",
+    ap.add_argument("--ratios", default="4,5,6,7,8,10",
                     help="whole-model compression targets of the allocated plans")
     ap.add_argument("--int-bits", default="8,6,5,4")
     ap.add_argument("--driver-plan", type=Path, default=None,
@@ -217,6 +218,23 @@ def main():
             budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice))
         row(11 + 2 * (8 - k), f"per-channel int{k}, every weight layer, bias-corrected", "-",
             budget.plan_totals(menus, choice), budget.apply_choice(model, menus, choice, raw))
+
+    # Data-aware rounding (fits.fit_int, GPTQ-like error feedback through
+    # H = XᵀX of calibration inputs; depthwise layers, which have no input
+    # rows, round to nearest), biases corrected in graph order on the
+    # compressed model's own activations (fits.sequential), as the driver's
+    # search measures its candidates.
+    for k in [b for b in int_bits if b != 8]:
+        data = {"form": "int", "bits": k, "rounding": "data"}
+        choice = uniform(lambda m, e, k=k: e["plan"] == data or (
+            e["plan"] == {"form": "int", "bits": k}
+            and not any(x["plan"] == data for x in m.entries)))
+        if any(r["order"] == 30 + 2 * (8 - k) for r in rows):
+            continue
+        seq, shifts = calibrate.sequential(model, menus, choice, xs[:BIAS_INPUTS])
+        row(30 + 2 * (8 - k), f"per-channel int{k}, data-aware rounding (depthwise: "
+            "nearest), sequential bias correction", "-", budget.plan_totals(menus, seq),
+            budget.apply_choice(model, menus, seq, shifts=shifts))
 
     choice = dict(dense_choice)
     for m in menus:

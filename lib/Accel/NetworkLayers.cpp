@@ -289,11 +289,10 @@ bool ProgramBuilder::addNetworkLayer(LayerSpec spec, std::string &error) {
   if (h + spec.padTop + spec.padBottom < spec.kernelH ||
       w + spec.padLeft + spec.padRight < spec.kernelW)
     return fail("the window is larger than the padded input");
-  // A band of one output row must fit half of each buffer.
-  if (std::min(h, spec.kernelH) * c * w > config_.input.bytes / 2 ||
-      c * ow > config_.output.bytes / 2)
+  if (!windowedRowFits(config_, c, h, w, spec.kernelH, ow))
     return fail("one output row of every channel does not fit half the "
-                "input and output buffers");
+                "input and output buffers (sd-opt --sd-schedule splits the "
+                "channels)");
   if (spec.kind == LayerKind::Depthwise) {
     const int64_t taps = spec.kernelH * spec.kernelW;
     if (int64_t(spec.weights.size()) != c * taps)
@@ -314,6 +313,12 @@ bool ProgramBuilder::addNetworkLayer(LayerSpec spec, std::string &error) {
   tensors_.push_back({spec.output, {n, c, oh, ow}, TensorRole::Internal});
   layers_.push_back(std::move(spec));
   return true;
+}
+
+bool windowedRowFits(const HardwareConfig &config, int64_t channels,
+                     int64_t h, int64_t w, int64_t kernelH, int64_t ow) {
+  return std::min(h, kernelH) * channels * w <= config.input.bytes / 2 &&
+         channels * ow <= config.output.bytes / 2;
 }
 
 namespace {

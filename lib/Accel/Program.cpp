@@ -21,14 +21,22 @@ namespace sd::sdacc {
 
 const char *tensorRoleName(TensorRole role) {
   switch (role) {
-  case TensorRole::Input:
-    return "input";
-  case TensorRole::Output:
-    return "output";
-  case TensorRole::Internal:
-    return "internal";
+#define SDACC_TENSOR_ROLE(Name, name, value, meaning)                          \
+  case TensorRole::Name:                                                       \
+    return name;
+#include "SD/Accel/ProgramFile.def"
   }
   return "?";
+}
+
+const char *layerKindName(int64_t kind) {
+  switch (kind) {
+#define SDACC_LAYER_KIND(Name, name, value, meaning)                           \
+  case value:                                                                  \
+    return name;
+#include "SD/Accel/ProgramFile.def"
+  }
+  return nullptr;
 }
 
 int64_t TensorDecl::numBytes() const {
@@ -61,8 +69,8 @@ std::string checkTensorShape(const std::vector<int64_t> &shape) {
 
 const std::vector<LayerFieldDesc> &layerFieldTable() {
   static const std::vector<LayerFieldDesc> table = {
-#define SDACC_LAYER_FIELD(Member, name, meaning)                               \
-  LayerFieldDesc{name, &LayerDecl::Member, meaning},
+#define SDACC_LAYER_FIELD(Member, name, Type, meaning)                         \
+  LayerFieldDesc{name, &LayerDecl::Member, LayerFieldType::Type, meaning},
 #include "SD/Accel/ProgramFile.def"
   };
   return table;

@@ -505,24 +505,6 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
   return s;
 }
 
-static const char *layerKindName(int64_t kind) {
-  switch (LayerKind(kind)) {
-  case LayerKind::FullyConnected:
-    return "fc";
-  case LayerKind::Conv:
-    return "conv";
-  case LayerKind::MaxPool:
-    return "maxpool";
-  case LayerKind::AvgPool:
-    return "avgpool";
-  case LayerKind::Add:
-    return "add";
-  case LayerKind::Depthwise:
-    return "dwconv";
-  }
-  return nullptr;
-}
-
 std::string writeProgramText(const Program &program) {
   std::ostringstream os;
   os << kProgramTextMagic << " version=" << kProgramVersion << "\n";
@@ -753,7 +735,7 @@ bool readProgramText(const std::string &text, Program &program,
         int64_t v = 0;
         bool named = false;
         if (desc->member == &LayerDecl::kind)
-          for (int64_t k = 0; k <= int64_t(LayerKind::Depthwise) && !named; ++k)
+          for (int64_t k = 0; layerKindName(k) && !named; ++k)
             if (f.second == layerKindName(k)) {
               v = k;
               named = true;

@@ -181,6 +181,38 @@ class SensitivityTest(unittest.TestCase):
         self.assertEqual(sorted(round(p["compression_ratio"], 3) for p in points),
                          [1.0, 6.4, 8.533, 12.8])
 
+    def test_search_tries_uniform_int_k_beyond_its_pick(self):
+        from unittest import mock
+
+        from smartdeal.plan import sensitivity
+        # int6 is off both layers' fronts (no damage), so only the uniform
+        # candidates reach it. The metric passes dense and uniform int6 only.
+        a = self.menu("a", [(8, 0.01, 0.001), (4, 0.1, 1.0)])
+        b = self.menu("b", [(8, 0.01, 0.001), (4, 0.1, 0.002)])
+        for m in (a, b):
+            m.entries.append({"plan": {"form": "int", "bits": 6}, "bits": 60,
+                              "error": 0.05, "weight": 0})
+        menus = [a, b]
+        bits = lambda c: [c[m.name]["bits"] for m in menus]  # noqa: E731
+        ok = {(512, 512), (60, 60)}
+        metric = lambda c: 1.0 if tuple(bits(c)) in ok else 0.0  # noqa: E731
+        with mock.patch.object(sensitivity, "apply_choice", lambda _m, _ms, c, **_k: c):
+            found = sensitivity.search(sensitivity.choose(menus, 0.0), menus, metric, 0.1, {},
+                                       finish=lambda c: (c, {}),
+                                       extra=sensitivity.uniform_choices(menus, (8, 6, 4)))
+            self.assertEqual(bits(found["choice"]), [60, 60])
+            self.assertIsNone(found["lam"])
+            self.assertEqual(found["picked"], "uniform int-k")
+            uniform = [round(t["compression_ratio"], 3) for t in found["trace"]
+                       if t["lam"] is None]
+            self.assertEqual(uniform, [12.8, 8.533])  # most compressed first; stops there
+            # When the sweep's own pick is more compressed, no uniform plan is tried.
+            found = sensitivity.search(None, menus, lambda c: 1.0, 0.1, {},
+                                       finish=lambda c: (c, {}),
+                                       extra=sensitivity.uniform_choices(menus, (8, 6, 4)))
+            self.assertEqual(bits(found["choice"]), [40, 40])
+            self.assertFalse([t for t in found["trace"] if t["lam"] is None])
+
     def test_suffix_divergence_equals_a_full_run(self):
         # Differential: the divergence measured by re-running only the graph
         # after the changed layer equals the one from running the whole

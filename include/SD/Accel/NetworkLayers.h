@@ -20,6 +20,7 @@
 #ifndef SD_ACCEL_NETWORKLAYERS_H
 #define SD_ACCEL_NETWORKLAYERS_H
 
+#include "SD/Accel/HardwareConfig.h"
 #include "SD/Accel/Program.h"
 
 #include <cstdint>
@@ -58,6 +59,15 @@ int64_t poolCycles(int64_t channels, int64_t npos, int64_t taps,
 
 /// Cycles of an `add` of `length` elements: dim_m x dim_f per cycle.
 int64_t addCycles(int64_t length, int64_t dimM, int64_t dimF);
+
+/// Whether pooling or a depthwise convolution over `channels` channels of
+/// an h x w input (kernel height `kernelH`, `ow` output columns) can run:
+/// one output row of every channel, its input rows and its outputs, must
+/// fit half the input and half the output buffer (the bands alternate
+/// between the halves). --sd-schedule splits the channels of a layer that
+/// does not until each group does.
+bool windowedRowFits(const HardwareConfig &config, int64_t channels,
+                     int64_t h, int64_t w, int64_t kernelH, int64_t ow);
 
 } // namespace sd::sdacc
 

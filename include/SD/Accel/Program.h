@@ -25,20 +25,22 @@
 
 namespace sd::sdacc {
 
-/// How a tensor is used by the program.
-enum class TensorRole : uint8_t { Input = 0, Output = 1, Internal = 2 };
+/// How a tensor is used by the program (ProgramFile.def).
+enum class TensorRole : uint8_t {
+#define SDACC_TENSOR_ROLE(Name, name, value, meaning) Name = value,
+#include "SD/Accel/ProgramFile.def"
+};
 const char *tensorRoleName(TensorRole role);
 
-/// The kind of a layer.
+/// The kind of a layer (ProgramFile.def). Pooling, residual add and
+/// depthwise convolution are the whole-network layers of NetworkLayers.h.
 enum class LayerKind : int64_t {
-  FullyConnected = 0,
-  Conv = 1,
-  // Whole-network layers without weights (NetworkLayers.h).
-  MaxPool = 2,
-  AvgPool = 3,
-  Add = 4,
-  Depthwise = 5, ///< Depthwise convolution with raw int8 weights.
+#define SDACC_LAYER_KIND(Name, name, value, meaning) Name = value,
+#include "SD/Accel/ProgramFile.def"
 };
+/// The name of layer kind `kind` in the text form, or nullptr when `kind`
+/// is not one.
+const char *layerKindName(int64_t kind);
 /// True for the whole-network layers of NetworkLayers.h (pooling, residual
 /// add, depthwise convolution).
 inline bool isNetworkLayerKind(int64_t kind) {
@@ -59,7 +61,7 @@ struct TensorDecl {
 /// One entry of the layer table (fields listed in ProgramFile.def).
 struct LayerDecl {
   std::string name;
-#define SDACC_LAYER_FIELD(Member, name, meaning) int64_t Member = 0;
+#define SDACC_LAYER_FIELD(Member, name, Type, meaning) int64_t Member = 0;
 #include "SD/Accel/ProgramFile.def"
 
   LayerKind layerKind() const { return LayerKind(kind); }
@@ -77,9 +79,19 @@ struct LayerDecl {
 };
 
 /// Accessors of the layer fields by position, for readers and writers.
+/// What a layer field's integer denotes (the Type column of ProgramFile.def).
+enum class LayerFieldType : uint8_t {
+  Integer,
+  LayerKind,
+  WeightFormat,
+  Tensor,       ///< An index into the tensors.
+  SecondTensor, ///< A tensor index for an add layer, else 0.
+};
+
 struct LayerFieldDesc {
   const char *name;
   int64_t LayerDecl::*member;
+  LayerFieldType type;
   const char *meaning;
 };
 const std::vector<LayerFieldDesc> &layerFieldTable();

@@ -58,10 +58,55 @@ void buildCPUToLLVMPipeline(OpPassManager &pm);
 void buildCPUToLLVMPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
+/// Options of `sd-compress`.
+struct CompressOptions : public PassPipelineOptions<CompressOptions> {
+  Option<std::string> plan{
+      *this, "plan",
+      llvm::cl::desc("Per-layer plan file (JSON; docs/Driver.md): forms, "
+                     "decomposition settings, skips")};
+  Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("Write sd-decompose's per-layer report (JSON and .md)")};
+  Option<std::string> permdiagReport{
+      *this, "permdiag-report",
+      llvm::cl::desc("Write sd-permdiag's per-layer report (with a plan)")};
+};
+
+/// Compression from a plan: sd-permdiag for the plan's permdiag layers
+/// (only with a plan; without one every layer is se), sd-decompose, then
+/// the contract check (`stage=compressed`).
+void buildCompressPipeline(OpPassManager &pm, const CompressOptions &options);
+
+/// Options of `sd-to-accelerator`.
+struct AcceleratorOptions : public PassPipelineOptions<AcceleratorOptions> {
+  Option<std::string> stats{
+      *this, "stats",
+      llvm::cl::desc("Calibration statistics (JSON; docs/Accelerator.md) "
+                     "giving max|x| per named tensor")};
+  Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("Write sd-quantize's per-op accelerator/host decisions")};
+  Option<std::string> config{
+      *this, "config",
+      llvm::cl::desc("Hardware configuration JSON the layers are split to "
+                     "and the segments must build for (default: the "
+                     "built-in smartdeal-default)")};
+};
+
+/// The accelerator path of a compressed model: sd-quantize with the
+/// calibration statistics, sd-schedule (layers split to the buffers of the
+/// configuration), sd-partition into host code and accelerator segments,
+/// then the contract check (`stage=accelerator`: every segment
+/// builds into a program; `sd-translate --sd-to-sdacc
+/// --sdacc-function=<segment>` writes it).
+void buildToAcceleratorPipeline(OpPassManager &pm,
+                                const AcceleratorOptions &options);
+
 /// Lowers TOSA to linalg-on-tensors through upstream tosa-to-linalg.
 void buildTosaToLinalgPipeline(OpPassManager &pm);
 
-/// Registers the named pipelines with the pass registry.
+/// Registers the named pipelines and the contract check with the pass
+/// registry.
 void registerSDPipelines();
 
 } // namespace sd

@@ -30,10 +30,10 @@ import numpy as np
 import onnx
 
 from .. import importers, models
-from ..accel import simulate
+from ..accel import whole_model
 from ..plan import fits, graph, menus, sensitivity
-from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
-                              quantize_int_layers)
+from ..plan.planfile import (compress_command, compress_passes, layers_of_form,
+                              load_plan, merge_entries, quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import artifact, runner, source_export
 from ..runtime.runner import REPO_ROOT
@@ -301,13 +301,15 @@ def search_plan(args, path, shapes, real, config, sd_opt, progress, work):
     raw = menus.capture_raw(model, layer_menus, calib, BIAS_INPUTS)
     found = sensitivity.search(
         model, layer_menus, metric, args.budget, raw, log=say,
+        extra=sensitivity.uniform_choices(layer_menus),
         finish=lambda ch: fits.sequential(model, layer_menus, ch, calib[:BIAS_INPUTS],
                                           rounds=args.rounds))
     choice = found["choice"]
     plan = menus.plan_config(layer_menus, choice)
     merged = dict(config or {})
     merged["layers"] = dict(merged.get("layers", {}), **plan["layers"])
-    info = {"lam": found["lam"], "score": found["score"], "baseline": found["baseline"],
+    info = {"lam": found["lam"], "picked": found["picked"], "score": found["score"],
+            "baseline": found["baseline"],
             "trace": found["trace"], "totals": menus.plan_totals(layer_menus, choice),
             "shifts": found["shifts"],
             # The evaluated fits themselves: the driver puts exactly these
@@ -509,14 +511,19 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
             shape=shapes[0][0] if timed else None,
             result_rank=len(shapes[1][0]) if timed else None)
 
-    progress("accelerator programs and simulation (sd-translate, sd-sim)")
+    progress("accelerator: --sd-quantize, --sd-schedule, --sd-partition, hybrid run "
+             "on sd-sim")
     acc = {}
     if not args.no_accelerator:
-        tools = Path(sd_opt).parent
-        acc = simulate.simulate(compressed, report, work, str(tools / "sd-translate"),
-                                str(tools / "sd-sim"), permdiag=pd_layers)
-        if acc.get("breakdown_uj"):
-            plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
+        if kind != "onnx" or "example_input" not in quality:
+            acc = {"layers": [], "note": "the accelerator step needs an ONNX model "
+                   "(calibration statistics come from the float model)"}
+        else:
+            x = quality["example_input"]
+            acc = whole_model.simulate(
+                sd_opt, model_mlir, compress_passes(config, work / "sd-opt-plan.json"),
+                source, calibration_inputs(path, real, args),
+                x if isinstance(x, list) else [x], work)
 
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
@@ -556,7 +563,7 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
     if search is not None:
         forms = ", ".join(f"{k} {v}" for k, v in sorted(search["totals"]["forms"].items()))
         lines.append(f"- per-layer search, budget {args.budget}: measured sensitivity, "
-                     f"lambda {search['lam'] or 0:.3g}, layers {forms}; validation score "
+                     f"{search['picked']}, layers {forms}; validation score "
                      f"{search['baseline']:.4f} -> {search['score']:.4f}; plan in plan.json")
     if plan is not None:
         lines.append(f"- budget {args.budget}: kept {len(plan.chosen)} layers, left "
@@ -575,8 +582,11 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         lines += artifact.describe(cpu["artifact"])
     if acc.get("totals"):
         se, dense = acc["totals"]["se"], acc["totals"]["dense"]
-        lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "
-                     f"{se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
+        lines.append(f"- accelerator: {acc['ops_on_accelerator']} ops quantized to int8 "
+                     f"in {len(acc['segments'])} segments on sd-sim "
+                     f"({len(acc['host_segments'])} more segments and "
+                     f"{acc['ops_on_host']} ops on the host), the whole model run on "
+                     f"one input: {se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
                      f"against {dense['cycles']} cycles and "
                      f"{dense['energy_pj'] / 1e6:.1f} uJ for 8-bit dense weights: "
                      f"{dense['energy_pj'] / max(se['energy_pj'], 1e-9):.2f}x less "

@@ -45,6 +45,7 @@ __all__ = [
     "predicted_damage",
     "search",
     "sweep",
+    "uniform_choices",
 ]
 
 
@@ -197,8 +198,24 @@ def for_ratio(menus: Sequence[LayerMenu], ratio: float) -> Dict[str, dict]:
     return min(reach, key=lambda p: p["damage"])["choice"]
 
 
+def uniform_choices(menus: Sequence[LayerMenu], bits=DEFAULT_INT_BITS) -> List[dict]:
+    """One allocation per k in `bits`: every layer at per-channel int-k
+    rounded to nearest (the menus' `{"form": "int", "bits": k}` entry; a
+    layer without one stays dense). The search evaluates these beside its
+    sweep, so it never returns a plan less compressed than a uniform int-k
+    plan that meets the budget: the measured damages add up less well for
+    uniform int-k than for the mixed plans they predict."""
+    out = []
+    for k in bits:
+        plan = {"form": "int", "bits": k}
+        out.append({m.name: next((e for e in m.entries if e["plan"] == plan), m.entries[0])
+                    for m in menus})
+    return out
+
+
 def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
-           allowed: float, raw: Dict[str, list], finish=None, log=lambda s: None) -> dict:
+           allowed: float, raw: Dict[str, list], finish=None, log=lambda s: None,
+           extra: Sequence[dict] = ()) -> dict:
     """The most compressed allocation of the sweep whose whole-model metric
     (higher is better) stays within `allowed` of the original's. The metric
     falls nearly monotonically with compression along the sweep, so a
@@ -206,7 +223,11 @@ def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
     candidate is measured as it will be used: `finish(choice) -> (choice,
     shifts)` (e.g. `fits.sequential`) or, without it, with the biases
     corrected from `raw`. Returns {"choice", "shifts", "lam", "score",
-    "baseline", "trace"}; lam is None when only the original passes."""
+    "baseline", "trace", "picked"}; picked says which kind of plan won
+    ("sweep, lambda ..", "uniform int-k" or "dense"; lam is None unless a
+    sweep plan). `extra` allocations (`uniform_choices`)
+    more compressed than the sweep's pick are then tried, most compressed
+    first, and the first that passes replaces it."""
     baseline = metric(model)
     points = sorted(sweep(menus), key=lambda p: p["compression_ratio"])
     trace = []
@@ -216,15 +237,17 @@ def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
             return choice, choice_shifts(menus, choice, raw)
         return finish(choice)
 
-    def passes(i):
-        p = points[i]
+    def passes(i, p=None):
+        p = p or points[i]
         choice, shifts = finished(p["choice"])
         score = metric(apply_choice(model, menus, choice, shifts=shifts))
         trace.append({"lam": p["lam"], "compression_ratio": p["compression_ratio"],
                       "damage": p["damage"], "score": score})
-        log(f"lam {p['lam']:.3g}: {p['compression_ratio']:.2f}x, predicted damage "
+        what = "uniform int-k" if p["lam"] is None else f"lam {p['lam']:.3g}"
+        log(f"{what}: {p['compression_ratio']:.2f}x, predicted damage "
             f"{p['damage']:.4f}, score {score:.4f} (baseline {baseline:.4f})")
-        return score >= baseline - allowed, (choice, shifts, p["lam"], score)
+        picked = "uniform int-k" if p["lam"] is None else f"sweep, lambda {p['lam']:.3g}"
+        return score >= baseline - allowed, (choice, shifts, p["lam"], score, picked)
 
     best = None
     lo, hi = 0, len(points) - 1
@@ -237,10 +260,21 @@ def search(model: onnx.ModelProto, menus: Sequence[LayerMenu], metric,
         else:
             hi = mid - 1
     if best is None:
-        best = (choose(menus, 0.0), {}, None, baseline)
-    choice, shifts, lam, score = best
+        best = (choose(menus, 0.0), {}, None, baseline, "dense")
+    reached = plan_totals(menus, best[0])["compression_ratio"]
+    others = [{"lam": None, "choice": c, "damage": predicted_damage(menus, c),
+               "compression_ratio": plan_totals(menus, c)["compression_ratio"]}
+              for c in extra]
+    for p in sorted(others, key=lambda p: -p["compression_ratio"]):
+        if p["compression_ratio"] <= reached:
+            break
+        ok, found = passes(None, p)
+        if ok:
+            best = found
+            break
+    choice, shifts, lam, score, picked = best
     return {"choice": choice, "shifts": shifts, "lam": lam, "score": score,
-            "baseline": baseline, "trace": trace}
+            "baseline": baseline, "trace": trace, "picked": picked}
 
 
 def menus_key(onnx_path, calibration, decompositions, rounds: int, min_size: int,

@@ -20,16 +20,16 @@
 // NODIR: error: cannot write the schedule report: cannot write '{{.*}}-nodir/s.json': {{.+}}
 
 // CHECK-NOT:  func.func
-// CHECK:      sdacc.program attributes {data = "sdacc-program version=1
-// CHECK-SAME:   layerdef name=layer1 kind=maxpool
-// CHECK-SAME:   layerdef name=layer3 kind=add
-// CHECK-SAME:   layerdef name=layer4 kind=avgpool
+// CHECK:      sdacc.program {
+// CHECK:        sdacc.layer_decl "layer1" {{{.*}}, kind = #sdacc<layer_kind maxpool>
+// CHECK:        sdacc.layer_decl "layer3" {{{.*}}, input = "t2", input2 = "t1", k = 54 : i64, kind = #sdacc<layer_kind add>
+// CHECK:        sdacc.layer_decl "layer4" {{{.*}}, kind = #sdacc<layer_kind avgpool>
 // CHECK:        sdacc.layer {layer = 1 : i64}
 // CHECK-NEXT:   sdacc.cfg_input {c = 6 : i64, h = 6 : i64, n = 1 : i64, w = 6 : i64}
 // CHECK-NEXT:   sdacc.cfg_output {k = 6 : i64, oh = 3 : i64, ow = 3 : i64}
 // CHECK-NEXT:   sdacc.cfg_kernel {pad_left = 1 : i64, pad_top = 1 : i64, r = 3 : i64, s = 3 : i64, stride_h = 2 : i64, stride_w = 2 : i64}
 // CHECK:        sdacc.cfg_band
-// CHECK-NEXT:   sdacc.pool {avg = 0 : i64, ch0 = 0 : i64, channels = 6 : i64, npos = 9 : i64, out_addr = 0 : i64, pos0 = 0 : i64}
+// CHECK-NEXT:   sdacc.pool {avg = false, ch0 = 0 : i64, channels = 6 : i64, npos = 9 : i64, out_addr = 0 : i64, pos0 = 0 : i64}
 // CHECK-NEXT:   sdacc.dma_store
 // CHECK:        sdacc.layer {layer = 3 : i64}
 // CHECK:        sdacc.cfg_add
@@ -40,7 +40,7 @@
 // CHECK:        sdacc.layer {layer = 4 : i64}
 // CHECK:        sdacc.cfg_kernel {pad_left = 0 : i64, pad_top = 0 : i64, r = 3 : i64, s = 3 : i64, stride_h = 1 : i64, stride_w = 1 : i64}
 // CHECK-NEXT:   sdacc.cfg_quant
-// CHECK:        sdacc.pool {avg = 1 : i64, ch0 = 0 : i64, channels = 6 : i64, npos = 1 : i64, out_addr = 0 : i64, pos0 = 0 : i64}
+// CHECK:        sdacc.pool {avg = true, ch0 = 0 : i64, channels = 6 : i64, npos = 1 : i64, out_addr = 0 : i64, pos0 = 0 : i64}
 // CHECK:        sdacc.layer {layer = 5 : i64}
 // CHECK:        sdacc.mac
 

@@ -44,11 +44,14 @@ buildSDAccProgram(func::FuncOp func, const ::sd::sdacc::HardwareConfig &config,
                   ::sd::sdacc::Program &program,
                   std::vector<::sd::sdacc::LayerSchedule> *schedules = nullptr);
 
-/// Creates an `sdacc.program` op holding `program` (one op per instruction,
-/// the rest in its text form) at the builder's insertion point; the same
-/// code reads program files (`--import-sdacc`).
-sdacc::ProgramOp buildSDAccProgramOp(OpBuilder &builder, Location loc,
-                                     const ::sd::sdacc::Program &program);
+/// The hardware configuration in `path` (the built-in default when empty);
+/// emits at `loc` and fails when it cannot be read.
+FailureOr<::sd::sdacc::HardwareConfig> loadSDAccConfig(llvm::StringRef path,
+                                                       Location loc);
+
+/// The value of sd-translate's `--sdacc-config` option (registered by both
+/// registration functions below).
+std::string sdaccConfigOption();
 
 /// Registers the `sd-to-sdacc` and `sd-to-sdacc-text` translations.
 void registerSDAccExportTranslations();

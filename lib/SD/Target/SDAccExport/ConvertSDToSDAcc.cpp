@@ -37,22 +37,19 @@ struct ConvertSDToSDAccPass
       module.emitError("no function @") << function << " to lower";
       return signalPassFailure();
     }
-    isa::HardwareConfig config = isa::HardwareConfig::defaults();
-    std::string error;
-    if (!configPath.empty() &&
-        !isa::HardwareConfig::load(configPath, config, error)) {
-      module.emitError("cannot read hardware configuration '")
-          << configPath << "': " << error;
+    FailureOr<isa::HardwareConfig> config =
+        mlir::sd::loadSDAccConfig(configPath, module.getLoc());
+    if (failed(config))
       return signalPassFailure();
-    }
     isa::Program program;
     std::vector<isa::LayerSchedule> schedules;
-    if (failed(mlir::sd::buildSDAccProgram(func, config, program, &schedules)))
+    if (failed(mlir::sd::buildSDAccProgram(func, *config, program, &schedules)))
       return signalPassFailure();
     if (!reportPath.empty() && failed(writeReport(schedules)))
       return signalPassFailure();
     OpBuilder b(func);
-    mlir::sd::buildSDAccProgramOp(b, func.getLoc(), program);
+    if (failed(sdacc::buildProgramOp(b, func.getLoc(), program, *config)))
+      return signalPassFailure();
     func.erase();
   }
 

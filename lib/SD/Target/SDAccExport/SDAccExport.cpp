@@ -439,15 +439,12 @@ LogicalResult mlir::sd::exportSDAccProgram(ModuleOp module,
   if (!func || func.isExternal())
     return module.emitError("no function @")
            << options.function << " to translate";
-  isa::HardwareConfig config = isa::HardwareConfig::defaults();
-  if (!options.configPath.empty()) {
-    std::string error;
-    if (!isa::HardwareConfig::load(options.configPath, config, error))
-      return module.emitError("cannot read hardware configuration '")
-             << options.configPath << "': " << error;
-  }
+  FailureOr<isa::HardwareConfig> config =
+      loadSDAccConfig(options.configPath, module.getLoc());
+  if (failed(config))
+    return failure();
   isa::Program program;
-  if (failed(buildSDAccProgram(func, config, program)))
+  if (failed(buildSDAccProgram(func, *config, program)))
     return failure();
   std::string error;
   if (options.text) {
@@ -461,14 +458,35 @@ LogicalResult mlir::sd::exportSDAccProgram(ModuleOp module,
   return success();
 }
 
-void mlir::sd::registerSDAccExportTranslations() {
-  // The hardware the program is built for; the simulator must be given the
-  // same file (the program records its fingerprint).
-  static llvm::cl::opt<std::string> configPath(
+FailureOr<isa::HardwareConfig> mlir::sd::loadSDAccConfig(llvm::StringRef path,
+                                                         Location loc) {
+  if (path.empty())
+    return isa::HardwareConfig::defaults();
+  isa::HardwareConfig config;
+  std::string error;
+  if (!isa::HardwareConfig::load(path.str(), config, error))
+    return emitError(loc) << "cannot read hardware configuration '" << path
+                          << "': " << error;
+  return config;
+}
+
+/// The hardware a program is built for (--sd-to-sdacc) or was built for
+/// (--import-sdacc); the simulator must be given the same file (the program
+/// records its fingerprint).
+static llvm::cl::opt<std::string> &configOption() {
+  static llvm::cl::opt<std::string> option(
       "sdacc-config",
-      llvm::cl::desc("Hardware configuration JSON for --sd-to-sdacc "
-                     "(default: the built-in smartdeal-default)"),
+      llvm::cl::desc("Hardware configuration JSON of --sd-to-sdacc and "
+                     "--import-sdacc (default: the built-in "
+                     "smartdeal-default)"),
       llvm::cl::init(""));
+  return option;
+}
+
+std::string mlir::sd::sdaccConfigOption() { return configOption(); }
+
+void mlir::sd::registerSDAccExportTranslations() {
+  (void)configOption();
   // Which function is the program (--sd-partition names its segments
   // <function>_acc<N>).
   static llvm::cl::opt<std::string> function(
@@ -486,7 +504,7 @@ void mlir::sd::registerSDAccExportTranslations() {
       "sd-to-sdacc", "Translate quantized sd layers to an accelerator program",
       [](Operation *op, raw_ostream &os) {
         SDAccExportOptions options;
-        options.configPath = configPath;
+        options.configPath = configOption();
         options.function = function;
         return exportSDAccProgram(cast<ModuleOp>(op), os, options);
       },
@@ -497,7 +515,7 @@ void mlir::sd::registerSDAccExportTranslations() {
       [](Operation *op, raw_ostream &os) {
         SDAccExportOptions options;
         options.text = true;
-        options.configPath = configPath;
+        options.configPath = configOption();
         options.function = function;
         return exportSDAccProgram(cast<ModuleOp>(op), os, options);
       },

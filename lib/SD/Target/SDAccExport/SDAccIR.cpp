@@ -5,9 +5,11 @@
 //===----------------------------------------------------------------------===//
 //
 // `--import-sdacc` reads a program file (binary or text) into an
-// sdacc.program whose ops are its instructions; `--export-sdacc` and
+// sdacc.program (tensors, layer table, data segments and instructions as
+// ops, for the configuration `--sdacc-config` names); `--export-sdacc` and
 // `--export-sdacc-text` write one back. Both directions go through the
-// plain C++ reader and writer, so the dialect and the files share one format.
+// plain C++ reader and writer and the dialect's one Program <-> ops mapping,
+// so a file survives file -> IR -> file byte for byte.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,47 +22,23 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
-#include "llvm/Support/Format.h"
+#include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
 namespace isa = ::sd::sdacc;
 
-static constexpr llvm::StringLiteral kInstructionsRecord =
-    "instructions count=";
-
-sdacc::ProgramOp mlir::sd::buildSDAccProgramOp(OpBuilder &b, Location loc,
-                                               const isa::Program &program) {
-  b.getContext()->loadDialect<sdacc::SDAccDialect>();
-  // Everything but the instructions stays in its text form.
-  isa::Program data = program;
-  data.instructions.clear();
-  std::string text = isa::writeProgramText(data);
-  text = text.substr(0, text.find(kInstructionsRecord.str()));
-  OpBuilder::InsertionGuard guard(b);
-  std::string fingerprint;
-  llvm::raw_string_ostream(fingerprint)
-      << llvm::format_hex(program.fingerprint, 18);
-  auto prog = sdacc::ProgramOp::create(b, loc, fingerprint, text);
-  Block *body = b.createBlock(&prog.getBody());
-  b.setInsertionPointToEnd(body);
-  for (const isa::Instruction &inst : program.instructions) {
-    const isa::InstrDesc *desc = isa::findInstruction(unsigned(inst.opcode));
-    OperationState state(loc, (llvm::Twine("sdacc.") + desc->mnemonic).str());
-    for (auto [i, field] : llvm::enumerate(desc->fields))
-      state.addAttribute(field.name, b.getI64IntegerAttr(inst.fields[i]));
-    b.create(state);
-  }
-  return prog;
-}
-
-static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
+static OwningOpRef<Operation *> importProgram(llvm::SourceMgr &sourceMgr,
                                               MLIRContext *ctx) {
   ctx->loadDialect<sdacc::SDAccDialect>();
-  Location loc = FileLineColLoc::get(ctx, "<program>", 0, 0);
+  const llvm::MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  llvm::StringRef input = buffer->getBuffer();
+  // Errors name the file (the text reader's also name the line).
+  Location loc = FileLineColLoc::get(ctx, buffer->getBufferIdentifier(), 0, 0);
   std::string error;
   isa::Program program;
   bool ok =
-      input.starts_with("sdacc-program")
+      input.starts_with(isa::kProgramTextMagic)
           ? isa::readProgramText(input.str(), program, error)
           : isa::readProgramBinary(
                 std::vector<uint8_t>(input.bytes_begin(), input.bytes_end()),
@@ -69,11 +47,16 @@ static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
     emitError(loc) << "cannot read the program: " << error;
     return {};
   }
+  FailureOr<isa::HardwareConfig> config =
+      mlir::sd::loadSDAccConfig(mlir::sd::sdaccConfigOption(), loc);
+  if (failed(config))
+    return {};
   OpBuilder b(ctx);
-  auto module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module.getBody());
-  mlir::sd::buildSDAccProgramOp(b, loc, program);
-  return OwningOpRef<Operation *>(module);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  if (failed(sdacc::buildProgramOp(b, loc, program, *config)))
+    return {};
+  return OwningOpRef<Operation *>(module.release());
 }
 
 static LogicalResult exportProgram(ModuleOp module, raw_ostream &os,
@@ -82,33 +65,18 @@ static LogicalResult exportProgram(ModuleOp module, raw_ostream &os,
   if (std::distance(progs.begin(), progs.end()) != 1)
     return module.emitError("expected exactly one sdacc.program");
   sdacc::ProgramOp prog = *progs.begin();
-  std::string text = prog.getData().str();
-  size_t count = 0;
-  std::string lines;
-  for (Operation &op : prog.getBody().front()) {
-    const isa::InstrDesc *desc =
-        isa::findInstruction(op.getName().stripDialect().str());
-    if (!desc)
-      return op.emitError("is not an accelerator instruction");
-    isa::Instruction inst;
-    inst.opcode = desc->opcode;
-    for (auto [i, field] : llvm::enumerate(desc->fields))
-      inst.fields[i] =
-          op.getAttrOfType<IntegerAttr>(field.name).getValue().getSExtValue();
-    lines += "  " + isa::printInstruction(inst) + "\n";
-    ++count;
-  }
-  text += kInstructionsRecord.str() + std::to_string(count) + "\n" + lines +
-          "end\n";
-  std::string error;
-  isa::Program program;
-  if (!isa::readProgramText(text, program, error))
-    return prog.emitError("the program is not well formed: ") << error;
+  // The module has been verified: the configuration reads and the program
+  // passes verifyProgram, so every field fits its width.
+  isa::HardwareConfig config;
+  if (failed(sdacc::readConfig(prog, config)))
+    return failure();
+  isa::Program program = sdacc::readProgram(prog, config);
   if (asText) {
     os << isa::writeProgramText(program);
     return success();
   }
   std::vector<uint8_t> bytes;
+  std::string error;
   if (!isa::writeProgramBinary(program, bytes, error))
     return prog.emitError("cannot encode the program: ") << error;
   os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
@@ -116,11 +84,13 @@ static LogicalResult exportProgram(ModuleOp module, raw_ostream &os,
 }
 
 void mlir::sd::registerSDAccIRTranslations() {
+  // The configuration a program was built for: its fingerprint must match.
+  (void)mlir::sd::sdaccConfigOption();
   static TranslateToMLIRRegistration import(
       "import-sdacc",
       "Read an accelerator program file (binary or text) into sdacc ops",
-      [](llvm::StringRef input, MLIRContext *ctx) {
-        return importProgram(input, ctx);
+      [](llvm::SourceMgr &sourceMgr, MLIRContext *ctx) {
+        return importProgram(sourceMgr, ctx);
       });
   auto dialects = [](DialectRegistry &registry) {
     registry.insert<sdacc::SDAccDialect>();

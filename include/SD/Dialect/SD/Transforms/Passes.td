@@ -286,4 +286,62 @@ def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
   ];
 }
 
+def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
+  let summary = "Split accelerator layers to the buffers of the hardware configuration";
+  let description = [{
+    After `--sd-quantize`, before `--sd-partition`: every pooling or
+    depthwise layer (`sd.quantized_max_pool2d`, `sd.quantized_avg_pool2d`,
+    `sd.quantized_depthwise_conv2d`) whose band of one output row of every
+    channel does not fit half the input and output buffers of the hardware
+    configuration (`config`, default the built-in one; the rule is the
+    program builder's, `windowedRowFits`) is split into the fewest equal
+    channel groups that fit: each group reads a channel slice of the input
+    (`tensor.extract_slice`, with the zero pad the layer folds re-applied),
+    has its slice of the weights and biases, and writes its channels of the
+    result (`tensor.insert_slice`). The slices and inserts run on the host;
+    each group is an accelerator layer of its own. A depthwise group's
+    weights get their own scale (the format has one per layer), so the split
+    model is the one both the CPU quantized mode and the accelerator run.
+  }];
+  let options = [
+    Option<"config", "config", "std::string", "\"\"",
+           "Hardware configuration JSON (default: the built-in one)">
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numSplit", "split-layers", "Layers split into channel groups">,
+    Statistic<"numGroups", "groups", "Channel groups made">
+  ];
+}
+
+def SDOffloadPass : Pass<"sd-offload", "mlir::ModuleOp"> {
+  let summary = "Run the accelerator segments through the accelerator runtime";
+  let description = [{
+    After `--sd-partition`, replaces the body of every `sd.accelerator`
+    function `@F` by calls into the accelerator runtime (libSDAccelRuntime,
+    lib/Runtime): `sdaccSetInput(k, arg_k)` for each argument,
+    `sdaccRun("F")`, then `sdaccGetOutput(k, result_k)` into a fresh
+    buffer for each result, all on `memref<*xi8>` (the C convention of
+    unranked memrefs: rank and descriptor pointer). The runtime runs the
+    program `F.sdacc` on the simulator; the host code around the calls is
+    unchanged, so the CPU backend compiles the whole model into a library
+    whose segments run on sd-sim. The segment's name is passed as a
+    `memref.global` of its bytes. Segments listed in `host` keep their
+    body: the CPU backend computes them (a segment the program builder
+    cannot map yet still runs, on the host).
+  }];
+  let options = [
+    ListOption<"host", "host", "std::string",
+               "Segments left to the CPU backend">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numSegments", "segments", "Accelerator segments offloaded">
+  ];
+}
+
 #endif // SD_DIALECT_SD_TRANSFORMS_PASSES_TD

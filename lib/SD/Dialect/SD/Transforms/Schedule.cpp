@@ -1,0 +1,204 @@
+//===- Schedule.cpp - Accelerator layers split to the hardware's buffers --===//
+//
+// Part of SmartDeal-MLIR, under the MIT licence.
+//
+//===----------------------------------------------------------------------===//
+//
+// --sd-schedule: a pooling or depthwise layer whose band of one output row
+// of every channel does not fit half the buffers becomes channel groups
+// that do. The decision is the program builder's own rule
+// (windowedRowFits, SD/Accel/NetworkLayers.h) on the program's hardware
+// configuration, taken on IR so that the CPU quantized mode and the
+// accelerator run the same split model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SD/Accel/HardwareConfig.h"
+#include "SD/Accel/NetworkLayers.h"
+#include "SD/Dialect/SD/IR/SDElements.h"
+#include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::sd {
+#define GEN_PASS_DEF_SDSCHEDULEPASS
+#include "SD/Dialect/SD/Transforms/Passes.h.inc"
+} // namespace mlir::sd
+
+using namespace mlir;
+using namespace mlir::sd;
+
+namespace {
+
+/// A windowed layer's shape as the program builder sees it: the input
+/// before the zero pad it folds.
+struct Window {
+  Operation *op;
+  tensor::PadOp pad; ///< The folded zero pad, or null.
+  Value source;      ///< [n, c, h, w] int8.
+  int64_t kernelH;
+};
+
+std::optional<Window> windowOf(Operation *op) {
+  if (!isa<QuantizedDepthwiseConv2DOp, QuantizedMaxPool2DOp,
+           QuantizedAvgPool2DOp>(op))
+    return std::nullopt;
+  Window win{op, nullptr, op->getOperand(0), 0};
+  if (auto dw = dyn_cast<QuantizedDepthwiseConv2DOp>(op))
+    win.kernelH = cast<ShapedType>(dw.getWeight().getType()).getDimSize(2);
+  else if (auto pool = dyn_cast<QuantizedMaxPool2DOp>(op))
+    win.kernelH = pool.getKernel()[0];
+  else if (auto pool = dyn_cast<QuantizedAvgPool2DOp>(op))
+    win.kernelH = pool.getKernel()[0];
+  else
+    return std::nullopt;
+  // The exporter folds a zero pad of H and W into the layer (a pad with
+  // another user stays a tensor of its own and is read as is).
+  if (auto pad = win.source.getDefiningOp<tensor::PadOp>();
+      pad && pad->hasOneUse()) {
+    APInt zero;
+    Value v = pad.getConstantPaddingValue();
+    if (v && matchPattern(v, m_ConstantInt(&zero)) && zero.isZero()) {
+      win.pad = pad;
+      win.source = pad.getSource();
+    }
+  }
+  return win;
+}
+
+/// `attr`'s slice [c0, c0 + cg) along dimension 0, as a new constant.
+FailureOr<Value> sliceConstant(OpBuilder &b, Location loc, Value constant,
+                               int64_t c0, int64_t cg) {
+  ElementsAttr attr;
+  if (!matchPattern(constant, m_Constant(&attr)))
+    return failure();
+  FailureOr<SmallVector<float>> values = readFloats(attr);
+  if (failed(values))
+    return failure();
+  auto type = cast<RankedTensorType>(constant.getType());
+  int64_t per = type.getNumElements() / type.getDimSize(0);
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = cg;
+  auto sliceType = RankedTensorType::get(shape, type.getElementType());
+  ArrayRef<float> part(values->data() + c0 * per, size_t(cg * per));
+  return arith::ConstantOp::create(b, loc, sliceType,
+                                   DenseElementsAttr::get(sliceType, part))
+      .getResult();
+}
+
+struct SDSchedulePass : mlir::sd::impl::SDSchedulePassBase<SDSchedulePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ::sd::sdacc::HardwareConfig hw = ::sd::sdacc::HardwareConfig::defaults();
+    std::string error;
+    if (!config.empty() &&
+        !::sd::sdacc::HardwareConfig::load(config, hw, error)) {
+      getOperation().emitError("--sd-schedule: ") << error;
+      return signalPassFailure();
+    }
+    SmallVector<Window> windows;
+    getOperation().walk([&](Operation *op) {
+      if (auto win = windowOf(op))
+        windows.push_back(*win);
+    });
+    for (Window &win : windows)
+      if (failed(split(win, hw)))
+        return signalPassFailure();
+  }
+
+  LogicalResult split(Window &win, const ::sd::sdacc::HardwareConfig &hw) {
+    auto in = cast<RankedTensorType>(win.source.getType());
+    auto out = cast<RankedTensorType>(win.op->getResult(0).getType());
+    const int64_t n = in.getDimSize(0), c = in.getDimSize(1);
+    const int64_t h = in.getDimSize(2), w = in.getDimSize(3);
+    const int64_t ow = out.getDimSize(3);
+    auto fits = [&](int64_t channels) {
+      return ::sd::sdacc::windowedRowFits(hw, channels, h, w, win.kernelH, ow);
+    };
+    if (fits(c))
+      return success();
+    int64_t groups = 2;
+    while (groups <= c && !fits((c + groups - 1) / groups))
+      ++groups;
+    if (groups > c) {
+      win.op->emitRemark("stays as it is: one output row of one channel does "
+                         "not fit half the buffers");
+      return success();
+    }
+    const int64_t cg = (c + groups - 1) / groups;
+    OpBuilder b(win.op);
+    Location loc = win.op->getLoc();
+    Value result = tensor::EmptyOp::create(b, loc, out.getShape(),
+                                           out.getElementType());
+    for (int64_t c0 = 0; c0 < c; c0 += cg) {
+      const int64_t m = std::min(cg, c - c0);
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
+                                           b.getIndexAttr(c0),
+                                           b.getIndexAttr(0), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+      SmallVector<OpFoldResult> inSizes = {b.getIndexAttr(n), b.getIndexAttr(m),
+                                           b.getIndexAttr(h), b.getIndexAttr(w)};
+      Value slice = tensor::ExtractSliceOp::create(b, loc, win.source, offsets,
+                                                   inSizes, strides);
+      if (win.pad) {
+        auto padType = cast<RankedTensorType>(win.pad.getType());
+        Operation *pad = b.clone(*win.pad);
+        pad->setOperand(0, slice);
+        pad->getResult(0).setType(RankedTensorType::get(
+            {n, m, padType.getDimSize(2), padType.getDimSize(3)},
+            padType.getElementType()));
+        slice = pad->getResult(0);
+      }
+      // A depthwise group's weights and biases: its channels' slices.
+      Value weight, bias;
+      if (auto dw = dyn_cast<QuantizedDepthwiseConv2DOp>(win.op)) {
+        FailureOr<Value> wSlice = sliceConstant(b, loc, dw.getWeight(), c0, m);
+        if (failed(wSlice))
+          return dw.emitError("--sd-schedule: the weight is not a readable "
+                              "constant");
+        weight = *wSlice;
+        if (dw.getBias()) {
+          FailureOr<Value> bSlice = sliceConstant(b, loc, dw.getBias(), c0, m);
+          if (failed(bSlice))
+            return dw.emitError("--sd-schedule: the bias is not a readable "
+                                "constant");
+          bias = *bSlice;
+        }
+      }
+      Operation *group = b.clone(*win.op);
+      group->setOperand(0, slice);
+      if (auto dw = dyn_cast<QuantizedDepthwiseConv2DOp>(group)) {
+        dw.getWeightMutable().assign(weight);
+        if (bias)
+          dw.getBiasMutable().assign(bias);
+      }
+      group->getResult(0).setType(RankedTensorType::get(
+          {n, m, out.getDimSize(2), ow}, out.getElementType()));
+      SmallVector<OpFoldResult> outSizes = {
+          b.getIndexAttr(n), b.getIndexAttr(m), b.getIndexAttr(out.getDimSize(2)),
+          b.getIndexAttr(ow)};
+      result = tensor::InsertSliceOp::create(b, loc, group->getResult(0),
+                                             result, offsets, outSizes, strides);
+    }
+    win.op->getResult(0).replaceAllUsesWith(result);
+    SmallVector<Value> constants(win.op->getOperands().drop_front());
+    win.op->erase();
+    // The whole layer's weights and biases, unless used elsewhere.
+    for (Value v : constants)
+      if (Operation *def = v.getDefiningOp(); def && def->use_empty())
+        def->erase();
+    if (win.pad && win.pad->use_empty())
+      win.pad->erase();
+    ++numSplit;
+    numGroups += groups;
+    return success();
+  }
+};
+
+} // namespace
