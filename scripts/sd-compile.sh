@@ -36,6 +36,8 @@ trap 'rm -rf "$tmp"' EXIT
 cc -O2 -fPIC -c "$root/lib/CPURuntime/Alloc.c" -o "$tmp/alloc.o"
 cc -O2 -fPIC -c "$root/lib/CPURuntime/Threads.c" -o "$tmp/threads.o"
 ld -r "$tmp/model.o" "$tmp/alloc.o" "$tmp/threads.o" -o "$tmp/linked.o"
+# Local, so several such objects link into one program (benchmarks/cpu).
+objcopy --localize-hidden "$tmp/linked.o"
 mv "$tmp/linked.o" "$tmp/model.o"
 if [[ "$out" == *.so ]]; then
   # Parallel loops call the OpenMP runtime (Debian's libomp, libomp-dev);
