@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""The PP-OCRv4 recognizer through the compiler's quantization pass.
+"""The PP-OCRv4 recognizer through the compiler's quantization pass, whole on sd-sim.
 
 From the ONNX file: import (BatchNorm separate, as the driver does) ->
 `sd-opt --sd-decompose` -> calibration statistics from the float ONNX model
-on calibration words (`smartdeal.calibration_stats`) -> `sd-opt
---sd-quantize` (every layer the accelerator runs in its int8 format, the
-rest float on the host, each decision in quantize.json). Both the float
-compressed model and the quantized one are compiled by the CPU backend
-(`scripts/sd-compile.sh`) and read the same test words; reported: word
-accuracy of each, the difference, and how many ops went to the accelerator
-and why the others stayed on the host.
+on calibration-split words (`smartdeal.accel.calibration_stats`) -> `sd-opt
+--sd-quantize --sd-partition` (each decision in quantize.json) -> three
+libraries from the CPU backend (`scripts/sd-compile.sh`): the float
+compressed model, the CPU quantized mode, and the hybrid artifact
+(`smartdeal.runtime.hybrid`: host code with `--sd-offload`, one sd-sim
+program per segment the program builder maps; the others stay on the host).
 
-Usage: ocr_quantized.py [--build build] [--words 200] [--calibration 32]
+Reported, on test-split words (`smartdeal.data.ocr_rec`: mixed fonts,
+sizes, noise): word accuracy of the original ONNX model (ONNX Runtime or
+the reference executor), the float compressed and the quantized compressed
+model; on the first `--hybrid-words` of them the hybrid run's outputs
+compared bit for bit with the CPU quantized mode, and its energy, cycles
+and DRAM traffic against the dense 8-bit baseline of the same segments on
+the same simulator.
+
+Usage: ocr_quantized.py [--build build] [--words 200] [--hybrid-words N]
+                        [--dense-words 5] [--plan benchmarks/results/ocr_plan.json]
 Writes benchmarks/results/accelerator-ocr-quantized.md (and .json).
 """
 
@@ -24,12 +32,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from smartdeal import importers, models, ocr  # noqa: E402
+from smartdeal import importers, models  # noqa: E402
 from smartdeal.accel import calibration_stats, simulate  # noqa: E402
-from smartdeal.runtime import aot  # noqa: E402
+from smartdeal.data import ocr_rec  # noqa: E402
+from smartdeal.runtime import aot, hybrid  # noqa: E402
 
 
 def run(cmd, **kw):
@@ -39,107 +50,222 @@ def run(cmd, **kw):
     return proc
 
 
+def build(args, work, sd_opt, onnx_path, real, decompose, config, quantized, report,
+          compressed, artifact, libs):
+    """Import, decompose, calibrate, quantize, schedule, partition; the hybrid
+    artifact and the two CPU libraries."""
+    model = work / "model.mlir"
+    importers.import_onnx(str(onnx_path), output=str(model),
+                          input_shapes=real.input_shapes,
+                          constant_inputs=real.constant_inputs, fold_batchnorm=False)
+    if args.plan:
+        layers = json.loads(Path(args.plan).read_text())["layers"]
+        plan = {"layers": {name: (spec if spec.get("form") == "se" else {"form": "dense"})
+                           for name, spec in layers.items()}}
+        (work / "plan.json").write_text(json.dumps(plan, indent=1))
+    run([sd_opt, model, decompose, "-o", compressed])
+    # The decomposition's 14 exponent levels need wider Ce codes than the
+    # default hardware's 4 bits.
+    default = run([Path(args.build) / "bin/sd-sim", "--print-config"]).stdout
+    simulate.levels_config(default, 14, config)
+    # Calibration and test words come from disjoint splits (words and fonts).
+    calib = ocr_rec.inputs("calibration", args.calibration)
+    stats = calibration_stats.onnx_stats(onnx_path, [(x,) for x in calib])
+    stats_file = work / "stats.json"
+    calibration_stats.write_stats(stats_file, stats, calib_n)
+    # One sd-opt run: the names the statistics go by are locations, which a
+    # printed intermediate file would not keep.
+    run([sd_opt, model, decompose, f"--sd-quantize=stats={stats_file} report={report}",
+         f"--sd-schedule=config={config}", "--sd-partition", "-o", quantized])
+    hybrid.build(quantized, artifact, str(config))
+    for name, src in (("float", compressed), ("quantized", quantized)):
+        hybrid.compile_library(src, Path(libs[name]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--words", type=int, default=200)
+    ap.add_argument("--hybrid-words", type=int, default=None,
+                    help="words run whole on sd-sim (default: all)")
+    ap.add_argument("--dense-words", type=int, default=5,
+                    help="hybrid words also run on the dense 8-bit baseline")
+    ap.add_argument("--plan", help="plan file of the search (benchmarks/results/"
+                    "ocr_plan.json): its SmartExchange layers are decomposed, every "
+                    "other layer stays dense (the accelerator has no int-k form); "
+                    "default: every eligible layer SmartExchange")
     ap.add_argument("--calibration", type=int, default=32)
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the models, programs and libraries the last run with "
+                    "the same --build, --plan and --calibration left in --work")
     ap.add_argument("--work", default=str(Path.home() / ".cache/smartdeal/ocr-quantized"))
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/accelerator-ocr-quantized"))
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     sd_opt = Path(args.build) / "bin/sd-opt"
-    env = dict(os.environ, SD_OPT=str(sd_opt))
+    os.environ["SD_OPT"] = str(sd_opt)
+    os.environ.setdefault("SD_ACCEL_RUNTIME", str(Path(args.build) / "lib/libSDAccelRuntime.so"))
 
     real = models.MODELS["ocr-rec"]
     onnx_path = real.path
     t0 = time.time()
-    model = work / "model.mlir"
-    importers.import_onnx(str(onnx_path), output=str(model),
-                          input_shapes=real.input_shapes,
-                          constant_inputs=real.constant_inputs, fold_batchnorm=False)
-    compressed = work / "compressed.mlir"
+    test = ocr_rec.samples("test", args.words)
     decompose = "--sd-decompose=min-size=4096"
-    run([sd_opt, model, decompose, "-o", compressed])
-
-    # Calibration words are drawn apart from the test words (other seed,
-    # none in common).
-    test = ocr.words(args.words, seed=0)
-    calib = [w for w in ocr.words(args.calibration + args.words, seed=1)
-             if w not in set(test)][:args.calibration]
-    stats = calibration_stats.onnx_stats(onnx_path, [(ocr.render(w),) for w in calib])
-    stats_file = work / "stats.json"
-    calibration_stats.write_stats(stats_file, stats, len(calib))
-
-    quantized = work / "quantized.mlir"
-    report = work / "quantize.json"
-    # One sd-opt run: the names the statistics go by are locations, which a
-    # printed intermediate file would not keep.
-    run([sd_opt, model, decompose, f"--sd-quantize=stats={stats_file} report={report}",
-         "--sd-partition", "-o", quantized])
+    if args.plan:
+        decompose += f" plan={work / 'plan.json'}"
+    config, artifact = work / "config.json", work / "hybrid"
+    quantized, report, compressed = work / "quantized.mlir", work / "quantize.json", \
+        work / "compressed.mlir"
+    libs = {name: str(work / f"lib{name}.so") for name in ("float", "quantized")}
+    stamp = work / "built.json"
+    key = {"build": args.build, "plan": args.plan, "calibration": args.calibration}
+    if not (args.reuse and stamp.exists() and json.loads(stamp.read_text()) == key):
+        if stamp.exists():
+            stamp.unlink()
+        build(args, work, sd_opt, onnx_path, real, decompose, config, quantized, report,
+              compressed, artifact, libs)
+        stamp.write_text(json.dumps(key))
     decisions = json.loads(report.read_text())
-    # Every accelerator segment must become a program.
-    import re
-    segments = re.findall(r"func\.func private @(main_acc\d+)", quantized.read_text())
-    sd_translate = Path(args.build) / "bin/sd-translate"
-    # The decomposition's 14 exponent levels need wider Ce codes than the
-    # default hardware's 4 bits.
-    default = run([Path(args.build) / "bin/sd-sim", "--print-config"]).stdout
-    config = simulate._levels_config(default, 14, work / "config.json")
-    programs = 0
-    for name in segments:
-        proc = subprocess.run([sd_translate, "--sd-to-sdacc", f"--sdacc-function={name}",
-                               f"--sdacc-config={config}", quantized, "-o",
-                               work / f"{name}.sdacc"],
-                              capture_output=True, text=True)
-        programs += proc.returncode == 0
-        if proc.returncode:
-            print(f"{name}: {proc.stderr.strip().splitlines()[0]}")
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    on_accel = manifest["segments"]
+    calib_n = json.loads((work / "stats.json").read_text())["inputs"]
+    t_build = time.time() - t0
 
-    libs = {}
-    for name, src in (("float", compressed), ("quantized", quantized)):
-        lib = work / f"lib{name}.so"
-        run([ROOT / "scripts/sd-compile.sh", src, lib], env=env)
-        libs[name] = str(lib)
-    acc = {name: ocr.word_accuracy(lambda x, lib=lib: aot.call(lib, "main", [x], 3),
-                                   onnx_path, test)
-           for name, lib in libs.items()}
+    from smartdeal.runtime import ort
+    outputs = {"original": ort.runner(onnx_path)([s.x for s in test])}
+    for name, lib in libs.items():
+        outputs[name] = [aot.call(lib, "main", [s.x], 3) for s in test]
+    acc = {name: ocr_rec.word_accuracy(lambda x, it=iter(ys): next(it), onnx_path, test)
+           for name, ys in outputs.items()}
 
-    by_op = collections.Counter((d["target"], d["op"]) for d in decisions["ops"])
-    reasons = collections.Counter(d["reason"] for d in decisions["ops"]
-                                  if d["target"] == "host")
-    result = {"words": len(test), "calibration_words": len(calib),
-              "accuracy_float_compressed": acc["float"],
-              "accuracy_quantized_compressed": acc["quantized"],
-              "difference_points": 100 * (acc["quantized"] - acc["float"]),
-              "accelerator_ops": decisions["accelerator"], "host_ops": decisions["host"],
-              "segments": len(segments), "programs": programs,
-              "by_op": {f"{t} {o}": n for (t, o), n in sorted(by_op.items())},
-              "host_reasons": dict(reasons.most_common()),
-              "seconds": time.time() - t0}
-    Path(args.out + ".json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = ["# PP-OCRv4 recognizer through `--sd-quantize`", "",
-             f"Measured {time.strftime('%Y-%m-%d')} by "
-             "`benchmarks/accelerator/ocr_quantized.py`: ONNX -> import -> "
-             "`--sd-decompose=min-size=4096` -> calibration statistics from the "
-             f"float ONNX model on {len(calib)} words -> `--sd-quantize`; both "
-             "models compiled by the CPU backend, read on the same "
-             f"{len(test)} rendered words (DejaVu Sans, `smartdeal/ocr.py`).", "",
-             "| model | word accuracy |", "|---|---|",
-             f"| float compressed | {100 * acc['float']:.1f} % |",
-             f"| quantized compressed (CPU quantized mode) | {100 * acc['quantized']:.1f} % |",
-             f"| difference | {result['difference_points']:+.1f} points |", "",
-             f"Ops on the accelerator: {decisions['accelerator']}; on the host: "
-             f"{decisions['host']}. `--sd-partition` cuts the accelerator ops into "
-             f"{len(segments)} segments; `sd-translate --sd-to-sdacc` turns "
-             f"{programs} of them into programs.", "",
-             "| target | op | count |", "|---|---|---|"]
-    lines += [f"| {t} | `{o}` | {n} |" for (t, o), n in sorted(by_op.items())]
-    lines += ["", "Why ops stay on the host:", "", "| reason | ops |", "|---|---|"]
-    lines += [f"| {r} | {n} |" for r, n in reasons.most_common()]
-    Path(args.out + ".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    n_hybrid = len(test) if args.hybrid_words is None else min(args.hybrid_words, len(test))
+    n_dense = min(args.dense_words, n_hybrid)
+    # Costs: SmartExchange over every hybrid word, and both SmartExchange and
+    # the dense baseline over the first n_dense (the ratios use those).
+    equal, macs, sim_s = 0, 0, 0.0
+    se = collections.Counter()
+    pair = {"se": collections.Counter(), "dense": collections.Counter()}
+    hybrid_outputs, first = [], None
+    t1 = time.time()
+    def write(final):
+        t_hybrid = time.time() - t1
+        n_hybrid = len(hybrid_outputs)
+        acc_hybrid = ocr_rec.word_accuracy(lambda x, it=iter(hybrid_outputs): next(it),
+                                           onnx_path, test[:n_hybrid])
+        energy, cycles, dram = se["energy_pj"], se["cycles"], se["dram"]
+        per = max(n_hybrid, 1)
+        nd = min(n_dense, n_hybrid)
+        dense_per = {k: v / max(nd, 1) for k, v in pair["dense"].items()}
+        ratio = (lambda a, b: a / b if b else 0.0)
+
+        by_op = collections.Counter((d["target"], d["op"]) for d in decisions["ops"])
+        reasons = collections.Counter(d["reason"] for d in decisions["ops"]
+                                      if d["target"] == "host")
+        segs = [{"name": s["name"], "cycles": s["cycles"], "energy_pj": s["energy_pj"],
+                 "dense_energy_pj": s.get("dense", {}).get("energy_pj"),
+                 "dram_bytes": s["dram_read_bytes"] + s["dram_write_bytes"],
+                 "layers": len(s["first_run"]["layers"])} for s in first["segments"]]
+        result = {"words": len(test), "calibration_words": calib_n,
+                  "accuracy": {k: {"correct": a.hits, "n": a.n, "value": a.value}
+                               for k, a in acc.items()},
+                  "difference_points": 100 * (acc["quantized"].value - acc["float"].value),
+                  "accelerator_ops": decisions["accelerator"], "host_ops": decisions["host"],
+                  "segments": len(on_accel) + len(manifest["host_segments"]),
+                  "segments_on_accelerator": on_accel,
+                  "segments_on_host": manifest["host_segments"],
+                  "hybrid_words": n_hybrid, "hybrid_bit_identical": equal,
+                  "hybrid_accuracy": {"correct": acc_hybrid.hits, "n": acc_hybrid.n},
+                  "dense_words": nd,
+                  "energy_pj_per_word": energy / per, "cycles_per_word": cycles / per,
+                  "dram_bytes_per_word": dram / per,
+                  "dense_energy_pj_per_word": dense_per.get("energy_pj", 0.0),
+                  "dense_over_smartexchange_energy": ratio(pair["dense"]["energy_pj"],
+                                                           pair["se"]["energy_pj"]),
+                  "dense_over_smartexchange_cycles": ratio(pair["dense"]["cycles"],
+                                                           pair["se"]["cycles"]),
+                  "dense_over_smartexchange_dram": ratio(pair["dense"]["dram"],
+                                                         pair["se"]["dram"]),
+                  "simulated_macs_per_second": ratio(macs, sim_s),
+                  "hybrid_seconds_per_word": t_hybrid / per,
+                  "per_segment_first_word": segs,
+                  "by_op": {f"{t} {o}": n for (t, o), n in sorted(by_op.items())},
+                  "host_reasons": dict(reasons.most_common()),
+                  "build_seconds": t_build, "seconds": time.time() - t0}
+        Path(args.out + ".json").write_text(json.dumps(result, indent=1) + "\n")
+        pct = (lambda a: f"{100 * a.value:.1f} % ({a.hits}/{a.n})")
+        lines = ["# PP-OCRv4 recognizer through `--sd-quantize`, whole on sd-sim", "",
+                 f"Measured {time.strftime('%Y-%m-%d')} by "
+                 "`benchmarks/accelerator/ocr_quantized.py`: ONNX -> import -> "
+                 f"`{decompose.replace(str(work) + '/', '')}`"
+                 + (f" (SmartExchange layers of `{args.plan}`, every other layer dense)"
+                    if args.plan else "") + " -> calibration statistics from the "
+                 f"float ONNX model on {calib_n} calibration-split words -> "
+                 "`--sd-quantize --sd-schedule --sd-partition` -> host library (CPU backend, "
+                 "`--sd-offload`) + sd-sim programs; all read the same "
+                 f"{len(test)} test-split words (`smartdeal.data.ocr_rec`: mixed "
+                 "fonts, sizes, noise).", "",
+                 "| model | word accuracy |", "|---|---|",
+                 f"| original (ONNX) | {pct(acc['original'])} |",
+                 f"| float compressed (CPU backend) | {pct(acc['float'])} |",
+                 f"| quantized compressed (CPU quantized mode) | {pct(acc['quantized'])} |",
+                 f"| difference quantized - float | {result['difference_points']:+.1f} points |",
+                 f"| hybrid (host + sd-sim), first {n_hybrid} words | "
+                 f"{pct(acc_hybrid)} |", "",
+                 f"Hybrid outputs bit-identical to the CPU quantized mode: **{equal} of "
+                 f"{n_hybrid}** words.", "",
+                 f"Ops on the accelerator: {decisions['accelerator']}; on the host: "
+                 f"{decisions['host']}. `--sd-partition` cuts the accelerator ops into "
+                 f"{result['segments']} segments; {len(on_accel)} run on sd-sim, "
+                 f"{len(manifest['host_segments'])} stay on the host because the "
+                 "program builder cannot map them (below).", "",
+                 f"| per word, accelerator segments (first {nd} words) | SmartExchange "
+                 "| dense 8-bit | dense / SE |",
+                 "|---|---|---|---|",
+                 f"| energy (uJ) | {pair['se']['energy_pj'] / max(nd, 1) * 1e-6:.2f} | "
+                 f"{dense_per.get('energy_pj', 0) * 1e-6:.2f} | "
+                 f"{result['dense_over_smartexchange_energy']:.2f}x |",
+                 f"| cycles | {pair['se']['cycles'] // max(nd, 1)} | "
+                 f"{int(dense_per.get('cycles', 0))} | "
+                 f"{result['dense_over_smartexchange_cycles']:.2f}x |",
+                 f"| DRAM bytes | {pair['se']['dram'] // max(nd, 1)} | "
+                 f"{int(dense_per.get('dram', 0))} | "
+                 f"{result['dense_over_smartexchange_dram']:.2f}x |", "",
+                 f"Over all {n_hybrid} hybrid words: {energy / per * 1e-6:.2f} uJ, "
+                 f"{cycles // per} cycles, {dram // per} DRAM bytes per word.", "",
+                 f"Simulator throughput: {result['simulated_macs_per_second'] / 1e6:.1f} M "
+                 f"simulated MAC/s; {result['hybrid_seconds_per_word']:.1f} s per word for "
+                 f"the whole hybrid run (the first {nd} with the dense baseline too).", "",
+                 "Segments left on the host:", "", "| segment | reason |", "|---|---|"]
+        lines += [f"| {n} | {r} |" for n, r in manifest["host_segments"].items()]
+        lines += ["", "| target | op | count |", "|---|---|---|"]
+        lines += [f"| {t} | `{o}` | {n} |" for (t, o), n in sorted(by_op.items())]
+        lines += ["", "Why ops stay on the host:", "", "| reason | ops |", "|---|---|"]
+        lines += [f"| {r} | {n} |" for r, n in reasons.most_common()]
+        Path(args.out + ".md").write_text("\n".join(lines) + "\n")
+        if final:
+            print("\n".join(lines))
+
+    for i, (s, want) in enumerate(zip(test[:n_hybrid], outputs["quantized"])):
+        got, rep = hybrid.run(artifact, [s.x], 3, compare_dense=i < n_dense)
+        hybrid_outputs.append(got)
+        equal += bool(np.array_equal(np.asarray(got, np.float32).view(np.uint32),
+                                     np.asarray(want, np.float32).view(np.uint32)))
+        tot = rep["total"]
+        costs = lambda t: {"energy_pj": t["energy_pj"], "cycles": t["cycles"],
+                           "dram": t["dram_read_bytes"] + t["dram_write_bytes"]}
+        se.update(costs(tot))
+        if i < n_dense:
+            pair["se"].update(costs(tot))
+            pair["dense"].update(costs(tot["dense"]))
+        macs += tot["macs"]
+        sim_s += tot["seconds"]
+        first = first or rep
+        if (i + 1) % 10 == 0:
+            write(False)
+            print(f"hybrid: {i + 1}/{n_hybrid} words, {equal} bit-identical, "
+                  f"{time.time() - t1:.0f} s", file=sys.stderr, flush=True)
+    write(True)
 
 
 if __name__ == "__main__":

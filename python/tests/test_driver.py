@@ -79,6 +79,16 @@ class DriverTest(unittest.TestCase):
             text = (out / "summary.md").read_text()
             self.assertIn(f"libmodel.so stores {art['weight_bytes'] / 1e6:.3f} MB", text)
             self.assertIn("latency, batch as imported, 1 thread(s): libmodel.so", text)
+            # The accelerator step goes through the passes: both layers are
+            # quantized into one segment, which runs on sd-sim with the rest
+            # of the (empty) host code, beside its dense 8-bit baseline.
+            acc = summary["accelerator"]
+            self.assertEqual((acc["ops_on_accelerator"], acc["segments"],
+                              acc["host_segments"]), (2, ["main_acc0"], {}))
+            self.assertTrue((out / "accelerator" / "artifact" / "main_acc0.sdacc").exists())
+            self.assertGreater(acc["totals"]["dense"]["energy_pj"],
+                               acc["totals"]["se"]["energy_pj"])
+            self.assertIn("2 ops quantized to int8 in 1 segments on sd-sim", text)
 
             # The exported weights are the rebuilt ones, in ONNX layouts.
             exported = onnx.load(str(out / "compressed.onnx"))

@@ -6,6 +6,13 @@
 # same order); every output must be within 1e-5 relative of the reference
 # and of NumPy (float64). The test also checks the fast path is taken: after
 # sd-vectorize-dense no depthwise op with unit width stride is left.
+# The library is built as scripts/sd-compile.sh builds it by default
+# (cached-alloc=true: freed buffers are reused by the next call), so each
+# function is called three times, interleaved, and must give the same bits
+# every time; its buffer functions must be the library's own (local
+# symbols), not exported. Loading the library sets the OpenMP block time of
+# the loading thread to 0 (lib/CPURuntime/Threads.c) unless the process set
+# KMP_BLOCKTIME or OMP_WAIT_POLICY.
 #
 # RUN: %PYTHON %s %t
 
@@ -130,9 +137,35 @@ ours, ref = os.path.join(work, "ours.so"), os.path.join(work, "ref.so")
 subprocess.run([compile_sh, src, ours], check=True, env=env)
 subprocess.run([compile_sh, src, ref, "--sd-tensor-to-llvm"], check=True, env=env)
 
+nm = subprocess.run(["nm", ours], check=True, capture_output=True, text=True).stdout
+local = re.findall(r" t (_mlir_memref_to_llvm_(?:alloc|aligned_alloc|free))$", nm, re.M)
+print("buffer functions:", sorted(local))
+assert sorted(local) == ["_mlir_memref_to_llvm_aligned_alloc", "_mlir_memref_to_llvm_alloc",
+                         "_mlir_memref_to_llvm_free"], local
+assert "_mlir_memref_to_llvm" not in subprocess.run(
+    ["nm", "-D", ours], check=True, capture_output=True, text=True).stdout
+
+BLOCKTIME = """
+import ctypes, sys
+ctypes.CDLL(sys.argv[1])
+print(ctypes.CDLL("libomp.so.5").kmp_get_blocktime())
+"""
+for env, want in (({}, "0"), ({"KMP_BLOCKTIME": "50"}, "50")):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("KMP_BLOCKTIME", "OMP_WAIT_POLICY")}
+    got = subprocess.run([sys.executable, "-c", BLOCKTIME, ours], check=True,
+                         capture_output=True, text=True, env=dict(clean, **env)).stdout.strip()
+    print(f"block time after loading, {env or 'default'}: {got}")
+    assert got == want, (env, got)
+
+firsts = {}
+for name, *_ in CASES:
+    firsts[name] = aot.call(ours, name, [inputs[name]], 4)
 for name, *_ in CASES:
     x = inputs[name]
     got = aot.call(ours, name, [x], 4)
+    again = aot.call(ours, name, [x], 4)
+    assert np.array_equal(got, firsts[name]) and np.array_equal(got, again), name
     want_ref = aot.call(ref, name, [x], 4)
     same = np.array_equal(got, want_ref)
     err_np = np.abs(got - wants[name]).max() / np.abs(wants[name]).max()

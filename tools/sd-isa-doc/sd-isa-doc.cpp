@@ -193,6 +193,15 @@ int main(int argc, char **argv) {
        "and bias for a se layer, weights and bias for a dense layer. Tensors "
        "and data segments may not overlap in DRAM.");
   line();
+  line("### Tensor roles");
+  line();
+  line("| value | role | meaning |");
+  line("|---|---|---|");
+#define SDACC_TENSOR_ROLE(Name, name, value, meaning)                          \
+  line("| " + std::to_string(value) + " | `" + name + "` | " + cell(meaning) + \
+       " |");
+#include "SD/Accel/ProgramFile.def"
+  line();
   line("### Layer table entries");
   line();
   line("| # | field | meaning |");
@@ -201,6 +210,15 @@ int main(int argc, char **argv) {
   for (const LayerFieldDesc &f : layerFieldTable())
     line("| " + std::to_string(index++) + " | `" + f.name + "` | " +
          cell(f.meaning) + " |");
+  line();
+  line("### Layer kinds");
+  line();
+  line("| value | kind | meaning |");
+  line("|---|---|---|");
+#define SDACC_LAYER_KIND(Name, name, value, meaning)                           \
+  line("| " + std::to_string(value) + " | `" + name + "` | " + cell(meaning) + \
+       " |");
+#include "SD/Accel/ProgramFile.def"
   line();
 
   line("## Text program file");
@@ -225,9 +243,9 @@ int main(int argc, char **argv) {
   line("end");
   line("```");
   line();
-  line("`kind` of a layer is `fc` or `conv`, `format` is `se` or `dense`; "
-       "other fields are integers (decimal or 0x hexadecimal). Reading the "
-       "text form and writing the binary form reproduces the binary file "
-       "byte for byte.");
+  line("`kind` of a layer is the name of a layer kind and `format` the name "
+       "of a weight format (the tables above); other fields are integers "
+       "(decimal or 0x hexadecimal). Reading the text form and writing the "
+       "binary form reproduces the binary file byte for byte.");
   return 0;
 }

@@ -19,6 +19,9 @@ struct TensorToLLVMOptions {
   bool vectorize = false;
   /// Parallel loops become OpenMP work-sharing loops (link with libomp).
   bool openmp = false;
+  /// Buffers come from `_mlir_memref_to_llvm_alloc`/`_free`
+  /// (lib/CPURuntime/Alloc.c, which keeps freed buffers for the next call).
+  bool cachedAlloc = false;
 };
 
 /// Lowers upstream tensor-level IR (linalg, tensor, arith, func) to the LLVM
@@ -38,6 +41,14 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Run parallel loops on OpenMP threads (the library then "
                      "needs libomp; scripts/sd-compile.sh links it)"),
       llvm::cl::init(false)};
+  Option<bool> cachedAlloc{
+      *this, "cached-alloc",
+      llvm::cl::desc("Allocate buffers through _mlir_memref_to_llvm_alloc and "
+                     "_free, which lib/CPURuntime/Alloc.c defines "
+                     "(scripts/sd-compile.sh links it): freed activations are "
+                     "reused by the next call instead of being page-faulted "
+                     "in again"),
+      llvm::cl::init(false)};
 };
 
 /// The CPU backend: sd ops to vectorized kernels that keep weights
@@ -47,10 +58,55 @@ void buildCPUToLLVMPipeline(OpPassManager &pm);
 void buildCPUToLLVMPipeline(OpPassManager &pm,
                             const CPUPipelineOptions &options);
 
+/// Options of `sd-compress`.
+struct CompressOptions : public PassPipelineOptions<CompressOptions> {
+  Option<std::string> plan{
+      *this, "plan",
+      llvm::cl::desc("Per-layer plan file (JSON; docs/Driver.md): forms, "
+                     "decomposition settings, skips")};
+  Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("Write sd-decompose's per-layer report (JSON and .md)")};
+  Option<std::string> permdiagReport{
+      *this, "permdiag-report",
+      llvm::cl::desc("Write sd-permdiag's per-layer report (with a plan)")};
+};
+
+/// Compression from a plan: sd-permdiag for the plan's permdiag layers
+/// (only with a plan; without one every layer is se), sd-decompose, then
+/// the contract check (`stage=compressed`).
+void buildCompressPipeline(OpPassManager &pm, const CompressOptions &options);
+
+/// Options of `sd-to-accelerator`.
+struct AcceleratorOptions : public PassPipelineOptions<AcceleratorOptions> {
+  Option<std::string> stats{
+      *this, "stats",
+      llvm::cl::desc("Calibration statistics (JSON; docs/Accelerator.md) "
+                     "giving max|x| per named tensor")};
+  Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("Write sd-quantize's per-op accelerator/host decisions")};
+  Option<std::string> config{
+      *this, "config",
+      llvm::cl::desc("Hardware configuration JSON the layers are split to "
+                     "and the segments must build for (default: the "
+                     "built-in smartdeal-default)")};
+};
+
+/// The accelerator path of a compressed model: sd-quantize with the
+/// calibration statistics, sd-schedule (layers split to the buffers of the
+/// configuration), sd-partition into host code and accelerator segments,
+/// then the contract check (`stage=accelerator`: every segment
+/// builds into a program; `sd-translate --sd-to-sdacc
+/// --sdacc-function=<segment>` writes it).
+void buildToAcceleratorPipeline(OpPassManager &pm,
+                                const AcceleratorOptions &options);
+
 /// Lowers TOSA to linalg-on-tensors through upstream tosa-to-linalg.
 void buildTosaToLinalgPipeline(OpPassManager &pm);
 
-/// Registers the named pipelines with the pass registry.
+/// Registers the named pipelines and the contract check with the pass
+/// registry.
 void registerSDPipelines();
 
 } // namespace sd

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SD/Pipelines/Pipelines.h"
+#include "SD/Pipelines/Passes.h"
 #include "SD/Conversion/Passes.h"
 #include "SD/Conversion/SDToCPU/SDToCPU.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
@@ -122,7 +123,9 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
       vector::VectorContractLowering::OuterProduct;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = options.cachedAlloc;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   // Padding values of vectorized reads (ub.poison).
   pm.addPass(createUBToLLVMConversionPass());
   if (options.openmp)
@@ -131,6 +134,7 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSDCheckContractPass({/*stage=*/"llvm"}));
 }
 
 void mlir::sd::buildReferenceToLLVMPipeline(OpPassManager &pm) {
@@ -155,7 +159,37 @@ void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm,
   TensorToLLVMOptions options;
   options.vectorize = true;
   options.openmp = cpu.openmp;
+  options.cachedAlloc = cpu.cachedAlloc;
   buildTensorToLLVMPipeline(pm, options);
+}
+
+void mlir::sd::buildCompressPipeline(OpPassManager &pm,
+                                     const CompressOptions &options) {
+  if (!options.plan.empty()) {
+    SDPermDiagPassOptions permdiag;
+    permdiag.planFile = options.plan;
+    permdiag.report = options.permdiagReport;
+    pm.addPass(createSDPermDiagPass(permdiag));
+  }
+  SDDecomposePassOptions decompose;
+  decompose.planFile = options.plan;
+  decompose.report = options.report;
+  pm.addPass(createSDDecomposePass(decompose));
+  pm.addPass(createSDCheckContractPass({/*stage=*/"compressed"}));
+}
+
+void mlir::sd::buildToAcceleratorPipeline(OpPassManager &pm,
+                                          const AcceleratorOptions &options) {
+  SDQuantizePassOptions quantize;
+  quantize.stats = options.stats;
+  quantize.report = options.report;
+  pm.addPass(createSDQuantizePass(quantize));
+  SDSchedulePassOptions schedule;
+  schedule.config = options.config;
+  pm.addPass(createSDSchedulePass(schedule));
+  pm.addPass(createSDPartitionPass());
+  pm.addPass(createSDCheckContractPass({/*stage=*/"accelerator",
+                                        /*configPath=*/options.config}));
 }
 
 void mlir::sd::buildTosaToLinalgPipeline(OpPassManager &pm) {
@@ -170,6 +204,19 @@ void mlir::sd::buildTosaToLinalgPipeline(OpPassManager &pm) {
 }
 
 void mlir::sd::registerSDPipelines() {
+  registerSDPipelinesPasses();
+  PassPipelineRegistration<CompressOptions>(
+      "sd-compress",
+      "Compress an imported model from a plan (sd-permdiag, sd-decompose), "
+      "ending in the contract check",
+      buildCompressPipeline);
+  PassPipelineRegistration<AcceleratorOptions>(
+      "sd-to-accelerator",
+      "Quantize a compressed model from calibration statistics, split its "
+      "layers to the buffers and cut it into host code and accelerator "
+      "segments (sd-quantize, sd-schedule, sd-partition), ending in the "
+      "contract check",
+      buildToAcceleratorPipeline);
   PassPipelineRegistration<>(
       "sd-tosa-to-linalg",
       "Lower TOSA (current syntax) to linalg-on-tensors, the form "

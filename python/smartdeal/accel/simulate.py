@@ -32,7 +32,7 @@ _OP = re.compile(
 _EXP = re.compile(r"exponents = \[(-?\d+), (-?\d+)\]")
 
 
-def _levels_config(default_json: str, levels: int, destination: Path) -> Path:
+def levels_config(default_json: str, levels: int, destination: Path) -> Path:
     """The default hardware configuration with Ce codes and rebuild registers
     wide enough for `levels` exponent levels (the decomposition's default
     range has 14; the published 4-bit Ce holds 7)."""
@@ -144,7 +144,7 @@ def simulate(compressed: Path, report: dict, work: Path, sd_translate: str,
                              text=True)
     config = None
     if default.returncode == 0 and default.stdout.strip().startswith("{"):
-        config = _levels_config(default.stdout, max(m["levels"] for m in modules),
+        config = levels_config(default.stdout, max(m["levels"] for m in modules),
                                 folder / "config.json")
     rng = np.random.default_rng(0)
     rows, totals = [], {"se": {"cycles": 0, "energy_pj": 0.0, "dram_bytes": 0},

@@ -30,10 +30,10 @@ import numpy as np
 import onnx
 
 from .. import importers, models
-from ..accel import simulate
+from ..accel import whole_model
 from ..plan import fits, graph, menus, sensitivity
-from ..plan.planfile import (compress_command, layers_of_form, load_plan, merge_entries,
-                              quantize_int_layers)
+from ..plan.planfile import (compress_command, compress_passes, layers_of_form,
+                              load_plan, merge_entries, quantize_int_layers)
 from ..runtime import compressed as compressed_mod
 from ..runtime import artifact, runner, source_export
 from ..runtime.runner import REPO_ROOT
@@ -514,14 +514,19 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
             shape=shapes[0][0] if timed else None,
             result_rank=len(shapes[1][0]) if timed else None)
 
-    progress("accelerator programs and simulation (sd-translate, sd-sim)")
+    progress("accelerator: --sd-quantize, --sd-schedule, --sd-partition, hybrid run "
+             "on sd-sim")
     acc = {}
     if not args.no_accelerator:
-        tools = Path(sd_opt).parent
-        acc = simulate.simulate(compressed, report, work, str(tools / "sd-translate"),
-                                str(tools / "sd-sim"), permdiag=pd_layers)
-        if acc.get("breakdown_uj"):
-            plots.energy_plot(acc["breakdown_uj"], work / "energy.png")
+        if kind != "onnx" or "example_input" not in quality:
+            acc = {"layers": [], "note": "the accelerator step needs an ONNX model "
+                   "(calibration statistics come from the float model)"}
+        else:
+            x = quality["example_input"]
+            acc = whole_model.simulate(
+                sd_opt, model_mlir, compress_passes(config, work / "sd-opt-plan.json"),
+                source, calibration_inputs(path, real, args),
+                x if isinstance(x, list) else [x], work)
 
     plots.layer_plot(report["layers"], work / "layers.png")
     totals = report["totals"]
@@ -580,8 +585,11 @@ def run_steps(args, kind, path, shapes, real, config, sd_opt, progress, work):
         lines += artifact.describe(cpu["artifact"])
     if acc.get("totals"):
         se, dense = acc["totals"]["se"], acc["totals"]["dense"]
-        lines.append(f"- accelerator ({len(acc['layers'])} layers, int8): "
-                     f"{se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
+        lines.append(f"- accelerator: {acc['ops_on_accelerator']} ops quantized to int8 "
+                     f"in {len(acc['segments'])} segments on sd-sim "
+                     f"({len(acc['host_segments'])} more segments and "
+                     f"{acc['ops_on_host']} ops on the host), the whole model run on "
+                     f"one input: {se['cycles']} cycles and {se['energy_pj'] / 1e6:.1f} uJ "
                      f"against {dense['cycles']} cycles and "
                      f"{dense['energy_pj'] / 1e6:.1f} uJ for 8-bit dense weights: "
                      f"{dense['energy_pj'] / max(se['energy_pj'], 1e-9):.2f}x less "

@@ -32,6 +32,7 @@ from .menus import (LayerMenu, capture_raw, correct_biases, int_bits_of, int_fit
 __all__ = [
     "PlanError",
     "compress_command",
+    "compress_passes",
     "layers_of_form",
     "load_plan",
     "merge_entries",
@@ -89,20 +90,32 @@ def passes_plan(config: Optional[dict], min_size: int,
 
 def compress_command(sd_opt: str, model_mlir: Path, config: Optional[dict],
                      min_size: int, threshold: Optional[float], work: Path) -> List[str]:
-    """sd-opt on the imported model with the plan written to
-    `work/sd-opt-plan.json`: sd-permdiag for the plan's permdiag layers (when
-    it has any), then sd-decompose; reports in `work`."""
+    """sd-opt's `sd-compress` pipeline on the imported model with the plan
+    written to `work/sd-opt-plan.json` (sd-permdiag for the plan's permdiag
+    layers, sd-decompose, the contract check); reports in `work`, the
+    permdiag one only when the plan has permdiag layers."""
     plan_path = work / "sd-opt-plan.json"
     plan_path.write_text(json.dumps(passes_plan(config, min_size, threshold), indent=2)
                          + "\n")
-    cmd = [sd_opt, str(model_mlir)]
     stale = work / "permdiag.json"
     if stale.exists():  # from the run before a budgeted re-run
         stale.unlink()
-    if layers_of_form(config, "permdiag"):
-        cmd.append(f"--sd-permdiag=plan={plan_path} report={work / 'permdiag.json'}")
-    return cmd + [f"--sd-decompose=plan={plan_path} report={work / 'layers.json'}",
-                  "-o", str(work / "compressed.mlir")]
+    return [sd_opt, str(model_mlir), *compress_passes(config, plan_path, work),
+            "-o", str(work / "compressed.mlir")]
+
+
+def compress_passes(config: Optional[dict], plan_path: Path,
+                    reports: Optional[Path] = None) -> List[str]:
+    """The sd-opt option that compresses by the plan file `plan_path`: the
+    named pipeline sd-compress (sd-permdiag, which projects the plan's
+    permdiag layers only, then sd-decompose, then its contract check), with
+    its reports in `reports` when given."""
+    options = [f"plan={plan_path}"]
+    if reports is not None:
+        options.append(f"report={reports / 'layers.json'}")
+        if layers_of_form(config, "permdiag"):
+            options.append(f"permdiag-report={reports / 'permdiag.json'}")
+    return [f"--sd-compress={' '.join(options)}"]
 
 
 def quantize_int_layers(path: Path, config: Optional[dict], destination: Path,

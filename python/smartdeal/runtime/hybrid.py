@@ -57,6 +57,13 @@ def runtime_library() -> str:
     return path
 
 
+def _run(cmd: List[str]) -> None:
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if proc.returncode:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
+        raise runner.RunError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{tail}")
+
+
 def segment_names(module_text: str) -> List[str]:
     """The `sd.accelerator` functions of a partitioned module, in order."""
     return _SEGMENT.findall(module_text)
@@ -68,10 +75,8 @@ def compile_library(module: Path, out: Path, extra: Sequence[str] = ()) -> None:
         src = module
         if extra:
             src = Path(tmp) / "host.mlir"
-            runner._check([runner.find_sd_opt(), str(module), *extra, "-o", str(src)],
-                          None)
-        runner._check([str(runner.REPO_ROOT / "scripts" / "sd-compile.sh"), str(src),
-                       str(out)], None)
+            _run([runner.find_sd_opt(), str(module), *extra, "-o", str(src)])
+        _run([str(runner.REPO_ROOT / "scripts" / "sd-compile.sh"), str(src), str(out)])
 
 
 def build(partitioned: Path, artifact: Path, config: Optional[str] = None

@@ -71,3 +71,42 @@ func.func @main(%x: tensor<2x6xf32>, %w: tensor<6x4xf32>) -> tensor<2x4xf32> {
   %y = linalg.matmul ins(%x, %w : tensor<2x6xf32>, tensor<6x4xf32>) outs(%init : tensor<2x4xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @main(%x: tensor<2x3x6xi8>) -> tensor<2x3x4xi8> {
+  %w = sd.se_constant codes(dense<1> : tensor<4x1x2x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x6xf32, blocks = 1x2, exponents = [-4, 2]>
+  // expected-error @+1 {{the accelerator's fully connected layers take [N, K] inputs}}
+  %y = sd.quantized_matmul ins(%x, %w : tensor<2x3x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-4, 2]>)
+         {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<2x3x4xi8>
+  return %y : tensor<2x3x4xi8>
+}
+
+// -----
+
+func.func @main(%x: tensor<2x6xi8>) -> tensor<2x6xi8> {
+  // expected-error @+1 {{cannot return this value from the accelerator: network input 'arg0' cannot also be an output}}
+  return %x : tensor<2x6xi8>
+}
+
+// -----
+
+func.func @main(%x: tensor<2x6xi8>) -> tensor<2x4xi8> {
+  %c = arith.constant dense<1> : tensor<2x6xi8>
+  %w = sd.se_constant codes(dense<1> : tensor<4x1x2x3xi8>) basis(dense<0.5> : tensor<4x1x3x3xf32>)
+         : !sd.se<4x6xf32, blocks = 1x2, exponents = [-4, 2]>
+  // expected-error @+1 {{the input does not come from the function's arguments or an earlier layer}}
+  %y = sd.quantized_matmul ins(%c, %w : tensor<2x6xi8>, !sd.se<4x6xf32, blocks = 1x2, exponents = [-4, 2]>)
+         {input_scale = 0.1 : f64, output_scale = 0.1 : f64} -> tensor<2x4xi8>
+  return %y : tensor<2x4xi8>
+}
+
+// -----
+
+func.func @main(%x: tensor<1x4x2x2xi8>) -> tensor<1x16xi8> {
+  %c = arith.constant dense<1> : tensor<1x4x2x2xi8>
+  // expected-error @+1 {{only a layer output or argument can be reshaped for the accelerator}}
+  %r = tensor.collapse_shape %c [[0], [1, 2, 3]] : tensor<1x4x2x2xi8> into tensor<1x16xi8>
+  return %r : tensor<1x16xi8>
+}

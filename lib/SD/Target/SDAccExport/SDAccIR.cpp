@@ -22,14 +22,19 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
 namespace isa = ::sd::sdacc;
 
-static OwningOpRef<Operation *> importProgram(llvm::StringRef input,
+static OwningOpRef<Operation *> importProgram(llvm::SourceMgr &sourceMgr,
                                               MLIRContext *ctx) {
   ctx->loadDialect<sdacc::SDAccDialect>();
-  Location loc = FileLineColLoc::get(ctx, "<program>", 0, 0);
+  const llvm::MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  llvm::StringRef input = buffer->getBuffer();
+  // Errors name the file (the text reader's also name the line).
+  Location loc = FileLineColLoc::get(ctx, buffer->getBufferIdentifier(), 0, 0);
   std::string error;
   isa::Program program;
   bool ok =
@@ -84,8 +89,8 @@ void mlir::sd::registerSDAccIRTranslations() {
   static TranslateToMLIRRegistration import(
       "import-sdacc",
       "Read an accelerator program file (binary or text) into sdacc ops",
-      [](llvm::StringRef input, MLIRContext *ctx) {
-        return importProgram(input, ctx);
+      [](llvm::SourceMgr &sourceMgr, MLIRContext *ctx) {
+        return importProgram(sourceMgr, ctx);
       });
   auto dialects = [](DialectRegistry &registry) {
     registry.insert<sdacc::SDAccDialect>();
