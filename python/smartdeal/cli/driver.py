@@ -244,7 +244,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         sd_opt = runner.find_sd_opt()
         config = load_plan(args.config, sd_opt) if args.config else None
         created = checks.missing_folders(out_dir)
-        progress = Progress(7 + (args.budget is not None and not args.search)
+        # Import, decompose, export, compile, measure, check, accelerator,
+        # the libmodel.so measurement, and the optional steps.
+        progress = Progress(7 + (not args.no_cpu_check)
+                            + (args.budget is not None and not args.search)
                             + args.data_aware + args.search)
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".sd-driver-", dir=out_dir.parent))
