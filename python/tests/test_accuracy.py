@@ -590,9 +590,15 @@ class DriverPlanTest(unittest.TestCase):
             np.testing.assert_array_equal(
                 inits["w2"], rebuild_permdiag(pd[0].offsets, pd[0].values, (40, 64)))
             self.assertLess(summary["cpu"]["relative_error"], 1e-4)
-            # Both layers ran on the accelerator, the permdiag one on its engine.
-            names = [l["name"] for l in summary["accelerator"]["layers"]]
-            self.assertEqual(sorted(names), ["fc1", "fc2"])
+            # Both layers ran on the accelerator as one segment, the SE layer
+            # in its rebuild format and the permdiag one on its engine.
+            accel = summary["accelerator"]
+            self.assertEqual((accel["ops_on_accelerator"], accel["ops_on_host"]), (2, 0))
+            self.assertEqual(accel["segments"], ["main_acc0"])
+            run = json.loads((out / "accelerator" / "report.json").read_text())
+            formats = [l["format"] for seg in run["segments"]
+                       for l in seg["first_run"]["layers"]]
+            self.assertEqual(formats, ["se", "permdiag"])
 
     def test_bad_plan_form_is_one_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
