@@ -23,7 +23,7 @@ case "$what" in speed|accuracy|all) ;; *)
 esac
 
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" sd-opt sd-translate sd-sim sd-decompose-bench \
+"$root/scripts/build.sh" sd-driver-tools sd-decompose-bench \
   sd-decompose-ref-driver
 
 if [[ "$what" != accuracy ]]; then

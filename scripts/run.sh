@@ -12,7 +12,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" sd-opt sd-translate sd-sim
+"$root/scripts/build.sh" sd-driver-tools
 cd "$root"
 # With no options a real model gets the budgeted per-layer search: every
 # layer's menu (SmartExchange fitted to its outputs, int-k, or dense) is

@@ -8,7 +8,7 @@ build="${BUILD_DIR:-$root/build}"
 
 "$root/scripts/install-deps.sh"
 # Everything the tests use: the tools, the unit test binaries and drivers.
-"$root/scripts/build.sh" sd-opt sd-translate sd-sim sd-isa-doc SDUnitTests
+"$root/scripts/build.sh" sd-driver-tools sd-isa-doc SDUnitTests
 
 # lit runs the FileCheck, verifier and execution tests and the GoogleTest
 # binaries. A second pass re-runs sd-opt with --verify-roundtrip, which checks
