@@ -27,7 +27,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 lit=/usr/lib/llvm-22/bin/lit
 case "$mode" in
   ci)
-    ninja -C "$build" -j "${SD_JOBS:-$(nproc)}" sd-opt sd-translate SDUnitTests
+    # sd-sim: the Dialect tests of --sd-schedule read its hardware configuration.
+    ninja -C "$build" -j "${SD_JOBS:-$(nproc)}" sd-opt sd-translate sd-sim SDUnitTests
     "$lit" -s "$build/test/Unit" "$build/test/Dialect" "$build/test/Conversion"
     ;;
   all)
