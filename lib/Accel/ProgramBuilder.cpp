@@ -183,9 +183,11 @@ class LayerEmitter {
 public:
   LayerEmitter(const HardwareConfig &config, const PackedLayer &layer,
                int64_t layerIndex, const LayerAddrs &addrs, LoopOrder order,
-               std::vector<Instruction> &out, LayerSchedule &schedule)
+               const TileChoice &tiling, std::vector<Instruction> &out,
+               LayerSchedule &schedule)
       : config(config), p(layer), l(layer.decl), layerIndex(layerIndex),
-        addrs(addrs), order(order), out(out), sched(schedule) {}
+        addrs(addrs), order(tiling.isSet() ? tiling.loopOrder : order),
+        want(tiling), out(out), sched(schedule) {}
 
   bool run(std::string &error) {
     se = l.weightFormat() == WeightFormat::SmartExchange;
@@ -193,12 +195,17 @@ public:
     accHalf = config.accEntries / 2;
     if (!planTiles(error) || !planBands(error))
       return false;
+    if (want.isSet() && want.loopOrder == LoopOrder::Auto) {
+      error = "layer '" + l.name + "': the recorded tiling has no loop order";
+      return false;
+    }
     std::vector<Step> a, b;
     int64_t costA = planSteps(false, a), costB = planSteps(true, b);
     bool groupsOuter = order == LoopOrder::GroupsOuter ||
                        (order == LoopOrder::Auto && costB < costA);
     steps = groupsOuter ? std::move(b) : std::move(a);
-    sched.loopOrder = groupsOuter ? "groups-outer" : "bands-outer";
+    sched.loopOrder = loopOrderName(groupsOuter ? LoopOrder::GroupsOuter
+                                                : LoopOrder::BandsOuter);
     size_t before = out.size();
     emit();
     sched.instructions = int64_t(out.size() - before);
@@ -261,6 +268,18 @@ private:
     resident = all.wBytes + l.k * 8 <= wbuf && all.xBytes <= xbuf;
     bool split = false;
     int64_t mt = m0;
+    if (want.isSet()) {
+      // A recorded tiling: obeyed when its tiles fit, refused otherwise.
+      if (want.channelsPerGroup > m0) {
+        error = "layer '" + l.name + "': the recorded tiling has " +
+                std::to_string(want.channelsPerGroup) +
+                " channels per group, more than min(dim_m, channels) = " +
+                std::to_string(m0);
+        return false;
+      }
+      mt = want.channelsPerGroup;
+      split = want.blocksSplit;
+    }
     if (resident) {
       biasBase = wbuf - l.k * 8;
       wSlot = biasBase;
@@ -271,7 +290,15 @@ private:
       xSlot = xbuf / 2;
       // One chunk of positions means split tiles are loaded once each.
       bool oneChunk = l.numPositions() <= accHalf && (plane == 1 || l.n == 1);
-      if (!groupsFit(m0)) {
+      if (want.isSet()) {
+        if (!(split ? blocksFit(mt) : groupsFit(mt))) {
+          error = "layer '" + l.name + "': the recorded tiling's " +
+                  (split ? "blocks" : "tiles") + " of " + std::to_string(mt) +
+                  " output channels do not fit half the weight or index "
+                  "buffer";
+          return false;
+        }
+      } else if (!groupsFit(m0)) {
         int64_t fit = 0;
         for (int64_t m = m0; m >= 1 && !fit; --m)
           if (groupsFit(m))
@@ -334,7 +361,16 @@ private:
   bool planBands(std::string &error) {
     const int64_t ibuf = config.input.bytes;
     const int64_t perSample = l.c * l.h * l.w;
-    if (l.n * perSample <= ibuf) {
+    if (want.isSet() && want.bandOutputRows > 0) {
+      if (!planRecordedRows(error))
+        return false;
+    } else if (want.isSet() && perSample > ibuf / 2 &&
+               l.n * perSample > ibuf) {
+      error = "layer '" + l.name + "': the recorded tiling loads whole " +
+              "samples, but one sample's " + std::to_string(perSample) +
+              " input bytes do not fit half the input buffer";
+      return false;
+    } else if (l.n * perSample <= ibuf) {
       bandSlots = 1;
       bandSlotBytes = ibuf;
       bands.push_back({0, l.n, 0, l.h, 0, l.numPositions()});
@@ -369,15 +405,7 @@ private:
       while (bo < l.oh &&
              std::min(l.h, bo * l.strideH + l.r) * l.c * l.w <= bandSlotBytes)
         ++bo;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t oh0 = 0; oh0 < l.oh; oh0 += bo) {
-          int64_t oh1 = std::min(l.oh, oh0 + bo);
-          int64_t ih0 = std::max<int64_t>(0, oh0 * l.strideH - l.padTop);
-          int64_t ih1 =
-              std::min<int64_t>(l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
-          bands.push_back({n, 1, ih0, ih1 - ih0, n * plane + oh0 * l.ow,
-                           n * plane + oh1 * l.ow});
-        }
+      rowBands(bo);
       sched.bandKind = "rows";
       sched.bandOutputRows = bo;
     }
@@ -396,6 +424,49 @@ private:
       return false;
     }
     sched.chunkPositions = chunkMax;
+    return true;
+  }
+
+  /// Bands of `bo` output rows of one sample each, with their halo input
+  /// rows; returns the input bytes of the largest.
+  int64_t rowBands(int64_t bo) {
+    int64_t largest = 0;
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t oh0 = 0; oh0 < l.oh; oh0 += bo) {
+        int64_t oh1 = std::min(l.oh, oh0 + bo);
+        int64_t ih0 = std::max<int64_t>(0, oh0 * l.strideH - l.padTop);
+        int64_t ih1 =
+            std::min<int64_t>(l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
+        bands.push_back({n, 1, ih0, ih1 - ih0, n * plane + oh0 * l.ow,
+                         n * plane + oh1 * l.ow});
+        largest = std::max(largest, (ih1 - ih0) * l.c * l.w);
+      }
+    return largest;
+  }
+
+  /// Input bands of the recorded number of output rows, one sample each,
+  /// double-buffered when the largest band fits half the input buffer.
+  bool planRecordedRows(std::string &error) {
+    const int64_t ibuf = config.input.bytes;
+    const int64_t bo = want.bandOutputRows;
+    if (l.h == 1 || bo > l.oh) {
+      error = "layer '" + l.name + "': the recorded tiling's bands of " +
+              std::to_string(bo) + " output rows do not match its " +
+              std::to_string(l.oh) + " output rows";
+      return false;
+    }
+    int64_t largest = rowBands(bo);
+    if (largest > ibuf) {
+      error = "layer '" + l.name + "': the recorded tiling's bands of " +
+              std::to_string(bo) + " output rows need " +
+              std::to_string(largest) + " input bytes, more than the input "
+              "buffer of " + std::to_string(ibuf);
+      return false;
+    }
+    bandSlots = largest <= ibuf / 2 ? 2 : 1;
+    bandSlotBytes = ibuf / bandSlots;
+    sched.bandKind = "rows";
+    sched.bandOutputRows = bo;
     return true;
   }
 
@@ -684,6 +755,7 @@ private:
   int64_t layerIndex;
   LayerAddrs addrs;
   LoopOrder order;
+  const TileChoice &want;
   std::vector<Instruction> &out;
   LayerSchedule &sched;
 
@@ -748,6 +820,60 @@ JsonValue LayerSchedule::toJson() const {
                                  : 0.0));
   v.set("weight_data_bytes", JsonValue::integer(weightDataBytes));
   return v;
+}
+
+const char *loopOrderName(LoopOrder order) {
+  switch (order) {
+  case LoopOrder::BandsOuter:
+    return "bands-outer";
+  case LoopOrder::GroupsOuter:
+    return "groups-outer";
+  case LoopOrder::Auto:
+    break;
+  }
+  return "auto";
+}
+
+bool parseLoopOrder(const std::string &name, LoopOrder &order) {
+  for (LoopOrder o : {LoopOrder::BandsOuter, LoopOrder::GroupsOuter})
+    if (name == loopOrderName(o)) {
+      order = o;
+      return true;
+    }
+  return false;
+}
+
+bool planLayerTiling(const HardwareConfig &config,
+                     const std::vector<int64_t> &inputShape,
+                     const LayerSpec &spec, TileChoice &choice,
+                     std::string &error) {
+  if (spec.kind != LayerKind::Conv && spec.kind != LayerKind::FullyConnected) {
+    error = "only convolutions and fully connected layers have a tiling";
+    return false;
+  }
+  if (spec.format == WeightFormat::PermDiag) {
+    error = "permdiag layers are tiled by the PermDNN engine mode";
+    return false;
+  }
+  // The layer alone in a program: the builder's own choice, unrecorded.
+  ProgramBuilder builder(config);
+  LayerSpec alone = spec;
+  alone.input = "x";
+  alone.output = "y";
+  alone.tiling = TileChoice();
+  Program program;
+  if (!builder.addInput("x", inputShape, error) ||
+      !builder.addLayer(alone, error) || !builder.build(program, error))
+    return false;
+  const LayerSchedule &s = builder.schedules().front();
+  choice.channelsPerGroup = s.channelsPerGroup;
+  choice.blocksSplit = s.blocksSplit;
+  choice.bandOutputRows = s.bandKind == "rows" ? s.bandOutputRows : 0;
+  if (!parseLoopOrder(s.loopOrder, choice.loopOrder)) {
+    error = "internal error: unknown loop order '" + s.loopOrder + "'";
+    return false;
+  }
+  return true;
 }
 
 JsonValue scheduleReportJson(const std::vector<LayerSchedule> &schedules) {
@@ -1085,7 +1211,7 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
       continue;
     }
     LayerEmitter emitter(config_, packed, int64_t(li), addrs, loopOrder_,
-                         result.instructions, sched);
+                         spec.tiling, result.instructions, sched);
     if (!emitter.run(error))
       return false;
     schedules_.push_back(std::move(sched));

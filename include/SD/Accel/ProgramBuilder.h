@@ -44,6 +44,28 @@
 
 namespace sd::sdacc {
 
+/// Which loop runs outside when a layer has several input bands and several
+/// weight groups.
+enum class LoopOrder {
+  Auto,        ///< Whichever moves fewer DRAM bytes (bands first on ties).
+  BandsOuter,  ///< Inputs loaded once, weights reloaded per band.
+  GroupsOuter, ///< Weights loaded once, inputs reloaded per group.
+};
+
+/// The tiling of a convolution or fully connected layer, as --sd-schedule
+/// records it on IR (attribute `sd.tiling`) and the builder obeys: it
+/// checks that the recorded tiles and bands fit the configuration's buffers
+/// and refuses the layer otherwise. Unset, the builder chooses by
+/// planLayerTiling's rules.
+struct TileChoice {
+  int64_t channelsPerGroup = 0; ///< Output channels per weight tile; 0: unset.
+  bool blocksSplit = false;     ///< A group's blocks split over tiles.
+  int64_t bandOutputRows = 0;   ///< Output rows per input band; 0: samples.
+  LoopOrder loopOrder = LoopOrder::Auto;
+
+  bool isSet() const { return channelsPerGroup > 0; }
+};
+
 /// One layer for the builder. Input geometry comes from the input tensor:
 /// [N, C, H, W] for a convolution, [N, ...] flattened to [N, K] for a fully
 /// connected layer.
@@ -95,6 +117,10 @@ struct LayerSpec {
   // fields above; average pooling requantizes with multiplier and shift.
   std::string input2;
   int64_t multiplier2 = 0;
+
+  /// The recorded tiling (convolutions and fully connected layers in the
+  /// se or dense format); unset, the builder chooses.
+  TileChoice tiling;
 };
 
 /// What the builder decided for one layer.
@@ -125,14 +151,6 @@ struct LayerSchedule {
   int64_t weightDataBytes = 0; ///< Bytes of every weight blob of the layer.
 
   JsonValue toJson() const;
-};
-
-/// Which loop runs outside when a layer has several input bands and several
-/// weight groups.
-enum class LoopOrder {
-  Auto,        ///< Whichever moves fewer DRAM bytes (bands first on ties).
-  BandsOuter,  ///< Inputs loaded once, weights reloaded per band.
-  GroupsOuter, ///< Weights loaded once, inputs reloaded per group.
 };
 
 /// Builds programs from layers.
@@ -180,6 +198,22 @@ private:
   std::vector<LayerSpec> layers_;
   std::vector<LayerSchedule> schedules_;
 };
+
+/// The tiling the builder chooses for `spec` (a convolution or fully
+/// connected layer, se or dense) reading an int8 input of `inputShape` on
+/// `config`: the most output channels per weight tile that fit half the
+/// weight and index buffers (all of them resident when the layer fits), the
+/// most output rows per input band that fit half the input buffer, and the
+/// loop order moving fewer DRAM bytes. --sd-schedule records it on IR.
+bool planLayerTiling(const HardwareConfig &config,
+                     const std::vector<int64_t> &inputShape,
+                     const LayerSpec &spec, TileChoice &choice,
+                     std::string &error);
+
+/// The loop order's name in schedules and on IR ("bands-outer",
+/// "groups-outer"), and back; false for an unknown name.
+const char *loopOrderName(LoopOrder order);
+bool parseLoopOrder(const std::string &name, LoopOrder &order);
 
 /// The schedules as a JSON report.
 JsonValue scheduleReportJson(const std::vector<LayerSchedule> &schedules);

@@ -17,6 +17,7 @@
 #include "SD/Accel/NetworkLayers.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/Transforms/AccelLayer.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -59,14 +60,10 @@ std::optional<Window> windowOf(Operation *op) {
     return std::nullopt;
   // The exporter folds a zero pad of H and W into the layer (a pad with
   // another user stays a tensor of its own and is read as is).
-  if (auto pad = win.source.getDefiningOp<tensor::PadOp>();
-      pad && pad->hasOneUse()) {
-    APInt zero;
-    Value v = pad.getConstantPaddingValue();
-    if (v && matchPattern(v, m_ConstantInt(&zero)) && zero.isZero()) {
-      win.pad = pad;
-      win.source = pad.getSource();
-    }
+  if (auto folded = foldableZeroPad(win.source);
+      folded && win.source.hasOneUse()) {
+    win.pad = win.source.getDefiningOp<tensor::PadOp>();
+    win.source = folded->first;
   }
   return win;
 }
@@ -110,6 +107,55 @@ struct SDSchedulePass : mlir::sd::impl::SDSchedulePassBase<SDSchedulePass> {
     for (Window &win : windows)
       if (failed(split(win, hw)))
         return signalPassFailure();
+    SmallVector<Operation *> layers;
+    getOperation().walk([&](Operation *op) {
+      if (isa<QuantizedConv2DOp, QuantizedMatmulOp>(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers)
+      if (failed(tile(op, hw)))
+        return signalPassFailure();
+  }
+
+  /// Records the tiling of a convolution or fully connected layer with a
+  /// SmartExchange weight: the program builder's choice for this layer on
+  /// this configuration (planLayerTiling), which the exporter then obeys.
+  /// Layers the accelerator has no form for are left to --sd-partition.
+  LogicalResult tile(Operation *op, const ::sd::sdacc::HardwareConfig &hw) {
+    Value input = op->getOperand(0), weight = op->getOperand(1);
+    if (!weight.getDefiningOp<SEConstantOp>())
+      return success();
+    if (auto conv = dyn_cast<QuantizedConv2DOp>(op))
+      if (llvm::any_of(conv.getDilations(), [](int64_t d) { return d != 1; }))
+        return success();
+    ::sd::sdacc::LayerSpec spec;
+    if (auto folded = foldableZeroPad(input)) {
+      input = folded->first;
+      spec.padTop = folded->second[0];
+      spec.padLeft = folded->second[1];
+      spec.padBottom = folded->second[2];
+      spec.padRight = folded->second[3];
+    }
+    auto type = dyn_cast<RankedTensorType>(input.getType());
+    if (!type || !type.hasStaticShape() ||
+        (isa<QuantizedMatmulOp>(op) && type.getRank() != 2))
+      return success();
+    op->removeAttr(kTilingAttrName);
+    if (failed(accelLayerSpec(op, spec)))
+      return failure();
+    spec.name = "layer";
+    ::sd::sdacc::TileChoice choice;
+    std::string error;
+    if (!::sd::sdacc::planLayerTiling(
+            hw, std::vector<int64_t>(type.getShape().begin(),
+                                     type.getShape().end()),
+            spec, choice, error)) {
+      op->emitRemark("no tiling: ") << error;
+      return success();
+    }
+    writeTiling(op, choice);
+    ++numTiled;
+    return success();
   }
 
   LogicalResult split(Window &win, const ::sd::sdacc::HardwareConfig &hw) {
