@@ -240,6 +240,7 @@ private:
   }
 
   bool execute(size_t index, std::string &error);
+  void execMove(const Instruction &inst);
   bool execDma(const Instruction &inst, bool store, std::string &error,
                size_t index);
   bool execLoadB(const Instruction &inst, std::string &error, size_t index);
@@ -528,6 +529,9 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
     return execDma(inst, false, error, index);
   case Opcode::DmaStore:
     return execDma(inst, true, error, index);
+  case Opcode::Move:
+    execMove(inst);
+    return true;
   case Opcode::LoadB:
     return execLoadB(inst, error, index);
   case Opcode::Rebuild:
@@ -585,6 +589,28 @@ static Level bufferLevel(Buffer b) {
     return Level::IndexBuffer;
   }
   return Level::InputBuffer;
+}
+
+void Simulator::Impl::execMove(const Instruction &inst) {
+  using namespace field::Move;
+  const int64_t src = inst[SrcAddr], dst = inst[DstAddr];
+  const int64_t length = inst[Length], count = inst[Count];
+  const int64_t srcStride = inst[SrcStride], dstStride = inst[DstStride];
+  for (int64_t r = 0; r < count; ++r)
+    std::memmove(ibuf.data() + dst + r * dstStride,
+                 obuf.data() + src + r * srcStride, size_t(length));
+  uint64_t bytes = uint64_t(length * count);
+  SimStats &s = stats();
+  s.at(Level::OutputBuffer).readBytes += bytes;
+  s.at(Level::InputBuffer).writeBytes += bytes;
+  std::vector<Access> accesses = {
+      {bufferResource(Buffer::Output), src,
+       src + (count - 1) * srcStride + length, false},
+      {bufferResource(Buffer::Input), dst,
+       dst + (count - 1) * dstStride + length, true}};
+  // On chip: the store channel's width, no DRAM slot and no DRAM latency.
+  schedule(Unit::DmaStore, accesses,
+           uint64_t(ceilDiv(int64_t(bytes), config.dramBytesPerCycle)), false);
 }
 
 bool Simulator::Impl::execDma(const Instruction &inst, bool store,

@@ -121,6 +121,13 @@ struct LayerSpec {
   /// The recorded tiling (convolutions and fully connected layers in the
   /// se or dense format); unset, the builder chooses.
   TileChoice tiling;
+
+  /// Cascade (--sd-schedule's `sd.cascade`): the output stays on chip as
+  /// the next layer's input band (written by `move` into the input buffer,
+  /// beside this layer's own resident input) instead of crossing DRAM. The
+  /// next layer must be a convolution or fully connected layer reading it,
+  /// and nothing else may read it; both inputs must fit the input buffer.
+  bool cascadeOutput = false;
 };
 
 /// What the builder decided for one layer.
@@ -139,13 +146,16 @@ struct LayerSchedule {
   int64_t bandOutputRows = 0; ///< Output rows per band ("rows" bands).
   int64_t bandSamples = 0;    ///< Samples per band ("batch" bands).
   bool inputResident = false;
+  bool inputOnChip = false;  ///< Cascaded from the previous layer.
+  bool outputOnChip = false; ///< Cascaded into the next layer.
   int64_t chunkPositions = 0;
   int64_t chunks = 0;
   int64_t instructions = 0;
   int64_t nonZeroRows = 0; ///< Non-zero Ce rows (se).
   int64_t totalRows = 0;   ///< Ce rows including zero ones.
   // DRAM bytes the schedule moves, and the compulsory minimum (inputs,
-  // weight data and outputs each moved once).
+  // weight data and outputs each moved once; cascaded tensors stay on chip
+  // and are not counted).
   int64_t dramInputBytes = 0, dramWeightBytes = 0, dramOutputBytes = 0;
   int64_t compulsoryBytes = 0;
   int64_t weightDataBytes = 0; ///< Bytes of every weight blob of the layer.
@@ -191,6 +201,10 @@ private:
   bool addNetworkLayer(LayerSpec spec, std::string &error);
   bool buildNetworkLayer(size_t index, Program &program, int64_t &dramEnd,
                          std::string &error);
+  /// Input-buffer addresses of the cascaded tensors: per layer, where its
+  /// input already is and where its output goes (-1: DRAM).
+  bool placeCascades(std::vector<int64_t> &inOnChip,
+                     std::vector<int64_t> &outOnChip, std::string &error) const;
 
   const HardwareConfig config_;
   LoopOrder loopOrder_ = LoopOrder::Auto;
@@ -209,6 +223,19 @@ bool planLayerTiling(const HardwareConfig &config,
                      const std::vector<int64_t> &inputShape,
                      const LayerSpec &spec, TileChoice &choice,
                      std::string &error);
+
+/// Empty when layer `spec` (reading an int8 tensor of `inShape` and
+/// writing one of `outShape`) can keep its output on chip for `next`;
+/// otherwise why not. The one rule of --sd-schedule (which records
+/// cascades) and the builder (which checks them): both layers are
+/// convolutions or fully connected layers of the se or dense format, a
+/// fully connected `next` reads a [N, K] (or [N, K, 1, 1]) tensor, neither
+/// has recorded row bands, and input and output fit the input buffer
+/// together.
+std::string cascadeRefusal(const HardwareConfig &config, const LayerSpec &spec,
+                           const std::vector<int64_t> &inShape,
+                           const std::vector<int64_t> &outShape,
+                           const LayerSpec &next);
 
 /// The loop order's name in schedules and on IR ("bands-outer",
 /// "groups-outer"), and back; false for an unknown name.

@@ -24,8 +24,12 @@ namespace mlir::sd {
 /// convolution or fully connected layer and the exporter obeys.
 inline constexpr llvm::StringLiteral kTilingAttrName = "sd.tiling";
 
+/// The name of the unit attribute --sd-schedule puts on a layer whose
+/// output stays on chip as the next layer's input (a cascade).
+inline constexpr llvm::StringLiteral kCascadeAttrName = "sd.cascade";
+
 /// Fills `spec` with the kind, window, weights (SmartExchange or PermDNN),
-/// bias, requantization and recorded tiling of `op`, an
+/// bias, requantization, recorded tiling and cascade of `op`, an
 /// sd.quantized_conv2d or sd.quantized_matmul; names, inputs and the zero
 /// padding the exporter folds are the caller's. Emits an error on `op`
 /// when the accelerator has no form for it.

@@ -311,6 +311,14 @@ def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
     builder's rule (`planLayerTiling`) on this configuration; the exporter
     obeys the attribute and refuses a layer whose recorded tiles or bands do
     not fit the buffers.
+
+    Last, a tiled layer whose result only the next tiled layer of the
+    block reads (through at most a zero pad or a reshape, constants in
+    between) keeps that result on chip when the builder's rule
+    (`cascadeRefusal`) allows it: both inputs whole bands, input and output
+    fitting the input buffer together. It gets the unit attribute
+    `sd.cascade`; the program then writes the result into the input buffer
+    (`move`) where the next layer reads it, with no DRAM store or load.
   }];
   let options = [
     Option<"config", "config", "std::string", "\"\"",
@@ -322,7 +330,9 @@ def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
     Statistic<"numSplit", "split-layers", "Layers split into channel groups">,
     Statistic<"numGroups", "groups", "Channel groups made">,
     Statistic<"numTiled", "tiled-layers",
-              "Convolutions and fully connected layers given a tiling">
+              "Convolutions and fully connected layers given a tiling">,
+    Statistic<"numCascaded", "cascades",
+              "Layers whose output stays on chip for the next layer">
   ];
 }
 

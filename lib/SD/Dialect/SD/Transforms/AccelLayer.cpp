@@ -132,6 +132,7 @@ LogicalResult mlir::sd::accelLayerSpec(Operation *op, isa::LayerSpec &spec) {
   } else {
     spec.kind = isa::LayerKind::FullyConnected;
   }
+  spec.cascadeOutput = op->hasAttr(kCascadeAttrName);
   return readTiling(op, spec.tiling);
 }
 

@@ -115,6 +115,68 @@ struct SDSchedulePass : mlir::sd::impl::SDSchedulePassBase<SDSchedulePass> {
     for (Operation *op : layers)
       if (failed(tile(op, hw)))
         return signalPassFailure();
+    for (Operation *op : layers)
+      if (failed(cascade(op, hw)))
+        return signalPassFailure();
+  }
+
+  /// The layer reading `op`'s result when it is the next accelerator layer
+  /// of the block, through at most a zero pad it folds or a reshape, with
+  /// only constants in between (so --sd-partition keeps both in one
+  /// segment and the exporter builds them one after the other); else null.
+  static Operation *nextReader(Operation *op) {
+    Value v = op->getResult(0);
+    for (int hops = 0; hops < 2; ++hops) {
+      if (!v.hasOneUse())
+        return nullptr;
+      Operation *user = *v.getUsers().begin();
+      bool through =
+          (isa<tensor::PadOp>(user) && foldableZeroPad(user->getResult(0))) ||
+          isa<tensor::CollapseShapeOp>(user);
+      if (!through) {
+        if (!isa<QuantizedConv2DOp, QuantizedMatmulOp>(user) ||
+            user->getOperand(0) != v || user->getBlock() != op->getBlock())
+          return nullptr;
+        for (Operation *it = op->getNextNode(); it != user;
+             it = it->getNextNode())
+          if (!isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp,
+                   tensor::PadOp, tensor::CollapseShapeOp>(it))
+            return nullptr;
+        return user;
+      }
+      v = user->getResult(0);
+    }
+    return nullptr;
+  }
+
+  /// Records a cascade (sd.cascade) when `op`'s output can stay on chip as
+  /// the next layer's input: the builder's rule (cascadeRefusal) on the
+  /// two layers and their tensors.
+  LogicalResult cascade(Operation *op, const ::sd::sdacc::HardwareConfig &hw) {
+    op->removeAttr(kCascadeAttrName);
+    if (!op->hasAttr(kTilingAttrName))
+      return success();
+    Operation *next = nextReader(op);
+    if (!next || !next->hasAttr(kTilingAttrName))
+      return success();
+    ::sd::sdacc::LayerSpec spec, nextSpec;
+    if (failed(accelLayerSpec(op, spec)) ||
+        failed(accelLayerSpec(next, nextSpec)))
+      return failure();
+    Value input = op->getOperand(0);
+    if (auto folded = foldableZeroPad(input))
+      input = folded->first;
+    auto shape = [](Value v) {
+      ArrayRef<int64_t> s = cast<RankedTensorType>(v.getType()).getShape();
+      return std::vector<int64_t>(s.begin(), s.end());
+    };
+    std::string why = ::sd::sdacc::cascadeRefusal(
+        hw, spec, shape(input), shape(op->getResult(0)), nextSpec);
+    if (!why.empty())
+      return success();
+    op->setAttr(kCascadeAttrName, UnitAttr::get(op->getContext()));
+    ++numCascaded;
+    return success();
   }
 
   /// Records the tiling of a convolution or fully connected layer with a
