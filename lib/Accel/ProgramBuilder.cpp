@@ -1432,6 +1432,14 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   s.multiplier = l.multiplier;
   s.shift = l.shift;
   s.relu = l.relu != 0;
+  // A layer that moves its results into the input buffer cascades them.
+  int64_t current = -1;
+  for (const Instruction &inst : program.instructions) {
+    if (inst.opcode == Opcode::Layer)
+      current = inst[field::Layer::Layer];
+    else if (inst.opcode == Opcode::Move && current == index)
+      s.cascadeOutput = true;
+  }
   if (isNetworkLayerKind(l.kind)) {
     // No weights: the window (or the second operand) is all there is.
     s.layout = {};

@@ -26,6 +26,11 @@
 // RUN: sd-sim %t.small.sdacc --config %t.json --input arg0=%t.x.npy --output-dir %t.o4 --report %t.r4.json
 // RUN: %PYTHON %S/Inputs/compare_runs.py %t.o1/t2.npy %t.r1.json %t.o2/t2.npy %t.r2.json 4096
 // RUN: %PYTHON %S/Inputs/compare_runs.py %t.o3/t2.npy %t.r3.json %t.o4/t2.npy %t.r4.json 2048
+// The dense 8-bit baseline keeps the program's cascades: both load only x
+// (512 bytes) and store only C's result (512).
+// RUN: sd-sim %t.cascade.sdacc --input arg0=%t.x.npy --compare dense --report %t.rd.json
+// RUN: %PYTHON -c "import json,sys; r=json.load(open(sys.argv[1])); k=[r['dram_bytes_by_kind'], r['baseline']['dram_bytes_by_kind']]; print([(x['load_act'], x['store_act']) for x in k])" %t.rd.json | FileCheck %s --check-prefix=DENSE
+// DENSE: {{\[}}(512, 512), (512, 512)]
 // A recorded cascade the builder cannot keep is refused, naming the layer:
 // RUN: sed -e 's/output_scale = 0.25 : f64}/output_scale = 0.25 : f64, sd.cascade}/' %s | not sd-translate --sd-to-sdacc -o /dev/null 2>&1 | FileCheck %s --check-prefix=LAST
 // RUN: sed -e 's/output_scale = 0.3 : f64}/output_scale = 0.3 : f64, sd.cascade}/' %s | not sd-translate --sd-to-sdacc --sdacc-config=%t.json -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOFIT
