@@ -516,9 +516,6 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
   sched.loopOrder = "bands-outer";
   sched.channelsPerGroup = std::min<int64_t>(config_.dimM, d.c);
   sched.groups = (d.c + config_.dimM - 1) / config_.dimM;
-  int64_t inBytes = d.n * d.c * d.h * d.w;
-  sched.compulsoryBytes = inBytes * (spec.kind == LayerKind::Add ? 2 : 1) +
-                          d.n * d.k * d.oh * d.ow;
   program.layers.push_back(d);
   NetworkEmitter emitter(
       config_, program.layers.back(), int64_t(index),
@@ -548,7 +545,6 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
       for (int i = 0; i < 8; ++i)
         bias[o * 8 + size_t(i)] = uint8_t(uint64_t(spec.bias[o]) >> (8 * i));
     emitter.bias = segment(DmaKind::Bias, std::move(bias));
-    sched.compulsoryBytes += d.c * d.r * d.s + d.c * 8;
   }
   emitter.run();
   schedules_.push_back(std::move(sched));

@@ -1317,10 +1317,6 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     sched.weightDataBytes += d.k * 8;
     sched.inputOnChip = inOnChip[li] >= 0;
     sched.outputOnChip = outOnChip[li] >= 0;
-    sched.compulsoryBytes =
-        (sched.inputOnChip ? 0 : d.n * d.c * d.h * d.w) +
-        sched.weightDataBytes +
-        (sched.outputOnChip ? 0 : d.n * d.k * d.oh * d.ow);
     result.layers.push_back(d);
     if (d.weightFormat() == WeightFormat::PermDiag) {
       if (!emitPermDiagLayer(
@@ -1343,6 +1339,9 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
             " bytes of DRAM, more than the 32-bit address space";
     return false;
   }
+  std::vector<int64_t> compulsory = compulsoryDramBytes(result);
+  for (size_t i = 0; i < schedules_.size() && i < compulsory.size(); ++i)
+    schedules_[i].compulsoryBytes = compulsory[i];
   std::string verifyError = verifyProgram(result, config_);
   if (!verifyError.empty()) {
     error = "internal error: the built program does not verify: " + verifyError;

@@ -227,6 +227,7 @@ public:
   std::vector<bool> inputSet;
   PagedMemory dram;
   std::vector<int8_t> ibuf, obuf;
+  std::vector<int64_t> compulsory; ///< compulsoryDramBytes per layer.
   std::vector<uint8_t> wbuf, xbuf;
   SimStats total;
   std::vector<LayerResult> layers;
@@ -455,7 +456,8 @@ bool Simulator::Impl::run(std::string &error) {
   dramBusy.clear();
   // Instructions before the first `layer` (only syncs verify) are charged
   // to a placeholder that is dropped if it stays empty.
-  layers.push_back(LayerResult{"(preamble)", "", 0, 0, {}});
+  layers.push_back(LayerResult{"(preamble)", "", 0, 0, {}, -1});
+  compulsory = compulsoryDramBytes(program);
   for (size_t i = 0; i < program.instructions.size(); ++i) {
     current = i;
     if (!execute(i, error))
@@ -479,8 +481,9 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
   if (inst.opcode == Opcode::Layer) {
     int64_t id = inst[field::Layer::Layer];
     layer = &program.layers[size_t(id)];
-    layers.push_back(LayerResult{
-        layer->name, weightFormatName(layer->weightFormat()), 0, 0, {}});
+    layers.push_back(LayerResult{layer->name,
+                                 weightFormatName(layer->weightFormat()), 0, 0,
+                                 {}, compulsory[size_t(id)]});
     layers.back().stats.denseMacs = uint64_t(layer->denseMacs());
     layers.back().stats.instructions = 1;
     layerStarted = false;
@@ -1368,6 +1371,9 @@ JsonValue Simulator::report(const std::string &mode) const {
     JsonValue stats = statsJson(l.stats, c, true);
     for (const auto &member : stats.members())
       lv.set(member.first, member.second);
+    if (l.compulsoryDramBytes >= 0)
+      lv.set("dram_compulsory_bytes",
+             JsonValue::integer(l.compulsoryDramBytes));
     layers.push(std::move(lv));
   }
   return v;

@@ -26,6 +26,10 @@
 // RUN: sd-sim %t.small.sdacc --config %t.json --input arg0=%t.x.npy --output-dir %t.o4 --report %t.r4.json
 // RUN: %PYTHON %S/Inputs/compare_runs.py %t.o1/t2.npy %t.r1.json %t.o2/t2.npy %t.r2.json 4096
 // RUN: %PYTHON %S/Inputs/compare_runs.py %t.o3/t2.npy %t.r3.json %t.o4/t2.npy %t.r4.json 2048
+// sd-sim reports each layer's compulsory DRAM bytes: the cascaded tensors
+// (A's and B's outputs, 1024 bytes each) drop out of A, B (twice) and C.
+// RUN: %PYTHON -c "import json,sys; c=[[l['dram_compulsory_bytes'] for l in json.load(open(f))['layers']] for f in sys.argv[1:]]; print([a - b for a, b in zip(*c)])" %t.r1.json %t.r2.json | FileCheck %s --check-prefix=COMPULSORY
+// COMPULSORY: {{\[}}1024, 2048, 1024]
 // The dense 8-bit baseline keeps the program's cascades: both load only x
 // (512 bytes) and store only C's result (512).
 // RUN: sd-sim %t.cascade.sdacc --input arg0=%t.x.npy --compare dense --report %t.rd.json
