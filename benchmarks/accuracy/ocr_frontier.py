@@ -142,6 +142,12 @@ def main():
             lines.append(f"| {r['method']} | {r['plan']} | {r['whole']:.2f}x | "
                          f"{r['candidates']:.2f}x | {table_cells(r['accuracy'], dense)} | "
                          f"{100 * r['agreement']:.1f} % |")
+        if args.model == "ocr-rec":
+            lines += ["", "Fine-tuned plans (8 and 10x, distilled on calibration-split words, "
+                      "same test words, ONNX Runtime and libmodel.so): "
+                      "`benchmarks/results/ocr_finetune.md` (ocr_finetune.py). Int-k rounding "
+                      "rules (nearest, MSE clipping, AdaRound) on validation and test: "
+                      "`benchmarks/results/ocr-rec_int_rounding.md` (ocr_int_rounding.py)."]
         out_md.write_text("\n".join(lines) + "\n")
         out_md.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
         return lines

@@ -6,7 +6,8 @@ corrected in graph order by `fits.sequential` on the 16 calibration words
 of ocr_frontier.py, the menus and sensitivities from the same cache):
 uniform int5; uniform int4; and `--ratios` (default 6, 6.5) whole-model
 plans allocated by measured sensitivity over the int entries only (int8,
-int6, int5, int4 per layer: int4/int5 on the big layers, int6/int8 on the
+int6, int5, int4 per layer, each width's sensitivity as measured for its
+data-rounded entry: int4/int5 on the big layers, int6/int8 on the
 sensitive few). Each plan with three rounding rules of its int layers
 (depthwise layers, which have no input rows, always round to nearest at
 max-abs):
@@ -52,13 +53,25 @@ CALIBRATION = 16  # as ocr_frontier.py: the same cached menus
 
 
 def int_only(menus):
-    """The menus with their round-to-nearest int entries (and dense) only."""
+    """The menus with their dense and int entries only. The sensitivities
+    were measured on the Pareto entries, which for layers with input rows
+    are the data-rounded ints: those stand for their bit width here."""
     out = []
     for m in menus:
         c = copy.copy(m)
-        c.entries = [e for e in m.entries if e["plan"]["form"] == "dense" or (
-            e["plan"]["form"] == "int" and "rounding" not in e["plan"])]
+        c.entries = [e for e in m.entries if e["plan"]["form"] in ("dense", "int")]
         out.append(c)
+    return out
+
+
+def nearest_entries(menus, choice):
+    """The choice with every int layer at the round-to-nearest entry of its
+    bit width (the rounding rule is applied by fits.sequential)."""
+    out = {}
+    for m in menus:
+        p = choice[m.name]["plan"]
+        want = {"form": "int", "bits": p["bits"]} if p["form"] == "int" else p
+        out[m.name] = next(e for e in m.entries if e["plan"] == want)
     return out
 
 
@@ -68,6 +81,8 @@ def main():
     ap.add_argument("--ratios", default="6,6.5")
     ap.add_argument("--uniform", default="5,4")
     ap.add_argument("--rules", default="nearest,clip,adaround")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows of the existing table (its .json), measure the rest")
     ap.add_argument("--out", type=Path,
                     default=ROOT / "benchmarks" / "results" / "ocr-rec_int_rounding.md")
     args = ap.parse_args()
@@ -87,6 +102,9 @@ def main():
     dense = {s: fidelity.original_predictions(path, real, smp, log)
              for s, smp in splits.items()}
     rows = []
+    if args.resume and args.out.with_suffix(".json").exists():
+        rows = json.loads(args.out.with_suffix(".json").read_text())
+    done = {(r["method"], r["rule"]) for r in rows}
 
     def score(split, got):
         return Accuracy(sum(g == s.label for g, s in zip(got, splits[split])), args.samples)
@@ -115,7 +133,8 @@ def main():
         log(f"{method} [{rule}]: {r['whole']:.2f}x whole, validation "
             f"{100 * r['validation']['value']:.1f} %, test {100 * r['test']['value']:.1f} %")
 
-    row("dense fp32", "-", budget.choose(menus, 0.0), None)
+    if not rows:
+        row("dense fp32", "-", budget.choose(menus, 0.0), None)
     plans = []
     for k in [int(v) for v in args.uniform.split(",") if v]:
         plans.append((f"per-channel int{k}, every weight layer",
@@ -123,11 +142,14 @@ def main():
                                                                          "bits": k})
                        for m in menus}))
     for target in [float(v) for v in args.ratios.split(",") if v]:
-        choice = sensitivity.for_ratio(menus, budget.candidate_ratio_for(menus, base, target))
+        choice = nearest_entries(menus, sensitivity.for_ratio(
+            menus, budget.candidate_ratio_for(menus, base, target)))
         plans.append((f"int-k per layer by measured sensitivity for whole-model {target:g}x",
                       choice))
     for method, choice in plans:
         for rule in args.rules.split(","):
+            if (method, rule) in done:
+                continue
             seq, shifts = calibrate.sequential(
                 model, menus, choice, xs,
                 int_rounding={"nearest": "keep"}.get(rule, rule))

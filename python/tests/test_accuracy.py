@@ -178,6 +178,16 @@ class AdaRoundTest(IntProblem, unittest.TestCase):
             # (on this problem by ~1 %: random weights leave little to gain).
             self.assertLess(ours, self.objective(self.nearest(scale, bits), scale))
 
+    def test_learns_under_no_grad(self):
+        # fits.sequential calls it inside torch.no_grad().
+        import torch
+
+        with torch.no_grad():
+            ints, scale = calibrate.fit_int_adaround(self.w, self.x, self.x @ self.w.T, 4,
+                                                     iters=400)
+        self.assertLess(self.objective(ints, scale),
+                        self.objective(self.nearest(scale, 4), scale))
+
     def test_target_of_other_inputs_is_followed(self):
         # Rows from a perturbed upstream (x2) with the original outputs as
         # target: the rounding absorbs part of the perturbation, so the

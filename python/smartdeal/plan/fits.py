@@ -225,6 +225,20 @@ def clip_scales(w: np.ndarray, h: np.ndarray, bits: int,
     return best
 
 
+def _learn_rounding(V, soft, rec, base, S, Fl, q, opt, iters, warm, lam):
+    """AdaRound's optimization of the soft rounding variables V (in place)."""
+    for it in range(iters):
+        hv = soft(V)
+        what = S * torch.clamp(Fl + hv, -q, q)
+        loss = rec(what) / base
+        if it >= warm:
+            beta = 20 - 18 * (it - warm) / max(iters - warm - 1, 1)
+            loss = loss + lam * (1 - (2 * hv - 1).abs().pow(beta)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def fit_int_adaround(w: np.ndarray, x: np.ndarray, target: np.ndarray, bits: int,
                      iters: int = 1000, lam: float = 1.0, lr: float = 1e-2):
     """Learned rounding (AdaRound, Nagel et al. 2020) of per-output-channel
@@ -275,16 +289,8 @@ def fit_int_adaround(w: np.ndarray, x: np.ndarray, target: np.ndarray, bits: int
     base = max(base, 1e-30)
     opt = torch.optim.Adam([V], lr=lr)
     warm = iters // 5
-    for it in range(iters):
-        hv = soft(V)
-        what = S * torch.clamp(Fl + hv, -q, q)
-        loss = rec(what) / base
-        if it >= warm:
-            beta = 20 - 18 * (it - warm) / max(iters - warm - 1, 1)
-            loss = loss + lam * (1 - (2 * hv - 1).abs().pow(beta)).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    with torch.enable_grad():  # `sequential` calls this under no_grad
+        _learn_rounding(V, soft, rec, base, S, Fl, q, opt, iters, warm, lam)
     with torch.no_grad():
         ints = torch.clamp(Fl + (soft(V) >= 0.5).float(), -q, q).numpy()
     # Keep round-to-nearest in a channel where learning lost (the
