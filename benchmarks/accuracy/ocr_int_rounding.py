@@ -81,6 +81,9 @@ def main():
     ap.add_argument("--ratios", default="6,6.5")
     ap.add_argument("--uniform", default="5,4")
     ap.add_argument("--rules", default="nearest,clip,adaround")
+    ap.add_argument("--forms", choices=("int", "all"), default="int",
+                    help="the allocated plans' forms: int-k only, or every menu entry "
+                    "(SE too, as ocr_frontier.py's plans; the rule applies to the int layers)")
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows of the existing table (its .json), measure the rest")
     ap.add_argument("--out", type=Path,
@@ -95,7 +98,8 @@ def main():
     calib = fidelity.split_inputs(path, real, "calibration", CALIBRATION)
     model, menus = sensitivity.model_menus(path, real.input_shapes, calib, CALIBRATION,
                                            log=log)
-    menus = int_only(menus)
+    if args.forms == "int":
+        menus = int_only(menus)
     xs = [next(iter(c.values())) for c in calib]
     splits = {s: fidelity.data_module(real).samples(s, args.samples)
               for s in ("validation", "test")}
@@ -114,7 +118,7 @@ def main():
         forms = {}
         for m in menus:
             p = choice[m.name]["plan"]
-            key = "dense" if p["form"] == "dense" else f"int{p['bits']}"
+            key = f"int{p['bits']}" if p["form"] == "int" else p["form"]
             forms[key] = forms.get(key, 0) + 1
         r = {"method": method, "rule": rule,
              "layers": ", ".join(f"{k} {v}" for k, v in sorted(forms.items())),
@@ -144,7 +148,8 @@ def main():
     for target in [float(v) for v in args.ratios.split(",") if v]:
         choice = nearest_entries(menus, sensitivity.for_ratio(
             menus, budget.candidate_ratio_for(menus, base, target)))
-        plans.append((f"int-k per layer by measured sensitivity for whole-model {target:g}x",
+        kinds = "int-k" if args.forms == "int" else "int-k and SE"
+        plans.append((f"{kinds} per layer by measured sensitivity for whole-model {target:g}x",
                       choice))
     for method, choice in plans:
         for rule in args.rules.split(","):
