@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from smartdeal import importers, models  # noqa: E402
 from smartdeal.cli import fidelity  # noqa: E402
-from smartdeal.data.stats import Accuracy  # noqa: E402
+from smartdeal.data.stats import Accuracy, table_cells  # noqa: E402
 from smartdeal.plan import fits as calibrate  # noqa: E402
 from smartdeal.plan import menus as budget  # noqa: E402
 from smartdeal.plan import sensitivity  # noqa: E402
@@ -139,11 +139,15 @@ def main():
                  "| same as dense |",
                  "|---|---|---|---|---|---|---|"]
         for r in rows:
-            a = r["accuracy"]
             lines.append(f"| {r['method']} | {r['plan']} | {r['whole']:.2f}x | "
-                         f"{r['candidates']:.2f}x | {100 * a['value']:.1f} % "
-                         f"[{100 * a['low']:.1f}, {100 * a['high']:.1f}] | "
-                         f"{100 * (a['value'] - dense):+.1f} | {100 * r['agreement']:.1f} % |")
+                         f"{r['candidates']:.2f}x | {table_cells(r['accuracy'], dense)} | "
+                         f"{100 * r['agreement']:.1f} % |")
+        if args.model == "ocr-rec":
+            lines += ["", "Fine-tuned plans (8 and 10x, distilled on calibration-split words, "
+                      "same test words, ONNX Runtime and libmodel.so): "
+                      "`benchmarks/results/ocr_finetune.md` (ocr_finetune.py). Int-k rounding "
+                      "rules (nearest, MSE clipping, AdaRound) on validation and test: "
+                      "`benchmarks/results/ocr-rec_int_rounding.md` (ocr_int_rounding.py)."]
         out_md.write_text("\n".join(lines) + "\n")
         out_md.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
         return lines
@@ -194,14 +198,10 @@ def main():
     if args.only_driver_plan:
         print("\n".join(write(rows)))
         return
-    dense_bits = budget.plan_totals(menus, dense_choice)["dense_bits"]
-    rest = 32 * params - dense_bits
     for target in [float(v) for v in args.ratios.split(",") if v]:
         if any(r["order"] == 100 + target for r in rows):
             continue
-        # Candidate bits that give the whole file `target`: (D + R) / (b + R) = target.
-        need = dense_bits / max((dense_bits + rest) / target - rest, 1.0)
-        choice = sensitivity.for_ratio(menus, need)
+        choice = sensitivity.for_ratio(menus, budget.candidate_ratio_for(menus, base, target))
         seq, shifts = calibrate.sequential(model, menus, choice, xs[:BIAS_INPUTS])
         totals = budget.plan_totals(menus, seq)
         reached = budget.whole_model(totals, base)["compression_ratio"] >= target - 0.005

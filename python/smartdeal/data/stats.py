@@ -33,6 +33,13 @@ class Accuracy:
                 "low": low, "high": high}
 
 
+def table_cells(acc: dict, reference: float) -> str:
+    """Two markdown table cells of an `as_dict` accuracy: "v % [low, high]"
+    and its difference to `reference` in points."""
+    return (f"{100 * acc['value']:.1f} % [{100 * acc['low']:.1f}, {100 * acc['high']:.1f}] "
+            f"| {100 * (acc['value'] - reference):+.1f}")
+
+
 def wilson(hits: int, n: int, z: float = Z95):
     """Wilson score interval for a binomial rate: (low, high).
 

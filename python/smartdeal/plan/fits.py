@@ -40,7 +40,9 @@ from .graph import (batches, bias_target, channel_axes, constants, corrected_bia
 __all__ = [
     "MAX_ROWS",
     "fit_basis",
+    "clip_scales",
     "fit_int",
+    "fit_int_adaround",
     "fit_layer",
     "refit",
     "reselect_codes",
@@ -206,9 +208,109 @@ def fit_int(w: np.ndarray, x: np.ndarray, bits: int, sweeps: int = 2,
     return sweep(ints, scale).astype(np.int32), scale
 
 
+def clip_scales(w: np.ndarray, h: np.ndarray, bits: int,
+                ratios=np.linspace(0.5, 1.0, 26)) -> np.ndarray:
+    """Per-output-channel scales of symmetric int-k, each the clipping of
+    the channel's max-abs (a ratio in `ratios`) with the least output error
+    (ŵ_o - w_o)ᵀ H (ŵ_o - w_o) under round-to-nearest. w [O, K], H [K, K]."""
+    q = (1 << (bits - 1)) - 1
+    top = np.maximum(np.abs(w).max(axis=1), 1e-30) / q
+    best, best_err = top.copy(), np.full(len(w), np.inf)
+    for r in ratios:
+        scale = r * top
+        d = np.clip(np.round(w / scale[:, None]), -q, q) * scale[:, None] - w
+        err = np.einsum("ok,ok->o", d @ h, d)
+        better = err < best_err
+        best[better], best_err[better] = scale[better], err[better]
+    return best
+
+
+def _learn_rounding(V, soft, rec, base, S, Fl, q, opt, iters, warm, lam):
+    """AdaRound's optimization of the soft rounding variables V (in place)."""
+    for it in range(iters):
+        hv = soft(V)
+        what = S * torch.clamp(Fl + hv, -q, q)
+        loss = rec(what) / base
+        if it >= warm:
+            beta = 20 - 18 * (it - warm) / max(iters - warm - 1, 1)
+            loss = loss + lam * (1 - (2 * hv - 1).abs().pow(beta)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def fit_int_adaround(w: np.ndarray, x: np.ndarray, target: np.ndarray, bits: int,
+                     iters: int = 1000, lam: float = 1.0, lr: float = 1e-2):
+    """Learned rounding (AdaRound, Nagel et al. 2020) of per-output-channel
+    int-k: each weight goes to the grid point below or above w/s, whichever
+    the layer's output on calibration rows needs, rather than the nearest.
+
+    Scales first: `clip_scales` (MSE-optimal clipping of the output error).
+    Then a soft rounding h(V) in [0, 1] per weight (rectified sigmoid, started
+    at the fractional part, i.e. at round-to-nearest's value) minimizes
+    ||x·ŵᵀ - target||² relative to round-to-nearest's, plus lam times the
+    regularizer 1 - |2h - 1|^β that drives every h to 0 or 1 as β anneals
+    from 20 to 2 (after a 20 % warm-up without it); the result is rounded
+    hard. `target` may be the ORIGINAL layer's output while x holds the
+    compressed model's inputs: the rounding then also absorbs the upstream
+    error. The loss uses H = xᵀx and xᵀ·target, so its cost does not grow
+    with the rows. Same storage as round-to-nearest: k-bit integers and one
+    scale per output channel. w [O, K], x [n, K], target [n, O]. Returns
+    (integers [O, K] in [-(2^(k-1) - 1), 2^(k-1) - 1], scales [O])."""
+    q = (1 << (bits - 1)) - 1
+    w = np.asarray(w, np.float64)
+    h = x.T @ x
+    scale = clip_scales(w, h, bits)
+    zeta, gamma = 1.1, -0.1
+    floor = np.floor(w / scale[:, None])
+    frac = np.clip(w / scale[:, None] - floor, 0.0, 1.0)
+    v0 = -np.log((zeta - gamma) / (np.clip(frac, 1e-3, 1 - 1e-3) - gamma) - 1.0)
+    # In terms of the weight change Δ = ŵ - w (float64: the error is a small
+    # difference of large terms otherwise): ||x·ŵᵀ - t||² =
+    # ΔHΔᵀ - 2Δ·xᵀ(t - x·wᵀ) + ||t - x·wᵀ||².
+    resid = target - x @ w.T
+    H = torch.from_numpy(h)
+    B = torch.from_numpy(x.T @ resid).T  # [O, K]
+    c = float((resid ** 2).sum())
+    W = torch.from_numpy(w)
+    S = torch.from_numpy(scale)[:, None]
+    Fl = torch.from_numpy(floor)
+    V = torch.nn.Parameter(torch.from_numpy(v0))
+
+    def soft(v):
+        return torch.clamp(torch.sigmoid(v) * (zeta - gamma) + gamma, 0.0, 1.0)
+
+    def rec(what):
+        d = what - W
+        return (d @ H * d).sum() - 2 * (d * B).sum() + c
+
+    with torch.no_grad():
+        base = float(rec(S * torch.clamp(torch.round(W / S), -q, q)))
+    base = max(base, 1e-30)
+    opt = torch.optim.Adam([V], lr=lr)
+    warm = iters // 5
+    with torch.enable_grad():  # `sequential` calls this under no_grad
+        _learn_rounding(V, soft, rec, base, S, Fl, q, opt, iters, warm, lam)
+    with torch.no_grad():
+        ints = torch.clamp(Fl + (soft(V) >= 0.5).float(), -q, q).numpy()
+    # Keep round-to-nearest in a channel where learning lost (the
+    # regularizer can outweigh the output error of a channel that the rows
+    # hardly excite).
+    nearest = np.clip(np.round(w / scale[:, None]), -q, q)
+
+    def err(i):
+        d = i * scale[:, None] - w
+        return np.einsum("ok,ok->o", d @ h, d) - 2 * np.einsum("ok,ko->o", d, x.T @ resid)
+
+    keep = err(nearest) < err(ints)
+    ints[keep] = nearest[keep]
+    return ints.astype(np.int32), scale
+
+
 def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
                inputs: Sequence[np.ndarray], max_rows: int = MAX_ROWS, rounds: int = 1,
-               ridge: float = 1e-2, seed: int = 0, log=lambda s: None):
+               ridge: float = 1e-2, seed: int = 0, log=lambda s: None,
+               int_rounding: str = "keep"):
     """Refits a plan's layers in graph order to the original model's layer
     outputs from the inputs they see in the compressed model, and measures
     each layer's bias correction there.
@@ -220,7 +322,12 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
     original output X_o·Wᵀ and the rows are the compressed model's inputs
     X_c: SE bases are refitted by least squares, then `rounds` of code
     re-selection towards W̃ = argmin ||X_c·W̃ᵀ - X_o·Wᵀ|| (ridge) and bases
-    again; int-k layers keep their integers. The mean output shift left
+    again; int-k layers keep their integers (`int_rounding="keep"`), take
+    the MSE-optimal clipping of the compressed inputs' output error with
+    round-to-nearest (`"clip"`: `clip_scales`) or learn their rounding at
+    those scales towards the original outputs (`"adaround"`:
+    `fit_int_adaround`); grouped convolutions keep theirs.
+    The mean output shift left
     over at every chosen layer, including what upstream layers shifted,
     goes to its bias. Storage can only shrink (codes never gain a non-zero).
     Returns (new choice, shifts: layer -> output mean shift)."""
@@ -241,7 +348,7 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
                 xo = [o[node.input[0]].double().numpy() for o, _ in envs]
                 xc = [c[node.input[0]].double().numpy() for _, c in envs]
                 new_choice[m.name] = e = _refit_entry(m, e, xo, xc, max_rows, rounds,
-                                                      ridge, rng)
+                                                      ridge, rng, int_rounding)
                 total, count = 0.0, 0
                 for a, b in zip(xo, xc):
                     d = (layer_output(node, a, m.weight)
@@ -265,22 +372,49 @@ def sequential(model: onnx.ModelProto, menus, choice: Dict[str, dict],
     return new_choice, shifts
 
 
-def _refit_entry(m, e, xo, xc, max_rows, rounds, ridge, rng):
-    """One layer of `sequential`: the entry refitted to X_o·Wᵀ from X_c
-    (lists of the layer's inputs, one array per batch)."""
-    if e["plan"]["form"] != "se":
-        # int-k keeps its integers: refitting them to the compressed inputs
-        # (W̃ below) cost 21 points of words on the recognizer's 6x plan,
-        # the SE bases gained 0.7.
-        return e
+def _paired_rows(m, xo, xc, max_rows, rng):
+    """The layer's input rows in the original and the compressed model (the
+    same random `max_rows` of each), or None for a grouped convolution."""
     try:
         ro = np.concatenate([input_rows(m.node, v, m.weight.shape) for v in xo])
         rc = np.concatenate([input_rows(m.node, v, m.weight.shape) for v in xc])
     except ValueError:
-        return e  # grouped convolution
+        return None
     if len(ro) > max_rows:
         pick = rng.choice(len(ro), max_rows, replace=False)
         ro, rc = ro[pick], rc[pick]
+    return ro, rc
+
+
+def _refit_entry(m, e, xo, xc, max_rows, rounds, ridge, rng, int_rounding="keep"):
+    """One layer of `sequential`: the entry refitted to X_o·Wᵀ from X_c
+    (lists of the layer's inputs, one array per batch)."""
+    form = e["plan"]["form"]
+    if form == "int" and int_rounding in ("clip", "adaround"):
+        rows = _paired_rows(m, xo, xc, max_rows, rng)
+        if rows is None:
+            return e  # grouped convolution
+        ro, rc = rows
+        w = m.weight.reshape(m.weight.shape[0], -1)
+        bits = e["plan"]["bits"]
+        if int_rounding == "clip":
+            q = (1 << (bits - 1)) - 1
+            scale = clip_scales(w, rc.T @ rc, bits)
+            ints = np.clip(np.round(w / scale[:, None]), -q, q)
+        else:
+            ints, scale = fit_int_adaround(w, rc, ro @ w.T, bits)
+        out = dict(e, plan=dict(e["plan"], rounding="data"))
+        out["weight"] = (ints * scale[:, None]).reshape(m.weight.shape).astype(np.float64)
+        return out
+    if form != "se":
+        # int-k keeps its integers: refitting them to the compressed inputs
+        # (W̃ below) cost 21 points of words on the recognizer's 6x plan,
+        # the SE bases gained 0.7.
+        return e
+    rows = _paired_rows(m, xo, xc, max_rows, rng)
+    if rows is None:
+        return e  # grouped convolution
+    ro, rc = rows
     w = m.weight.reshape(m.weight.shape[0], -1)
     y = ro @ w.T
     h = rc.T @ rc

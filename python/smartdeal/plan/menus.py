@@ -435,3 +435,12 @@ def whole_model(totals: dict, model) -> dict:
     bits = int(totals["bits"]) + rest
     return {"parameters": params, "dense_bits": 32 * params, "bits": bits,
             "compression_ratio": 32 * params / max(bits, 1)}
+
+
+def candidate_ratio_for(menus, model, target: float) -> float:
+    """The ratio over the candidate layers that gives the whole file
+    `target` (the other parameters stay at 32 bits): with D the candidates'
+    dense bits and R the rest, (D + R) / (b + R) = target."""
+    dense = sum(m.dense_bits() for m in menus)
+    rest = 32 * file_parameters(model) - dense
+    return dense / max((dense + rest) / target - rest, 1.0)

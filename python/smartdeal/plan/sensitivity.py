@@ -344,3 +344,21 @@ def measured_menus(onnx_path, model_mlir, calibration, sd_opt, bias_inputs: int,
     save_menus(menus, tmp)
     os.replace(tmp, cache)
     return model, menus
+
+
+def model_menus(onnx_path, input_shapes, calibration, bias_inputs: int, log=lambda s: None):
+    """`measured_menus` of an ONNX file: imported (batch norm kept apart, as
+    the driver does) into a temporary MLIR module for sd-decompose, with
+    the repository's sd-opt. Returns (model, menus)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..importers import import_onnx
+    from ..runtime.runner import find_sd_opt
+
+    with tempfile.TemporaryDirectory(prefix="sd-menus-") as tmp:
+        mlir = Path(tmp) / "model.mlir"
+        import_onnx(str(onnx_path), output=str(mlir), input_shapes=input_shapes,
+                    fold_batchnorm=False)
+        return measured_menus(onnx_path, mlir, calibration, find_sd_opt(), bias_inputs,
+                              log=log)
