@@ -128,15 +128,16 @@ wants["pad_dw"] = depthwise_ref(xp, w.astype(np.float64), (1, 1))
 CASES.append(("pad_dw",))
 
 # Contractions shaped like the recognizer's (1x1 convolution 480x480 at
-# 6x80, a 3x3 convolution through im2col, the 6625-class head as a
-# batch_matmul of one against a broadcast weight): their unit loops are
-# dropped and the tile is 4 rows by up to 3 vectors (24 columns; 25 where 8
-# does not divide). FMA order differs from the reference loops, so these
+# 6x80, the same at batch 2, a 3x3 convolution through im2col, the
+# 6625-class head as a batch_matmul of one against a broadcast weight):
+# their unit loops are dropped (at batch 2, the tile's) and the tile is 4
+# rows by up to 3 vectors (24 columns; 25 where 8 does not divide). FMA order differs from the reference loops, so these
 # are compared within 1e-5 relative, not bit for bit.
 CONTRACTIONS = []
 w1 = rng.standard_normal((480, 480, 1, 1)).astype(np.float32) / 20
 w3 = rng.standard_normal((48, 24, 3, 3)).astype(np.float32) / 8
 wh = rng.standard_normal((120, 6625)).astype(np.float32) / 10
+wb = rng.standard_normal((96, 64, 1, 1)).astype(np.float32) / 8
 funcs.append(f"""
 func.func @conv1x1(%x: {ty((1, 480, 6, 80))}) -> {ty((1, 480, 6, 80))} {{
   %w = arith.constant {resource("w1", w1)} : {ty(w1.shape)}
@@ -153,6 +154,14 @@ func.func @conv3x3(%x: {ty((1, 24, 14, 42))}) -> {ty((1, 48, 12, 40))} {{
   %f = linalg.fill ins(%z : f32) outs(%e : {ty((1, 48, 12, 40))}) -> {ty((1, 48, 12, 40))}
   %y = linalg.conv_2d_nchw_fchw {{dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}} ins(%x, %w : {ty((1, 24, 14, 42))}, {ty(w3.shape)}) outs(%f : {ty((1, 48, 12, 40))}) -> {ty((1, 48, 12, 40))}
   return %y : {ty((1, 48, 12, 40))}
+}}
+func.func @conv1x1_b2(%x: {ty((2, 64, 6, 80))}) -> {ty((2, 96, 6, 80))} {{
+  %w = arith.constant {resource("wb", wb)} : {ty(wb.shape)}
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : {ty((2, 96, 6, 80))}
+  %f = linalg.fill ins(%z : f32) outs(%e : {ty((2, 96, 6, 80))}) -> {ty((2, 96, 6, 80))}
+  %y = linalg.conv_2d_nchw_fchw {{dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}} ins(%x, %w : {ty((2, 64, 6, 80))}, {ty(wb.shape)}) outs(%f : {ty((2, 96, 6, 80))}) -> {ty((2, 96, 6, 80))}
+  return %y : {ty((2, 96, 6, 80))}
 }}
 func.func @head(%x: {ty((1, 40, 120))}) -> {ty((1, 40, 6625))} {{
   %w = arith.constant {resource("wh", wh)} : {ty(wh.shape)}
@@ -173,6 +182,8 @@ for r in range(3):
         ref += np.einsum("fc,nchw->nfhw", w3[:, :, r, s_].astype(np.float64),
                          x[:, :, r:r + 12, s_:s_ + 40])
 CONTRACTIONS.append(("conv3x3", x, 4, ref))
+x = rng.standard_normal((2, 64, 6, 80)).astype(np.float32)
+CONTRACTIONS.append(("conv1x1_b2", x, 4, np.einsum("fc,nchw->nfhw", wb[:, :, 0, 0].astype(np.float64), x)))
 x = rng.standard_normal((1, 40, 120)).astype(np.float32)
 CONTRACTIONS.append(("head", x, 3, x.astype(np.float64) @ wh.astype(np.float64)))
 

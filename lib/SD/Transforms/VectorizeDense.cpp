@@ -134,7 +134,13 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op, int64_t lanes,
 /// operands, which the contraction lowering turns into shuffles (3x slower
 /// on the recognizer's 480x480 1x1 convolution); without, it is a plain
 /// (m, k) x (k, n) vector.contract. Other ops are returned as they are.
-linalg::LinalgOp withoutUnitDims(RewriterBase &rewriter, linalg::LinalgOp op) {
+/// Applied before tiling (reshapes) and again to each tile (rank-reducing
+/// slices), where a batch larger than one leaves a unit batch loop.
+linalg::LinalgOp withoutUnitDims(
+    RewriterBase &rewriter, linalg::LinalgOp op,
+    linalg::ControlDropUnitDims::RankReductionStrategy strategy =
+        linalg::ControlDropUnitDims::RankReductionStrategy::
+            ReassociativeReshape) {
   if (!linalg::isaContractionOpInterface(op) ||
       !llvm::is_contained(op.getStaticLoopRanges(), 1))
     return op;
@@ -147,8 +153,10 @@ linalg::LinalgOp withoutUnitDims(RewriterBase &rewriter, linalg::LinalgOp op) {
     generic = *g;
   }
   rewriter.setInsertionPoint(generic);
+  linalg::ControlDropUnitDims control;
+  control.rankReductionStrategy = strategy;
   FailureOr<linalg::DropUnitDimsResult> dropped =
-      linalg::dropUnitDims(rewriter, generic, linalg::ControlDropUnitDims());
+      linalg::dropUnitDims(rewriter, generic, control);
   if (failed(dropped))
     return generic;
   rewriter.replaceOp(generic, dropped->replacements);
@@ -444,6 +452,9 @@ struct SDVectorizeDensePass
                         scf::SCFTilingOptions::LoopType::ForOp);
       if (!tile)
         continue;
+      tile = withoutUnitDims(rewriter, cast<linalg::LinalgOp>(tile),
+                             linalg::ControlDropUnitDims::
+                                 RankReductionStrategy::ExtractInsertSlice);
       rewriter.setInsertionPoint(tile);
       FailureOr<linalg::VectorizationResult> vec =
           linalg::vectorize(rewriter, tile);
