@@ -360,7 +360,8 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "load_average": os.getloadavg(), "rows": rows, "checks": checks,
-              "sizes": sizes, "fc": fc}
+              "sizes": sizes, "fc": fc,
+              "ocr_run": str(ocr_run()) if "ocr-rec" in names else None}
     (args.out / "cpu_whole_model.json").write_text(json.dumps(result, indent=1) + "\n")
     (args.out / "cpu_whole_model.md").write_text(render(result))
     print(render(result))
@@ -375,7 +376,10 @@ def render(result):
              "jobs). Medians over rounds of per-process medians; engines "
              "interleaved. Ours is the compressed model (SmartExchange / int-k "
              "layers per plan); PyTorch and ONNX Runtime run the original fp32 "
-             "model. \"X / ours\" above 1 means ours is faster.", "",
+             "model. \"X / ours\" above 1 means ours is faster." + (
+                 f" The OCR recognizer is the compressed model of {result['ocr_run']} "
+                 "(its plan.json; batch 8 re-decomposed from its source.onnx with "
+                 "that plan)." if result.get("ocr_run") else ""), "",
              "| model | batch | threads | ours ms | PyTorch ms | ONNX Runtime ms | "
              "PyTorch / ours | ORT / ours |", "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:

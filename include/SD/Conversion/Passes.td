@@ -86,14 +86,18 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
     With `code-stream` (the default) the codes are stored as the
     decomposition report counts them, an entry bitmap plus a
     ceil(log2 D)-bit index per non-zero code into a table of the distinct
-    codes, and each call rebuilds the code planes from them before the
-    kernels run (see CodeStream.cpp); results are unchanged.
+    codes; the first call decodes them into a zero-initialized module
+    buffer of code planes that every call's kernels read (see
+    CodeStream.cpp); results are unchanged. This needs the module as the
+    pass root; elsewhere the planes are stored.
 
     Exponent ranges must lie within the normal f32 range ([-126, 127]).
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
     "mlir::linalg::LinalgDialect",
+    "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect",
     "mlir::vector::VectorDialect"
@@ -106,8 +110,8 @@ def ConvertSDToCPUPass : Pass<"convert-sd-to-cpu"> {
            "Input rows that share each load of a permuted-diagonal block">,
     Option<"codeStream", "code-stream", "bool", "true",
            "Store Ce codes as an entry bitmap plus indices of the non-zero "
-           "codes (the report's storage rule), decoded into the kernels' "
-           "code planes at the start of each call, when smaller than the "
+           "codes (the report's storage rule), decoded once, by the first "
+           "call, into the kernels' code planes, when smaller than the "
            "planes">
   ];
 }

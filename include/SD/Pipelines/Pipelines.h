@@ -22,6 +22,8 @@ struct TensorToLLVMOptions {
   /// Buffers come from `_mlir_memref_to_llvm_alloc`/`_free`
   /// (lib/CPURuntime/Alloc.c, which keeps freed buffers for the next call).
   bool cachedAlloc = false;
+  /// Tile shape of sd-vectorize-dense (its lanes, rows and depth options).
+  int64_t denseLanes = 8, denseRows = 4, denseDepth = 16;
 };
 
 /// Lowers upstream tensor-level IR (linalg, tensor, arith, func) to the LLVM
@@ -49,6 +51,20 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "reused by the next call instead of being page-faulted "
                      "in again"),
       llvm::cl::init(false)};
+  Option<int64_t> denseLanes{
+      *this, "dense-lanes",
+      llvm::cl::desc("sd-vectorize-dense: vector width along the output's "
+                     "last dimension"),
+      llvm::cl::init(8)};
+  Option<int64_t> denseRows{
+      *this, "dense-rows",
+      llvm::cl::desc("sd-vectorize-dense: output rows per contraction tile"),
+      llvm::cl::init(4)};
+  Option<int64_t> denseDepth{
+      *this, "dense-depth",
+      llvm::cl::desc("sd-vectorize-dense: reduction steps per contraction "
+                     "tile"),
+      llvm::cl::init(16)};
 };
 
 /// The CPU backend: sd ops to vectorized kernels that keep weights

@@ -58,7 +58,11 @@ void mlir::sd::buildTensorToLLVMPipeline(OpPassManager &pm,
     // Tiled and vectorized op by op. (Upstream elementwise fusion first
     // gave wrong results on the OCR recognizer together with this tiling;
     // left out until that is understood.)
-    pm.addNestedPass<func::FuncOp>(mlir::sd::createSDVectorizeDensePass());
+    SDVectorizeDensePassOptions tiles;
+    tiles.lanes = options.denseLanes;
+    tiles.rows = options.denseRows;
+    tiles.depth = options.denseDepth;
+    pm.addNestedPass<func::FuncOp>(mlir::sd::createSDVectorizeDensePass(tiles));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     // Producers write into the buffers their results are inserted into
@@ -160,6 +164,9 @@ void mlir::sd::buildCPUToLLVMPipeline(OpPassManager &pm,
   options.vectorize = true;
   options.openmp = cpu.openmp;
   options.cachedAlloc = cpu.cachedAlloc;
+  options.denseLanes = cpu.denseLanes;
+  options.denseRows = cpu.denseRows;
+  options.denseDepth = cpu.denseDepth;
   buildTensorToLLVMPipeline(pm, options);
 }
 

@@ -7,6 +7,7 @@
 #ifndef SD_CONVERSION_SDTOCPU_CODESTREAM_H
 #define SD_CONVERSION_SDTOCPU_CODESTREAM_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -26,13 +27,14 @@ struct CodePlaneLayout {
 /// The code planes `planes` (of `type`, laid out as `layout`) as a value:
 /// stored as an entry bitmap plus ceil(log2 D)-bit indices of the non-zero
 /// codes into a table of the D distinct ones (the storage rule the
-/// decomposition report counts) and decoded at the start of every call,
-/// when `stream` is set and that is smaller than the planes; otherwise the
-/// planes as a constant.
+/// decomposition report counts) and decoded by the first call into a
+/// buffer of `module` that later calls read, when `module` is given and
+/// the stream is smaller than the planes; otherwise the planes as a
+/// constant.
 Value materializeCodePlanes(ImplicitLocOpBuilder &b, RankedTensorType type,
                             ArrayRef<int8_t> planes,
                             const CodePlaneLayout &layout, StringRef name,
-                            bool stream);
+                            ModuleOp module);
 
 } // namespace mlir::sd
 

@@ -58,7 +58,9 @@
 #include "SD/Dialect/SD/IR/SDOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -257,6 +259,10 @@ static Value materializeBasis(ImplicitLocOpBuilder &b, RankedTensorType type,
 
 static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
                                              Value weight, bool codeStream) {
+  // The code stream's buffers are globals of the module.
+  ModuleOp module = codeStream
+                        ? weight.getParentRegion()->getParentOfType<ModuleOp>()
+                        : ModuleOp();
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();
@@ -300,7 +306,7 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
           b, planesType,
           packNibbles(*codes, o * nb, rows, w.paddedRows, minMag),
           {o * nb * 3, rows, w.paddedRows, /*nibbles=*/true}, name + "4",
-          codeStream);
+          module);
       auto basisType = cast<RankedTensorType>(constant.getBasis().getType());
       w.basis = materializeBasis(b, basisType, *scaled, name + "_basis");
       return w;
@@ -323,7 +329,7 @@ static FailureOr<SEWeight> materializeWeight(ImplicitLocOpBuilder &b,
   w.codes = materializeCodePlanes(b, planesType, planes,
                                   {o * nb * 3, rows, w.paddedRows,
                                    /*nibbles=*/false},
-                                  name, codeStream);
+                                  name, module);
   FailureOr<SmallVector<float>> basis = readFloats(constant.getBasis());
   if (failed(basis))
     return failure();
@@ -910,7 +916,10 @@ struct ConvertSDToCPUPass
     if (failed(verifyConstantData(root, "the CPU code")))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    populateSDToCPUPatterns(patterns, tileRows, permdiagRows, codeStream);
+    // The code stream adds globals to the module, so it needs the module
+    // as the root (a function-level run keeps the code planes).
+    populateSDToCPUPatterns(patterns, tileRows, permdiagRows,
+                            codeStream && isa<ModuleOp>(root));
     // What has no kernel (standalone rebuilds, quantized ops, weights the
     // kernels reject) takes the reference path.
     populateSDToLinalgPatterns(patterns);
