@@ -70,6 +70,17 @@ private:
 };
 } // namespace
 
+/// The integer parameters every weighted layer shares: f_B, biases and the
+/// requantization.
+static void setIntegerParameters(const comp::QuantizedLayer &q, bool relu,
+                                 isa::LayerSpec &spec) {
+  spec.fracBitsB = q.fracBitsB;
+  spec.bias = q.bias;
+  spec.multiplier = q.requant.multiplier;
+  spec.shift = q.requant.shift;
+  spec.relu = relu;
+}
+
 /// A SmartExchange weight as a builder layer.
 static LogicalResult seSpec(Operation *op, Value weight, Value bias,
                             double inputScale, double outputScale, bool relu,
@@ -99,11 +110,7 @@ static LogicalResult seSpec(Operation *op, Value weight, Value bias,
   spec.range = type.getExponentRange();
   spec.codes.assign(codes->begin(), codes->end());
   spec.basis = q.basis;
-  spec.fracBitsB = q.fracBitsB;
-  spec.bias = q.bias;
-  spec.multiplier = q.requant.multiplier;
-  spec.shift = q.requant.shift;
-  spec.relu = relu;
+  setIntegerParameters(q, relu, spec);
   weightShape.assign(type.getShape().begin(), type.getShape().end());
   return success();
 }
@@ -132,11 +139,30 @@ static LogicalResult permDiagSpec(Operation *op, PermDiagConstantOp constant,
   spec.blockSize = type.getBlockSize();
   spec.pdOffsets.assign(offsets->begin(), offsets->end());
   spec.pdValues = quantized->basis;
-  spec.fracBitsB = quantized->fracBitsB;
-  spec.bias = quantized->bias;
-  spec.multiplier = quantized->requant.multiplier;
-  spec.shift = quantized->requant.shift;
-  spec.relu = relu;
+  setIntegerParameters(*quantized, relu, spec);
+  return success();
+}
+
+/// A dense f32 weight as a builder layer in the `dense` format: int8 values
+/// [F, C * R * S] (row-major, the weight's own order), one scale per layer.
+static LogicalResult denseSpec(Operation *op, Value weight, Value bias,
+                               double inputScale, double outputScale, bool relu,
+                               ArrayRef<int64_t> dilations,
+                               isa::LayerSpec &spec,
+                               SmallVector<int64_t> &weightShape) {
+  FailureOr<comp::QuantizedLayer> quantized =
+      quantizeDenseOf(op, weight, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  for (int64_t d : dilations)
+    if (d != 1)
+      return op->emitError("the accelerator has no dilated convolutions");
+  auto type = cast<RankedTensorType>(weight.getType());
+  spec.format = isa::WeightFormat::Dense;
+  spec.outChannels = type.getDimSize(0);
+  spec.weights = quantized->basis;
+  setIntegerParameters(*quantized, relu, spec);
+  weightShape.assign(type.getShape().begin(), type.getShape().end());
   return success();
 }
 
@@ -153,6 +179,10 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
       return failure();
     weightShape.assign(permDiag.getResult().getType().getShape().begin(),
                        permDiag.getResult().getType().getShape().end());
+  } else if (llvm::isa<RankedTensorType>(weight.getType())) {
+    if (failed(denseSpec(op, weight, bias, inputScale, outputScale, relu,
+                         dilations, spec, weightShape)))
+      return failure();
   } else if (failed(seSpec(op, weight, bias, inputScale, outputScale, relu,
                            dilations, spec, weightShape))) {
     return failure();
@@ -245,10 +275,7 @@ LogicalResult Exporter::addDepthwise(QuantizedDepthwiseConv2DOp op) {
   spec.strideH = op.getStrides()[0];
   spec.strideW = op.getStrides()[1];
   spec.weights = q->basis;
-  spec.bias = q->bias;
-  spec.multiplier = q->requant.multiplier;
-  spec.shift = q->requant.shift;
-  spec.relu = op.getRelu();
+  setIntegerParameters(*q, op.getRelu(), spec);
   return addNetworkLayer(op, spec, op.getResult());
 }
 

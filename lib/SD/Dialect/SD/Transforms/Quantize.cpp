@@ -269,6 +269,8 @@ private:
                                  Decision &d);
   LogicalResult rewriteAdd(linalg::GenericOp op, Decision &d);
   LogicalResult rewriteMaxPool(linalg::PoolingNchwMaxOp op, Decision &d);
+  LogicalResult rewriteDense(WeightUse &use, Decision &d);
+  LogicalResult emitMatmul(Group &g, Value input, Value weight, Decision &d);
 
   func::FuncOp func;
   const llvm::StringMap<double> &stats;
@@ -454,11 +456,15 @@ LogicalResult Quantizer::finish(Group &g, Operation *quantizedOp,
     ok = verify(quantizedOp);
     // Layers with weights: ask the shared rule for their integer parameters.
     if (succeeded(ok)) {
-      if (auto conv = dyn_cast<QuantizedConv2DOp>(quantizedOp))
-        ok = quantizeLayerOf(conv,
-                             conv.getWeight().getDefiningOp<SEConstantOp>());
-      else if (auto fc = dyn_cast<QuantizedMatmulOp>(quantizedOp)) {
-        if (auto se = fc.getWeight().getDefiningOp<SEConstantOp>())
+      if (auto conv = dyn_cast<QuantizedConv2DOp>(quantizedOp)) {
+        if (auto se = conv.getWeight().getDefiningOp<SEConstantOp>())
+          ok = quantizeLayerOf(conv, se);
+        else
+          ok = quantizeDenseOf(conv);
+      } else if (auto fc = dyn_cast<QuantizedMatmulOp>(quantizedOp)) {
+        if (isa<RankedTensorType>(fc.getWeight().getType()))
+          ok = quantizeDenseOf(fc);
+        else if (auto se = fc.getWeight().getDefiningOp<SEConstantOp>())
           ok = quantizeLayerOf(fc, se);
         else if (auto pd = fc.getWeight().getDefiningOp<PermDiagConstantOp>())
           ok = quantizeLayerOf(fc, pd, fc.getBias(), inputScale, outputScale,
@@ -555,13 +561,21 @@ LogicalResult Quantizer::rewriteMatmul(Operation *op, Decision &d) {
   Group g;
   g.ops.push_back(op);
   g.bias = bias;
-  unsigned rank = inType.getRank();
+  return emitMatmul(g, input, weight, d);
+}
+
+/// The quantized fully connected layer of group `g` (its anchor and fused
+/// bias and ReLU) reading float `input` [..., K] with `weight` [N, K].
+LogicalResult Quantizer::emitMatmul(Group &g, Value input, Value weight,
+                                    Decision &d) {
+  std::string &why = d.reason;
+  unsigned rank = cast<RankedTensorType>(input.getType()).getRank();
   fuseEpilogue(g, rank - 1, !g.bias);
   double si, so;
   Value x = layerInput(g, input, si, so, why);
   if (!x)
     return failure();
-  Location loc = op->getLoc();
+  Location loc = g.ops.front()->getLoc();
   auto outType = asInt8(g.result().getType());
   // The accelerator multiplies [rows, K] by W^T: leading dimensions fold
   // into rows, which row-major reshapes do without moving bytes.
@@ -587,6 +601,74 @@ LogicalResult Quantizer::rewriteMatmul(Operation *op, Decision &d) {
     y = tensor::ExpandShapeOp::create(b, loc, outType, y, groups);
   replaceGroup(b, g.ops.back(), y, so);
   return success();
+}
+
+/// A convolution or fully connected layer whose weight is a dense constant
+/// (a dense or int-k layer of the plan): the accelerator's `dense` format,
+/// the weight in canonical order ([F, C, R, S] or [N, K]) as an f32
+/// constant of the quantized op.
+LogicalResult Quantizer::rewriteDense(WeightUse &use, Decision &d) {
+  std::string &why = d.reason;
+  Operation *op = use.op;
+  if (llvm::any_of(use.dilations, [](int64_t v) { return v != 1; }))
+    return why = "the accelerator has no dilated convolutions", failure();
+  if (!isFilled(use.init, false))
+    return why = "the layer accumulates into a non-zero tensor", failure();
+  auto inType = dyn_cast<RankedTensorType>(use.input.getType());
+  auto outType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!inType || !outType || !inType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return why = "the accelerator takes static shapes", failure();
+  if (use.kind == LayerKind::Conv2D && use.layout != ConvLayout::nchw)
+    return why = "the accelerator reads NCHW activations; this "
+                 "convolution is NHWC",
+           failure();
+  if (use.kind == LayerKind::Linear) {
+    // [..., K] -> [..., N]: the accelerator multiplies rows by W^T.
+    SmallVector<int64_t> expected(inType.getShape());
+    if (inType.getRank() < 2 || expected.back() != use.shape[1])
+      return why = "the accelerator's fully connected layers take static "
+                   "inputs of rank 2 or more, K last",
+             failure();
+    expected.back() = use.shape[0];
+    if (outType.getShape() != ArrayRef<int64_t>(expected))
+      return why = "the layer's result is not its input with K replaced "
+                   "by N",
+             failure();
+  }
+  FailureOr<std::vector<float>> values = use.canonicalValues();
+  if (failed(values))
+    return why = "the weight's data cannot be read", failure();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  auto wType = RankedTensorType::get(use.shape, b.getF32Type());
+  Value w = arith::ConstantOp::create(
+      b, use.trace.constant ? use.trace.constant->getLoc() : op->getLoc(),
+      DenseElementsAttr::get(wType, ArrayRef<float>(*values)));
+  Group g;
+  g.ops.push_back(op);
+  LogicalResult result = failure();
+  if (use.kind == LayerKind::Linear) {
+    result = emitMatmul(g, use.input, w, d);
+  } else {
+    fuseEpilogue(g, 1, true);
+    double si, so;
+    if (Value x = layerInput(g, use.input, si, so, why)) {
+      auto q = QuantizedConv2DOp::create(
+          b, op->getLoc(), asInt8(g.result().getType()), x, w, g.bias,
+          b.getF64FloatAttr(si), b.getF64FloatAttr(so),
+          g.relu ? b.getUnitAttr() : UnitAttr(),
+          b.getDenseI64ArrayAttr(use.strides),
+          b.getDenseI64ArrayAttr(use.dilations));
+      if (succeeded(finish(g, q, si, so, d))) {
+        replaceGroup(b, g.ops.back(), q.getResult(), so);
+        result = success();
+      }
+    }
+  }
+  if (failed(result) && w.use_empty())
+    w.getDefiningOp()->erase();
+  return result;
 }
 
 LogicalResult
@@ -731,6 +813,8 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
       result = rewriteMaxPool(pool, d);
     else if (auto g = dyn_cast<linalg::GenericOp>(op); g && matchResidualAdd(g))
       result = rewriteAdd(g, d);
+    else if (WeightMatch m = matchLayerWeight(op); m.use)
+      result = rewriteDense(*m.use, d);
     else
       continue;
     if (succeeded(result)) {
