@@ -197,6 +197,14 @@ class QuantizePassTest(unittest.TestCase):
                                places=5)
         self.assertAlmostEqual(stats["fc"], max(float(np.abs(r.reshape(1, -1) @ m).max())
                                                 for r in relu), places=4)
+        # Per-channel ranges of the 4-D tensors (dimension 1), for the pass's
+        # channel equalization; the 2-D ones have none.
+        same, channels = calibration_stats.onnx_stats(model, calib, channels=True)
+        self.assertEqual(same, stats)
+        np.testing.assert_allclose(channels["relu"], np.max([np.abs(r).max(axis=(0, 2, 3))
+                                                             for r in relu], axis=0),
+                                   rtol=1e-6)
+        self.assertNotIn("fc", channels)
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             onnx.save(model, str(tmp / "m.onnx"))

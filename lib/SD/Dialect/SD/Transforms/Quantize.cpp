@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDQuantize.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
@@ -28,6 +29,7 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -51,10 +53,20 @@ using namespace mlir::sd;
 // The calibration statistics file
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// One tensor's calibration statistics.
+struct TensorStats {
+  double maxAbs = 0;
+  /// max|x| per channel (dimension 1 of an NCHW tensor), when recorded.
+  std::vector<double> channels;
+};
+using StatsTable = llvm::StringMap<TensorStats>;
+} // namespace
+
 /// Reads {"format": "sd-calibration-stats", "version": 1, "tensors":
-/// {NAME: {"max_abs": X}, ...}}; emits a located error on `module`.
-static FailureOr<llvm::StringMap<double>> readStats(StringRef path,
-                                                    ModuleOp module) {
+/// {NAME: {"max_abs": X[, "channel_max_abs": [...]]}, ...}}; emits a located
+/// error on `module`.
+static FailureOr<StatsTable> readStats(StringRef path, ModuleOp module) {
   auto fail = [&](const Twine &why) {
     module.emitError() << "calibration statistics '" << path << "': " << why;
     return failure();
@@ -79,15 +91,31 @@ static FailureOr<llvm::StringMap<double>> readStats(StringRef path,
   const llvm::json::Object *tensors = root->getObject("tensors");
   if (!tensors)
     return fail("\"tensors\" must be an object of tensor names");
-  llvm::StringMap<double> stats;
+  StatsTable stats;
+  auto usable = [](std::optional<double> v) {
+    return v && std::isfinite(*v) && *v >= 0;
+  };
   for (const auto &[key, value] : *tensors) {
     const llvm::json::Object *entry = value.getAsObject();
     std::optional<double> maxAbs =
         entry ? entry->getNumber("max_abs") : std::nullopt;
-    if (!maxAbs || !std::isfinite(*maxAbs) || *maxAbs < 0)
+    if (!usable(maxAbs))
       return fail("tensor '" + key.str() +
                   "': \"max_abs\" must be a finite number >= 0");
-    stats[key.str()] = *maxAbs;
+    TensorStats &t = stats[key.str()];
+    t.maxAbs = *maxAbs;
+    if (const llvm::json::Value *ch = entry->get("channel_max_abs")) {
+      const llvm::json::Array *list = ch->getAsArray();
+      if (!list)
+        return fail("tensor '" + key.str() +
+                    "': \"channel_max_abs\" must be an array of numbers");
+      for (const llvm::json::Value &c : *list) {
+        if (!usable(c.getAsNumber()))
+          return fail("tensor '" + key.str() +
+                      "': \"channel_max_abs\" must hold finite numbers >= 0");
+        t.channels.push_back(*c.getAsNumber());
+      }
+    }
   }
   return stats;
 }
@@ -235,14 +263,16 @@ namespace {
 struct Decision {
   std::string name, op, target, reason;
   double inputScale = 0, outputScale = 0;
+  bool equalized = false;
 };
 
 class Quantizer {
 public:
-  Quantizer(func::FuncOp func, const llvm::StringMap<double> &stats)
-      : func(func), stats(stats), b(func.getContext()) {}
+  Quantizer(func::FuncOp func, const StatsTable &stats,
+            const llvm::StringSet<> &host)
+      : func(func), stats(stats), host(host), b(func.getContext()) {}
 
-  void run(std::vector<Decision> &decisions, int64_t &accel, int64_t &host);
+  void run(std::vector<Decision> &decisions, int64_t &accel, int64_t &onHost);
 
 private:
   /// A fused layer: the ops it replaces, first (anchor) to last.
@@ -256,6 +286,8 @@ private:
   void nameValues();
   std::string nameOf(Value v) const;
   std::optional<double> scaleOf(Value v, std::string &why) const;
+  SmallVector<double> equalizers(Value v, int64_t channels) const;
+  Value scaleChannels(Value v, ArrayRef<double> factors);
   Value quantizedInput(Value v, double &scale, std::string &why);
   Value layerInput(Group &g, Value input, double &inputScale,
                    double &outputScale, std::string &why);
@@ -273,7 +305,8 @@ private:
   LogicalResult emitMatmul(Group &g, Value input, Value weight, Decision &d);
 
   func::FuncOp func;
-  const llvm::StringMap<double> &stats;
+  const StatsTable &stats;
+  const llvm::StringSet<> &host;
   OpBuilder b;
   DenseMap<Value, std::string> names;
   DenseMap<Value, std::pair<Value, double>> quantized;
@@ -333,7 +366,61 @@ std::optional<double> Quantizer::scaleOf(Value v, std::string &why) const {
     why = "no calibration statistics for tensor '" + name + "'";
     return std::nullopt;
   }
-  return (it->second > 0 ? it->second : 1.0) / 127.0;
+  return (it->second.maxAbs > 0 ? it->second.maxAbs : 1.0) / 127.0;
+}
+
+/// R / r_c per channel of `v` (R = max_c r_c; 1 where r_c is 0; at most
+/// 2^10, so no channel's values grow past what int8 and the weights
+/// resolve), or nothing without `channels` per-channel statistics.
+SmallVector<double> Quantizer::equalizers(Value v, int64_t channels) const {
+  auto it = stats.find(nameOf(v));
+  if (it == stats.end() ||
+      static_cast<int64_t>(it->second.channels.size()) != channels)
+    return {};
+  const std::vector<double> &r = it->second.channels;
+  double top = *std::max_element(r.begin(), r.end());
+  if (!(top > 0))
+    return {};
+  SmallVector<double> f;
+  for (double rc : r)
+    f.push_back(rc > 0 ? std::min(top / rc, 1024.0) : 1.0);
+  return f;
+}
+
+/// Host code multiplying channel c (dimension 1) of float NCHW `v` by
+/// factors[c], right after `v` is defined.
+Value Quantizer::scaleChannels(Value v, ArrayRef<double> factors) {
+  OpBuilder::InsertionGuard guard(b);
+  if (Operation *def = v.getDefiningOp())
+    b.setInsertionPointAfter(def);
+  else
+    b.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+  auto type = cast<RankedTensorType>(v.getType());
+  Location loc = v.getLoc();
+  SmallVector<float> f(factors.begin(), factors.end());
+  Value c = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({int64_t(f.size())}, b.getF32Type()),
+          ArrayRef<float>(f)));
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{v, c}, ValueRange{empty},
+             ArrayRef<AffineMap>{id, AffineMap::get(4, 0,
+                                                    getAffineDimExpr(1, ctx)),
+                                 id},
+             SmallVector<utils::IteratorType>(4,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   arith::MulFOp::create(nb, nloc, args[0], args[1])
+                       .getResult());
+             })
+      .getResult(0);
 }
 
 /// The int8 form of float `v`: the int8 value an earlier layer dequantized,
@@ -700,8 +787,69 @@ Quantizer::rewriteDepthwise(linalg::DepthwiseConv2DNchwChwOp op, Decision &d) {
   Group g;
   g.ops.push_back(op);
   fuseEpilogue(g, 1, true);
+  // Channel equalization where float host code is on either side: the
+  // host scales input channels by beta before quantizing and output
+  // channels by 1 / alpha after dequantizing; the layer computes with
+  // W_c * alpha_c / beta_c and bias_c * alpha_c.
+  int64_t channels = wType.getDimSize(0);
+  Value input = op.getInputs()[0], source = input;
+  auto pad = input.getDefiningOp<tensor::PadOp>();
+  if (pad && pad.getConstantPaddingValue() &&
+      isFloatZero(pad.getConstantPaddingValue()))
+    source = pad.getSource();
+  SmallVector<double> beta, alpha;
+  if (!source.getDefiningOp<DequantizeOp>() && !quantized.count(source))
+    beta = equalizers(source, channels);
+  Value result = g.result();
+  if (!result.use_empty() &&
+      llvm::all_of(result.getUsers(), [](Operation *user) {
+        auto generic = dyn_cast<linalg::GenericOp>(user);
+        return generic && !matchResidualAdd(generic);
+      }))
+    alpha = equalizers(result, channels);
+  if (!beta.empty()) {
+    Value scaled = scaleChannels(source, beta);
+    names[scaled] = nameOf(source);
+    input = scaled;
+    if (source != op.getInputs()[0]) {
+      IRMapping map;
+      map.map(source, scaled);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(pad);
+      input = b.clone(*pad, map)->getResult(0);
+    }
+  }
+  if (!beta.empty() || !alpha.empty()) {
+    FailureOr<SmallVector<float>> values = readFloats(wAttr);
+    if (failed(values))
+      return why = "the weight's data cannot be read", failure();
+    int64_t window = wType.getDimSize(1) * wType.getDimSize(2);
+    for (int64_t c = 0; c < channels; ++c) {
+      double f = (alpha.empty() ? 1.0 : alpha[c]) / (beta.empty() ? 1.0 : beta[c]);
+      for (int64_t k = 0; k < window; ++k)
+        (*values)[c * window + k] = float((*values)[c * window + k] * f);
+    }
+    w4 = DenseElementsAttr::get(w4Type, ArrayRef<float>(*values));
+    ElementsAttr biasAttr;
+    if (!alpha.empty() && g.bias) {
+      FailureOr<SmallVector<float>> bias =
+          matchPattern(g.bias, m_Constant(&biasAttr))
+              ? readFloats(biasAttr)
+              : FailureOr<SmallVector<float>>(failure());
+      if (failed(bias))
+        return why = "the bias is not a readable constant", failure();
+      for (int64_t c = 0; c < channels; ++c)
+        (*bias)[c] = float((*bias)[c] * alpha[c]);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(op);
+      g.bias = arith::ConstantOp::create(
+          b, g.bias.getLoc(),
+          DenseElementsAttr::get(cast<RankedTensorType>(g.bias.getType()),
+                                 ArrayRef<float>(*bias)));
+    }
+  }
   double si, so;
-  Value x = layerInput(g, op.getInputs()[0], si, so, why);
+  Value x = layerInput(g, input, si, so, why);
   if (!x)
     return failure();
   Value w = arith::ConstantOp::create(b, constant.getLoc(), w4Type,
@@ -715,7 +863,19 @@ Quantizer::rewriteDepthwise(linalg::DepthwiseConv2DNchwChwOp op, Decision &d) {
     w.getDefiningOp()->erase();
     return failure();
   }
-  replaceGroup(b, g.ops.back(), q.getResult(), so);
+  d.equalized = !beta.empty() || !alpha.empty();
+  if (alpha.empty()) {
+    replaceGroup(b, g.ops.back(), q.getResult(), so);
+    return success();
+  }
+  Operation *last = g.ops.back();
+  Value out = DequantizeOp::create(b, last->getLoc(),
+                                   last->getResult(0).getType(), q.getResult(),
+                                   b.getF64FloatAttr(so));
+  SmallVector<double> inverse;
+  for (double a : alpha)
+    inverse.push_back(1.0 / a);
+  last->getResult(0).replaceAllUsesWith(scaleChannels(out, inverse));
   return success();
 }
 
@@ -791,7 +951,7 @@ LogicalResult Quantizer::rewriteMaxPool(linalg::PoolingNchwMaxOp op,
 }
 
 void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
-                    int64_t &host) {
+                    int64_t &onHost) {
   nameValues();
   SmallVector<Operation *> ops;
   for (Operation &op : func.getBody().front())
@@ -803,6 +963,11 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
     d.op = op->getName().getStringRef().str();
     d.name = locName(op).value_or("");
     LogicalResult result = failure();
+    if (!d.name.empty() && host.contains(d.name)) {
+      reasons[op] = "kept float on the host by host= (its calibration found "
+                    "int8 costs accuracy here)";
+      continue;
+    }
     if (auto conv = dyn_cast<ShiftAddConv2DOp>(op))
       result = rewriteConv(conv, d);
     else if (isa<ShiftAddMatmulOp, PermDiagMatmulOp>(op))
@@ -860,7 +1025,7 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
       d.reason = "no accelerator form for '" + d.op + "'";
     op.emitRemark() << "stays on the host: " << d.reason;
     decisions.push_back(d);
-    ++host;
+    ++onHost;
   }
 }
 
@@ -880,16 +1045,19 @@ struct SDQuantizePass : mlir::sd::impl::SDQuantizePassBase<SDQuantizePass> {
                        "statistics)");
       return signalPassFailure();
     }
-    FailureOr<llvm::StringMap<double>> table = readStats(stats, module);
+    FailureOr<StatsTable> table = readStats(stats, module);
     if (failed(table))
       return signalPassFailure();
+    llvm::StringSet<> keep;
+    for (const std::string &name : host)
+      keep.insert(name);
     std::vector<Decision> decisions;
-    int64_t accel = 0, host = 0;
+    int64_t accel = 0, onHost = 0;
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
-        Quantizer(func, *table).run(decisions, accel, host);
+        Quantizer(func, *table, keep).run(decisions, accel, onHost);
     numAccelerator = accel;
-    numHost = host;
+    numHost = onHost;
     if (report.empty())
       return;
     llvm::json::Array ops;
@@ -900,10 +1068,12 @@ struct SDQuantizePass : mlir::sd::impl::SDQuantizePassBase<SDQuantizePass> {
       if (d.target == "accelerator") {
         o["input_scale"] = d.inputScale;
         o["output_scale"] = d.outputScale;
+        if (d.equalized)
+          o["channels_equalized"] = true;
       }
       ops.push_back(std::move(o));
     }
-    llvm::json::Object root{{"accelerator", accel}, {"host", host},
+    llvm::json::Object root{{"accelerator", accel}, {"host", onHost},
                             {"ops", std::move(ops)}};
     std::string text, error;
     llvm::raw_string_ostream os(text);
