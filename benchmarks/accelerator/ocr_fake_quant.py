@@ -117,11 +117,13 @@ def variant(classes, acts=True, weights=True, scale_of=None):
     k = 0
     for o in accel:
         op = o["op"]
-        cls = "dw" if "depthwise" in op else "se" if "shift_add" in op else "add"
+        cls = ("dw" if "depthwise" in op else "se" if "shift_add" in op else
+               "dense" if op in ("linalg.conv_2d_nchw_fchw", "linalg.batch_matmul",
+                                 "linalg.matmul") else "add")
         if cls not in classes:
             continue
         n = nodes[o["name"]]
-        if weights and cls == "dw":
+        if weights and cls in ("dw", "dense"):
             quant_weight(m, o["name"])
         if acts:
             ins = [n.input[0]] if cls != "add" else list(n.input[:2])

@@ -204,7 +204,7 @@ class QuantizePassTest(unittest.TestCase):
         np.testing.assert_allclose(channels["relu"], np.max([np.abs(r).max(axis=(0, 2, 3))
                                                              for r in relu], axis=0),
                                    rtol=1e-6)
-        self.assertNotIn("fc", channels)
+        self.assertNotIn("fc", channels)  # [1, 5]: 2-D
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             onnx.save(model, str(tmp / "m.onnx"))

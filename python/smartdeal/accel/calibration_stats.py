@@ -13,9 +13,9 @@ node's first output) and PyTorch module paths; the k-th call (k >= 1) of a
 module used twice is `name#k`; the function's inputs are `arg0`, `arg1`, ...
 
 With `channels=True` a 4-D (NCHW) tensor's entry also has
-`"channel_max_abs": [m_0, m_1, ...]`, max|x| of each channel (dimension 1),
-from which the pass equalizes channel ranges where float host code meets a
-depthwise layer (docs/Accelerator.md).
+`"channel_max_abs": [m_0, m_1, ...]`, max|x| of each channel (dimension 1;
+for a 3-D [N, T, C] tensor the last dimension), from which the pass
+equalizes channels where float host code meets a layer (docs/Accelerator.md).
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def _update(stats: Dict[str, float], name: str, value,
         return
     m = float(np.max(np.abs(a)))
     stats[name] = max(stats.get(name, 0.0), m)
-    if channels is not None and a.ndim == 4:
-        c = np.abs(a).max(axis=(0, 2, 3)).astype(np.float64)
+    if channels is not None and a.ndim in (3, 4):
+        # NCHW: channels are dimension 1; [N, T, C] token tensors: the last.
+        c = np.abs(a).max(axis=(0, 2, 3) if a.ndim == 4 else (0, 1)).astype(np.float64)
         channels[name] = np.maximum(channels[name], c) if name in channels else c
 
 
@@ -63,7 +64,8 @@ def onnx_stats(model, inputs: Iterable[Sequence[np.ndarray]], channels: bool = F
                ) -> Union[Dict[str, float], Tuple[Dict[str, float], Dict[str, np.ndarray]]]:
     """max|x| of every named node's first output and of the graph inputs,
     running the ONNX reference executor on each input tuple; with
-    `channels`, also per-channel max|x| of the 4-D ones (a second dict)."""
+    `channels`, also per-channel max|x| of the 3-D and 4-D ones (a second
+    dict)."""
     from ..importers.onnx_reference import OnnxReference
 
     ref = OnnxReference(str(model) if isinstance(model, Path) else model)

@@ -71,3 +71,41 @@ func.func @dw(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   } -> tensor<1x2x4x4xf32> loc("y")
   return %y : tensor<1x2x4x4xf32>
 }
+
+// A dense layer whose result only host code reads: its weight rows are
+// equalized (rows reach 1.0 and 0.25: a = [1, 4], weights [1, 1], bias
+// [0.1, 0.8]); the output scale is max_c a_c r_c / 127 = 2.54 / 127 from
+// the per-channel ranges [2.54, 0.635], and the host divides channel 1 by 4.
+// CHECK-LABEL: func.func @rows
+// CHECK:         %[[Q:.*]] = sd.quantize %arg0 {scale = 1.000000e-02 : f64}
+// CHECK-DAG:     %[[BIAS:.*]] = arith.constant dense<[1.000000e-01, 8.000000e-01]> : tensor<2xf32>
+// CHECK-DAG:     %[[W:.*]] = arith.constant dense<1.000000e+00> : tensor<2x1x1x1xf32>
+// CHECK:         %[[C:.*]] = sd.quantized_conv2d ins(%[[Q]], %[[W]] : tensor<1x1x2x2xi8>, tensor<2x1x1x1xf32>) bias(%[[BIAS]] : tensor<2xf32>) {input_scale = 1.000000e-02 : f64, output_scale = 2.000000e-02 : f64} -> tensor<1x2x2x2xi8>
+// CHECK:         %[[D:.*]] = sd.dequantize %[[C]] {scale = 2.000000e-02 : f64}
+// CHECK:         %[[A:.*]] = arith.constant dense<[1.000000e+00, 2.500000e-01]> : tensor<2xf32>
+// CHECK:         %[[Y:.*]] = linalg.generic {{.*}} ins(%[[D]], %[[A]] : tensor<1x2x2x2xf32>, tensor<2xf32>)
+// CHECK:           arith.mulf
+// CHECK:         linalg.generic {{.*}} ins(%[[Y]] : tensor<1x2x2x2xf32>)
+// CHECK:           arith.negf
+func.func @rows(%arg0: tensor<1x1x2x2xf32>) -> tensor<1x2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x2x2xf32>
+  %w = arith.constant dense<[[[[1.0]]], [[[0.25]]]]> : tensor<2x1x1x1xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%arg0, %w : tensor<1x1x2x2xf32>, tensor<2x1x1x1xf32>) outs(%f : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> loc("c")
+  %b = arith.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %cb = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+          ins(%c, %b : tensor<1x2x2x2xf32>, tensor<2xf32>) outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%a: f32, %x: f32, %o: f32):
+    %s = arith.addf %a, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x2x2xf32> loc("c")
+  %y = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+         ins(%cb : tensor<1x2x2x2xf32>) outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.negf %a : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x2x2xf32> loc("cy")
+  return %y : tensor<1x2x2x2xf32>
+}

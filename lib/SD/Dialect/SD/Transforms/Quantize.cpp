@@ -287,7 +287,15 @@ private:
   std::string nameOf(Value v) const;
   std::optional<double> scaleOf(Value v, std::string &why) const;
   SmallVector<double> equalizers(Value v, int64_t channels) const;
-  Value scaleChannels(Value v, ArrayRef<double> factors);
+  Value scaleChannels(Value v, ArrayRef<double> factors, unsigned dim = 1);
+
+public:
+  Value undoChannelScaling(Value v, ArrayRef<double> factors, unsigned dim) {
+    return scaleChannels(v, factors, dim);
+  }
+
+private:
+  bool hostOnlyUsers(Value v) const;
   Value quantizedInput(Value v, double &scale, std::string &why);
   Value layerInput(Group &g, Value input, double &inputScale,
                    double &outputScale, std::string &why);
@@ -302,7 +310,10 @@ private:
   LogicalResult rewriteAdd(linalg::GenericOp op, Decision &d);
   LogicalResult rewriteMaxPool(linalg::PoolingNchwMaxOp op, Decision &d);
   LogicalResult rewriteDense(WeightUse &use, Decision &d);
-  LogicalResult emitMatmul(Group &g, Value input, Value weight, Decision &d);
+  LogicalResult emitMatmul(Group &g, Value input, Value weight, Decision &d,
+                           ArrayRef<double> alpha = {}, double outScale = 0);
+  bool equalizeRows(Group &g, unsigned channelDim, std::vector<float> &w,
+                    int64_t rows, SmallVector<double> &alpha, double &outScale);
 
   func::FuncOp func;
   const StatsTable &stats;
@@ -387,9 +398,19 @@ SmallVector<double> Quantizer::equalizers(Value v, int64_t channels) const {
   return f;
 }
 
-/// Host code multiplying channel c (dimension 1) of float NCHW `v` by
+/// Whether every user of `v` is float host code (an elementwise generic the
+/// accelerator has no form for), so per-channel scaling can be undone there.
+bool Quantizer::hostOnlyUsers(Value v) const {
+  return !v.use_empty() && llvm::all_of(v.getUsers(), [](Operation *user) {
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    return generic && !matchResidualAdd(generic);
+  });
+}
+
+/// Host code multiplying channel c (dimension `dim`) of float `v` by
 /// factors[c], right after `v` is defined.
-Value Quantizer::scaleChannels(Value v, ArrayRef<double> factors) {
+Value Quantizer::scaleChannels(Value v, ArrayRef<double> factors,
+                               unsigned dim) {
   OpBuilder::InsertionGuard guard(b);
   if (Operation *def = v.getDefiningOp())
     b.setInsertionPointAfter(def);
@@ -404,15 +425,16 @@ Value Quantizer::scaleChannels(Value v, ArrayRef<double> factors) {
           RankedTensorType::get({int64_t(f.size())}, b.getF32Type()),
           ArrayRef<float>(f)));
   MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  unsigned rank = type.getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
   Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
                                         type.getElementType());
   return linalg::GenericOp::create(
              b, loc, type, ValueRange{v, c}, ValueRange{empty},
-             ArrayRef<AffineMap>{id, AffineMap::get(4, 0,
-                                                    getAffineDimExpr(1, ctx)),
+             ArrayRef<AffineMap>{id, AffineMap::get(rank, 0,
+                                                    getAffineDimExpr(dim, ctx)),
                                  id},
-             SmallVector<utils::IteratorType>(4,
+             SmallVector<utils::IteratorType>(rank,
                                               utils::IteratorType::parallel),
              [](OpBuilder &nb, Location nloc, ValueRange args) {
                linalg::YieldOp::create(
@@ -579,19 +601,91 @@ LogicalResult Quantizer::finish(Group &g, Operation *quantizedOp,
   return success();
 }
 
-/// Replaces the group's result by `dequantize(int8Result)`.
+/// Replaces the group's result by `dequantize(int8Result)`, each channel
+/// (dimension `dim`) then divided by alpha_c when the layer computed
+/// alpha-scaled channels.
 static void replaceGroup(OpBuilder &b, Operation *last, Value int8Result,
-                         double outputScale) {
-  Value out = DequantizeOp::create(b, last->getLoc(),
-                                   last->getResult(0).getType(), int8Result,
-                                   b.getF64FloatAttr(outputScale));
-  last->getResult(0).replaceAllUsesWith(out);
-}
+                         double outputScale, ArrayRef<double> alpha = {},
+                         unsigned dim = 1, Quantizer *q = nullptr);
 
 static RankedTensorType asInt8(Type t) {
   auto r = cast<RankedTensorType>(t);
   return RankedTensorType::get(r.getShape(), IntegerType::get(t.getContext(),
                                                               8));
+}
+
+static void replaceGroup(OpBuilder &b, Operation *last, Value int8Result,
+                         double outputScale, ArrayRef<double> alpha,
+                         unsigned dim, Quantizer *q) {
+  Value out = DequantizeOp::create(b, last->getLoc(),
+                                   last->getResult(0).getType(), int8Result,
+                                   b.getF64FloatAttr(outputScale));
+  if (!alpha.empty()) {
+    SmallVector<double> inverse;
+    for (double a : alpha)
+      inverse.push_back(1.0 / a);
+    out = q->undoChannelScaling(out, inverse, dim);
+  }
+  last->getResult(0).replaceAllUsesWith(out);
+}
+
+/// Row equalization of a dense layer whose result only host code reads:
+/// alpha_c = max_k max|W_k| / max|W_c| (at most 2^10) gives every output
+/// channel's weights the whole int8 range of the layer's one scale; the
+/// layer then computes alpha-scaled channels, whose range the per-channel
+/// statistics give (max_c alpha_c r_c), and the host divides them back.
+/// Scales `w` ([rows, ...] row-major) and the fused bias in place; false
+/// (nothing changed) without per-channel statistics of the result.
+bool Quantizer::equalizeRows(Group &g, unsigned channelDim,
+                             std::vector<float> &w, int64_t rows,
+                             SmallVector<double> &alpha, double &outScale) {
+  if (!hostOnlyUsers(g.result()))
+    return false;
+  auto it = stats.find(nameOf(g.result()));
+  if (it == stats.end() ||
+      static_cast<int64_t>(it->second.channels.size()) != rows ||
+      cast<RankedTensorType>(g.result().getType()).getDimSize(channelDim) !=
+          rows)
+    return false;
+  int64_t cols = static_cast<int64_t>(w.size()) / rows;
+  SmallVector<double> rowMax(rows, 0.0);
+  double top = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < cols; ++k)
+      rowMax[r] = std::max(rowMax[r], double(std::fabs(w[r * cols + k])));
+    top = std::max(top, rowMax[r]);
+  }
+  if (!(top > 0))
+    return false;
+  ElementsAttr biasAttr;
+  FailureOr<SmallVector<float>> bias = SmallVector<float>();
+  if (g.bias)
+    bias = matchPattern(g.bias, m_Constant(&biasAttr))
+               ? readFloats(biasAttr)
+               : FailureOr<SmallVector<float>>(failure());
+  if (failed(bias))
+    return false;
+  alpha.clear();
+  double range = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double a = rowMax[r] > 0 ? std::min(top / rowMax[r], 1024.0) : 1.0;
+    alpha.push_back(a);
+    range = std::max(range, a * it->second.channels[r]);
+    for (int64_t k = 0; k < cols; ++k)
+      w[r * cols + k] = float(w[r * cols + k] * a);
+    if (g.bias)
+      (*bias)[r] = float((*bias)[r] * a);
+  }
+  outScale = (range > 0 ? range : 1.0) / 127.0;
+  if (g.bias) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(g.ops.front());
+    g.bias = arith::ConstantOp::create(
+        b, g.bias.getLoc(),
+        DenseElementsAttr::get(cast<RankedTensorType>(g.bias.getType()),
+                               ArrayRef<float>(*bias)));
+  }
+  return true;
 }
 
 LogicalResult Quantizer::rewriteConv(ShiftAddConv2DOp op, Decision &d) {
@@ -648,20 +742,23 @@ LogicalResult Quantizer::rewriteMatmul(Operation *op, Decision &d) {
   Group g;
   g.ops.push_back(op);
   g.bias = bias;
+  fuseEpilogue(g, inType.getRank() - 1, !g.bias);
   return emitMatmul(g, input, weight, d);
 }
 
 /// The quantized fully connected layer of group `g` (its anchor and fused
 /// bias and ReLU) reading float `input` [..., K] with `weight` [N, K].
 LogicalResult Quantizer::emitMatmul(Group &g, Value input, Value weight,
-                                    Decision &d) {
+                                    Decision &d, ArrayRef<double> alpha,
+                                    double outScale) {
   std::string &why = d.reason;
   unsigned rank = cast<RankedTensorType>(input.getType()).getRank();
-  fuseEpilogue(g, rank - 1, !g.bias);
   double si, so;
   Value x = layerInput(g, input, si, so, why);
   if (!x)
     return failure();
+  if (!alpha.empty())
+    so = outScale;
   Location loc = g.ops.front()->getLoc();
   auto outType = asInt8(g.result().getType());
   // The accelerator multiplies [rows, K] by W^T: leading dimensions fold
@@ -686,7 +783,7 @@ LogicalResult Quantizer::emitMatmul(Group &g, Value input, Value weight,
   Value y = q.getResult();
   if (rank > 2)
     y = tensor::ExpandShapeOp::create(b, loc, outType, y, groups);
-  replaceGroup(b, g.ops.back(), y, so);
+  replaceGroup(b, g.ops.back(), y, so, alpha, rank - 1, this);
   return success();
 }
 
@@ -728,19 +825,28 @@ LogicalResult Quantizer::rewriteDense(WeightUse &use, Decision &d) {
     return why = "the weight's data cannot be read", failure();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(op);
+  Group g;
+  g.ops.push_back(op);
+  unsigned channelDim =
+      use.kind == LayerKind::Linear ? inType.getRank() - 1 : 1;
+  fuseEpilogue(g, channelDim, true);
+  SmallVector<double> alpha;
+  double equalizedScale = 0;
+  if (equalizeRows(g, channelDim, *values, use.shape[0], alpha,
+                   equalizedScale))
+    d.equalized = true;
   auto wType = RankedTensorType::get(use.shape, b.getF32Type());
   Value w = arith::ConstantOp::create(
       b, use.trace.constant ? use.trace.constant->getLoc() : op->getLoc(),
       DenseElementsAttr::get(wType, ArrayRef<float>(*values)));
-  Group g;
-  g.ops.push_back(op);
   LogicalResult result = failure();
   if (use.kind == LayerKind::Linear) {
-    result = emitMatmul(g, use.input, w, d);
+    result = emitMatmul(g, use.input, w, d, alpha, equalizedScale);
   } else {
-    fuseEpilogue(g, 1, true);
     double si, so;
     if (Value x = layerInput(g, use.input, si, so, why)) {
+      if (!alpha.empty())
+        so = equalizedScale;
       auto q = QuantizedConv2DOp::create(
           b, op->getLoc(), asInt8(g.result().getType()), x, w, g.bias,
           b.getF64FloatAttr(si), b.getF64FloatAttr(so),
@@ -748,7 +854,7 @@ LogicalResult Quantizer::rewriteDense(WeightUse &use, Decision &d) {
           b.getDenseI64ArrayAttr(use.strides),
           b.getDenseI64ArrayAttr(use.dilations));
       if (succeeded(finish(g, q, si, so, d))) {
-        replaceGroup(b, g.ops.back(), q.getResult(), so);
+        replaceGroup(b, g.ops.back(), q.getResult(), so, alpha, 1, this);
         result = success();
       }
     }
@@ -800,13 +906,8 @@ Quantizer::rewriteDepthwise(linalg::DepthwiseConv2DNchwChwOp op, Decision &d) {
   SmallVector<double> beta, alpha;
   if (!source.getDefiningOp<DequantizeOp>() && !quantized.count(source))
     beta = equalizers(source, channels);
-  Value result = g.result();
-  if (!result.use_empty() &&
-      llvm::all_of(result.getUsers(), [](Operation *user) {
-        auto generic = dyn_cast<linalg::GenericOp>(user);
-        return generic && !matchResidualAdd(generic);
-      }))
-    alpha = equalizers(result, channels);
+  if (hostOnlyUsers(g.result()))
+    alpha = equalizers(g.result(), channels);
   if (!beta.empty()) {
     Value scaled = scaleChannels(source, beta);
     names[scaled] = nameOf(source);
