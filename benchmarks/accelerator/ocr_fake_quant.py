@@ -118,12 +118,12 @@ def variant(classes, acts=True, weights=True, scale_of=None):
     for o in accel:
         op = o["op"]
         cls = ("dw" if "depthwise" in op else "se" if "shift_add" in op else
-               "dense" if op in ("linalg.conv_2d_nchw_fchw", "linalg.batch_matmul",
-                                 "linalg.matmul") else "add")
+               "dense" if op == "linalg.conv_2d_nchw_fchw" else
+               "fc" if op in ("linalg.batch_matmul", "linalg.matmul") else "add")
         if cls not in classes:
             continue
         n = nodes[o["name"]]
-        if weights and cls in ("dw", "dense"):
+        if weights and cls in ("dw", "dense", "fc"):
             quant_weight(m, o["name"])
         if acts:
             ins = [n.input[0]] if cls != "add" else list(n.input[:2])
@@ -174,12 +174,61 @@ def equalized_dw(classes_acts=True, which=("in", "out"), layers=None):
                 fq(m, t, sc, f"fq{k}"); k += 1
     return m
 
+def equalized_dense(kind, layers=None):
+    """Dense convolutions with row equalization: `weights` (alpha from the
+    weight rows, as --sd-quantize does) or `acts` (alpha from the output
+    channel ranges); weights per layer power of two, activations in and out
+    per tensor (outputs in the alpha-scaled domain)."""
+    m = copy.deepcopy(base)
+    k = 0
+    done = set()
+    for o in accel:
+        if o["op"] != "linalg.conv_2d_nchw_fchw" or not o.get("channels_equalized"):
+            continue
+        if layers is not None and o["name"] not in layers:
+            continue
+        n = nodes[o["name"]]
+        c = next(c for c in m.graph.node if c.op_type == "Constant" and c.output[0] == n.input[1])
+        w = numpy_helper.to_array(c.attribute[0].t)
+        rows = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+        r = np.asarray(stats[o["name"]]["channel_max_abs"])
+        if kind == "weights":
+            alpha = np.minimum(np.where(rows > 0, rows.max() / np.maximum(rows, 1e-30), 1), 1024)
+            kappa = float(os.environ.get("KAPPA", "0"))
+            if kappa:
+                alpha = np.maximum(np.minimum(alpha, kappa * r.max() / np.maximum(r, 1e-30)), 1)
+        else:
+            alpha = np.minimum(np.where(r > 0, r.max() / np.maximum(r, 1e-30), 1), 1024)
+        sh = (-1,) + (1,) * (w.ndim - 1)
+        wq = pow2_round(w * alpha.reshape(sh)) / alpha.reshape(sh)
+        c.attribute[0].t.CopyFrom(numpy_helper.from_array(wq.astype(np.float32), n.input[1]))
+        xin = n.input[0]
+        prod = next((p.name for p in m.graph.node if xin in p.output), None)
+        if xin not in done and prod in stats:
+            done.add(xin)
+            fq(m, xin, stats[prod]["max_abs"] / 127, f"fd{k}"); k += 1
+        out = n.output[0]
+        if out not in done:
+            done.add(out)
+            sc = (np.max(alpha * r) / 127 / alpha).astype(np.float32).reshape(1, -1, 1, 1)
+            fq(m, out, sc, f"fd{k}"); k += 1
+    return m
+
 def main():
     global WMODE
     print("float", acc(base), flush=True)
     if sys.argv[1] == "eq":
         print("eq w", acc(equalized_dw(False)), flush=True)
         print("eq aw", acc(equalized_dw(True)), flush=True)
+        return
+    if sys.argv[1] == "denselayer":
+        for o in accel:
+            if o["op"] == "linalg.conv_2d_nchw_fchw" and o.get("channels_equalized"):
+                print(o["name"], acc(equalized_dense("weights", {o["name"]})), flush=True)
+        return
+    if sys.argv[1] == "eqdense":
+        print("dense rows from weights", acc(equalized_dense("weights")), flush=True)
+        print("dense rows from outputs", acc(equalized_dense("acts")), flush=True)
         return
     if sys.argv[1] == "eqio":
         print("eq in", acc(equalized_dw(True, ("in",))), flush=True)

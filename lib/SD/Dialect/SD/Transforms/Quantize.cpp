@@ -1118,10 +1118,10 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
       d.reason = it->second;
     else if (auto g = dyn_cast<linalg::GenericOp>(op))
       d.reason = genericReason(g);
-    else if (isa<linalg::ConvolutionOpInterface>(op))
-      d.reason = "no accelerator form for a convolution with a dense weight "
-                 "(the accelerator runs SmartExchange, PermDNN and "
-                 "depthwise layers)";
+    else if (isa<linalg::ConvolutionOpInterface>(op) &&
+             !op.getName().getStringRef().contains("pooling"))
+      d.reason = "no accelerator form for this convolution (its weight is "
+                 "not a constant the compiler can read as a layer)";
     else
       d.reason = "no accelerator form for '" + d.op + "'";
     op.emitRemark() << "stays on the host: " << d.reason;
