@@ -30,7 +30,7 @@ if [[ "$what" != accuracy ]]; then
   "$here/cpu/run.sh"
   "$py" "$here/decompose/run_benchmark.py" --build "$build"
   "$py" "$here/decompose/quality.py"
-  "$py" "$here/accelerator/run.py" --build "$build"
+  "$py" "$here/accelerator/run.py" --build "$build" --check-cpu
   "$py" "$here/accelerator/permdiag.py" --build "$build" --check
   # Whole models in torch-mlir's forms, CPU kernels against the reference.
   "$py" "$here/torch_mlir/run.py"

@@ -1,25 +1,29 @@
 #!/usr/bin/env python3
-"""Accelerator benchmark: whole networks as ONE program on sd-sim.
+"""Accelerator benchmark: torchvision networks through the compiler's passes
+to one artifact each, SmartExchange against the dense 8-bit baseline.
 
-ResNet-18, VGG-16 and MobileNetV2 (torchvision shapes, random weights with
-torch.manual_seed(0), batch 1, 224x224) are built as one quantized sd
-function each (python/smartdeal/accel/network.py: every convolution and fully
-connected layer decomposed by the C++ library into 4-bit Ce codes,
-exponents [-6, 0]; SmartDeal's structured row pruning on the
-convolutions; depthwise convolutions with raw int8 weights; residual adds,
-max and global average pooling), translated
-into ONE program by `sd-translate --sd-to-sdacc` and simulated by
-`sd-sim --compare dense`, whose baseline is the same network with raw int8
-weights on the same array (no index, no rebuild engines, 8-bit weights
-streamed from DRAM). Reported per layer and per network: cycles, energy,
-DRAM bytes against the compulsory minimum (each layer's input, weight data
-and output moved once, from the schedule report of
-`sd-opt --convert-sd-to-sdacc`), PE utilization, the energy breakdown, and
-the simulator's speed. A real pretrained model (`--real`, PaddleOCR's
-recognizer by default) runs through the driver, one program per layer.
+ResNet-18 and MobileNetV2 (VGG-16 on request; torchvision, random weights
+with torch.manual_seed(0), batch 1, 224x224) go the way a user's model goes,
+with no hand-written IR: PyTorch import (`smartdeal.import_torch`) ->
+`sd-opt --sd-compress` with a plan file (4-bit Ce codes, exponents [-6, 0];
+SmartDeal's structured row pruning `structured-fraction` as a plan entry on
+every layer but the classifier) -> calibration statistics of the float model
+on one random input -> `--sd-to-accelerator` (quantize, schedule: splits and
+the per-layer tiling, partition, contract check) -> hybrid artifact
+(`smartdeal.runtime.hybrid`: host library + one program per accelerator
+segment). The artifact runs on that input with the runtime's dense
+comparison: every segment also runs as the dense 8-bit baseline (raw int8
+weights on the same array, same buffers, same tiling rules, same energy
+table). Per network: energy and cycles against dense, DRAM bytes against the
+compulsory bytes of the chosen schedule (each layer's input, weight data and
+output moved once, from the schedule report of `--convert-sd-to-sdacc`),
+what removing the activation DRAM traffic would give, the simulator's speed;
+per layer: the SmartExchange program's cycles, energy and DRAM against
+compulsory. `--check-cpu` also compiles the partitioned module whole for the
+CPU backend and checks the artifact's output bit for bit against it.
 
-Usage: run.py [--build build] [--models resnet18,vgg16,mobilenet_v2]
-              [--fractions 0,0.5,0.8] [--real ocr-rec|none]
+Usage: run.py [--build build] [--models resnet18,mobilenet_v2]
+              [--fractions 0,0.5,0.8] [--check-cpu]
 Writes benchmarks/results/accelerator.md; work files go to
 ~/.cache/smartdeal/accel-bench.
 """
@@ -36,185 +40,176 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
-from smartdeal.accel import network as accelnet  # noqa: E402
 
 LO, HI = -6, 0  # 7 levels: the published 4-bit Ce codes
+SIZE = 224
+CLASSIFIER = {"resnet18": "fc", "mobilenet_v2": "classifier.1",
+              "vgg16": "classifier.6"}
 
 
-def energy_parts(report):
-    e = report["energy_pj"]
-    parts = {"dram": e["by_level"]["dram"]}
-    parts["buffers"] = sum(v for k, v in e["by_level"].items()
-                           if k.endswith("_buffer"))
-    parts["register files"] = sum(v for k, v in e["by_level"].items()
-                                  if k.endswith("_rf"))
-    parts["mac"] = e["by_operation"]["mac"]
-    parts["shift/add/requant"] = (e["by_operation"]["shift"] + e["by_operation"]["add"]
-                                  + e["by_operation"]["requant"])
-    return parts
+def compile_network(name, fraction, build, work):
+    """The partitioned module of `name`, its artifact and the input."""
+    import torch
+    import torchvision
+    from smartdeal import import_torch
+    from smartdeal.accel import calibration_stats
+    from smartdeal.runtime import hybrid
+
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    x = np.random.default_rng(0).standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
+    calibration_stats.write_stats(
+        work / "stats.json", calibration_stats.torch_stats(model, [(x,)]), 1)
+    import_torch(model, (torch.from_numpy(x),), output=str(work / "model.mlir"))
+    plan = {"defaults": {"min-size": 64, "min-exp": LO, "max-exp": HI,
+                         "structured-fraction": fraction}}
+    plan["layers"] = {CLASSIFIER[name]: {"structured-fraction": 0.0}}
+    (work / "plan.json").write_text(json.dumps(plan))
+    sd_opt = build / "bin" / "sd-opt"
+    subprocess.run([sd_opt, work / "model.mlir",
+                    f"--sd-compress=plan={work / 'plan.json'} "
+                    f"report={work / 'layers.json'}",
+                    f"--sd-to-accelerator=stats={work / 'stats.json'} "
+                    f"report={work / 'q.json'}",
+                    "-o", work / "q.mlir"], check=True)
+    names = hybrid.build(work / "q.mlir", work / "artifact")
+    return names, x
 
 
-def dram(stats):
-    return sum(stats["traffic_bytes"]["dram"].values())
+def schedules_of(build, work, segment):
+    """The builder's per-layer schedule of one segment's program."""
+    out = work / f"{segment}.schedule.json"
+    subprocess.run([build / "bin" / "sd-opt", work / "q.mlir",
+                    f"--convert-sd-to-sdacc=function={segment} "
+                    f"schedule-report={out}", "--verify-each=false", "-o",
+                    os.devnull], check=True)
+    return json.loads(out.read_text())["layers"]
 
 
-def run_network(name, fraction, build, cache, lines, summary):
-    driver = build / "bin" / "sd-decompose-ref-driver"
+def run_network(name, fraction, args, build, cache, lines, summary):
+    from smartdeal.runtime import aot, hybrid
+
     work = cache / f"{name}-f{fraction}"
     t0 = time.time()
-    net, result, x = accelnet.torchvision_network(name, str(driver), work / "w",
-                                                  LO, HI, fraction)
-    build_s = time.time() - t0
-    model = work / "net.mlir"
-    model.write_text(net.mlir(result))
-    prog = work / "net.sdacc"
-    subprocess.run([build / "bin" / "sd-translate", "--sd-to-sdacc", model, "-o", prog],
-                   check=True)
-    sched_file = work / "schedule.json"
-    subprocess.run([build / "bin" / "sd-opt", model,
-                    f"--convert-sd-to-sdacc=schedule-report={sched_file}", "-o",
-                    "/dev/null"], check=True)
-    schedules = json.loads(sched_file.read_text())["layers"]
-    xq = accelnet.quantize_input(net, x)
+    names, x = compile_network(name, fraction, build, work)
+    compile_s = time.time() - t0
     t0 = time.time()
-    _, r = accelnet.run_sim(prog, xq, work, sd_sim=str(build / "bin" / "sd-sim"),
-                            compare=True)
-    wall = time.time() - t0
-    d = r["baseline"]
+    y, rep = hybrid.run(work / "artifact", [x], 2, compare_dense=True)
+    run_s = time.time() - t0
+    exact = ""
+    if args.check_cpu:
+        hybrid.compile_library(work / "q.mlir", work / "cpu.so")
+        want = aot.call(str(work / "cpu.so"), "main", [x], 2)
+        same = np.array_equal(np.ascontiguousarray(y, np.float32).view(np.uint32),
+                              np.ascontiguousarray(want, np.float32).view(np.uint32))
+        if not same:
+            raise SystemExit(f"{name} {fraction}: artifact != CPU quantized mode")
+        exact = "yes"
+    ops = json.loads((work / "q.json").read_text())["ops"]
+    on_acc = sum(o["target"] == "accelerator" for o in ops)
     label = f"{name}, structured fraction {fraction}"
-    lines += ["", f"## {label}: per layer", "",
-              "| layer | format | SE cycles | dense cycles | SE energy (uJ) | dense energy (uJ) "
-              "| energy dense/SE | DRAM / compulsory | utilization |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    util3 = [0.0, 0.0]
-    for ls, ld, sc in zip(r["layers"], d["layers"], schedules):
-        comp = sc["dram_bytes"]["compulsory"]
-        lines.append(
-            f"| {ls['name']} | {sc['format']} | {ls['cycles']} | {ld['cycles']} | "
-            f"{ls['energy_pj']['total'] / 1e6:.2f} | {ld['energy_pj']['total'] / 1e6:.2f} | "
-            f"{ld['energy_pj']['total'] / ls['energy_pj']['total']:.2f}x | "
-            f"{dram(ls) / comp:.2f} | {ls['utilization']:.2f} |")
-    # Utilization on the 3x3 convolutions (MAC-weighted over their cycles).
-    for ls, sc in zip(r["layers"], schedules):
-        if sc["format"] == "se" and ls["macs"]["dense_equivalent"] and \
-                ls["name"] in net_3x3_layers(net):
-            util3[0] += ls["macs"]["performed"]
-            util3[1] += ls["cycles"] * r["peak_macs_per_cycle"]
-    comp_total = sum(s["dram_bytes"]["compulsory"] for s in schedules)
-    se_parts, de_parts = energy_parts(r), energy_parts(d)
-    lines += ["", f"Energy breakdown (uJ), {label}:", "",
-              "| part | SmartExchange | dense 8-bit |", "|---|---|---|"]
-    for part in se_parts:
-        lines.append(f"| {part} | {se_parts[part] / 1e6:.1f} | {de_parts[part] / 1e6:.1f} |")
-    lines.append(f"| total | {r['energy_pj']['total'] / 1e6:.1f} | "
-                 f"{d['energy_pj']['total'] / 1e6:.1f} |")
-    kinds = r["dram_bytes_by_kind"]
-    dkinds = d["dram_bytes_by_kind"]
-    lines += ["", "DRAM bytes by kind (SE / dense): " + ", ".join(
-        f"{k} {kinds[k]} / {dkinds[k]}" for k in kinds if kinds[k] or dkinds[k])]
-    # What keeping every intermediate tensor on chip could at best give:
-    # both networks without their activation DRAM traffic (same bytes).
-    def without_acts(rep):
-        per_byte = rep["energy_pj"]["by_level"]["dram"] / max(1, dram(rep))
-        k = rep["dram_bytes_by_kind"]
-        return rep["energy_pj"]["total"] - per_byte * (k["load_act"] + k["store_act"])
+    lines += ["", f"## {label}: per layer (SmartExchange program)", "",
+              "| segment | layer | format | tiling | cycles | energy (uJ) | DRAM bytes "
+              "| compulsory bytes | DRAM / compulsory | utilization |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    comp_total = dram_total = act_bytes = cascades = 0
+    by_kind = {}
+    for seg in rep["segments"]:
+        first = seg["first_run"]
+        scheds = schedules_of(build, work, seg["name"])
+        for ls, sc in zip(first["layers"], scheds):
+            comp = sc["dram_bytes"]["compulsory"]
+            moved = sum(ls["traffic_bytes"]["dram"].values())
+            comp_total += comp
+            dram_total += moved
+            tiling = (f"{sc['channels_per_group']} ch x {sc['groups']} groups, "
+                      f"{sc['bands']} bands, {sc['loop_order']}"
+                      if sc["format"] in ("se", "dense") else sc.get("band_kind", ""))
+            if sc.get("input_on_chip"):
+                tiling += "; input on chip"
+            if sc.get("output_on_chip"):
+                tiling += "; output on chip"
+                cascades += 1
+            lines.append(
+                f"| {seg['name']} | {ls['name']} | {sc['format']} | {tiling} | "
+                f"{ls['cycles']} | {ls['energy_pj']['total'] / 1e6:.2f} | {moved} | "
+                f"{comp} | {moved / comp:.2f} | {ls['utilization']:.2f} |")
+        for k, v in first["dram_bytes_by_kind"].items():
+            by_kind[k] = by_kind.get(k, 0) + v
+        act_bytes += first["dram_bytes_by_kind"]["load_act"] + \
+            first["dram_bytes_by_kind"]["store_act"]
+    t, d = rep["total"], rep["total"]["dense"]
+    lines += ["", f"DRAM bytes by kind (SmartExchange), {label}: " + ", ".join(
+        f"{k} {v}" for k, v in by_kind.items() if v)]
+    # Activation bytes are the same in both modes (same tensors, same
+    # tiling rules); DRAM costs the same per byte read or written.
+    cfg = json.loads(subprocess.run([build / "bin" / "sd-sim", "--print-config"],
+                                    check=True, capture_output=True, text=True).stdout)
+    act_pj = act_bytes * cfg["dram"]["read_pj_per_byte"]
     summary.append({
-        "on_chip": without_acts(d) / without_acts(r),
-        "label": label, "layers": len(r["layers"]),
-        "energy": d["energy_pj"]["total"] / r["energy_pj"]["total"],
-        "cycles": d["cycles"] / r["cycles"],
-        "dram_ratio": dram(r) / comp_total,
-        "util3": util3[0] / util3[1] if util3[1] else 0.0,
-        "macs_per_s": (r["macs"]["performed"] + d["macs"]["performed"]) / wall,
-        "se_uj": r["energy_pj"]["total"] / 1e6, "dense_uj": d["energy_pj"]["total"] / 1e6,
-        "se_cycles": r["cycles"], "dense_cycles": d["cycles"],
-        "build_s": build_s, "sim_s": wall,
-        "instructions": r["instructions"],
+        "label": label, "segments": len(names), "on_acc": on_acc,
+        "cascades": cascades,
+        "host": len(ops) - on_acc,
+        "energy": d["energy_pj"] / t["energy_pj"],
+        "cycles": d["cycles"] / t["cycles"],
+        "se_uj": t["energy_pj"] / 1e6, "dense_uj": d["energy_pj"] / 1e6,
+        "se_cycles": t["cycles"],
+        "dram_ratio": dram_total / comp_total,
+        "on_chip": (d["energy_pj"] - act_pj) / (t["energy_pj"] - act_pj),
+        "macs_per_s": t["simulated_macs_per_second"],
+        "exact": exact or "not checked", "compile_s": compile_s, "run_s": run_s,
     })
-    print(f"{label}: energy {summary[-1]['energy']:.2f}x cycles {summary[-1]['cycles']:.2f}x",
-          flush=True)
-
-
-_LAYER3 = {}
-
-
-def net_3x3_layers(net):
-    """Names (layerN) of the 3x3 convolutions, in program order."""
-    if id(net) not in _LAYER3:
-        names, i = set(), 0
-        for line in net.lines:
-            if " = sd.quantized_" in line:
-                if "sd.quantized_conv2d" in line and "x3x3xf32" in line.split("!sd.se<")[1][:40]:
-                    names.add(f"layer{i}")
-                i += 1
-        _LAYER3[id(net)] = names
-    return _LAYER3[id(net)]
-
-
-def run_real(name, build, cache, lines):
-    """A real pretrained model through the driver: every SmartExchange layer
-    as its own program (the driver's accelerator step; the model's other
-    layers - depthwise with hard-swish, attention - have no whole-network
-    form yet)."""
-    out = cache / f"real-{name}"
-    env = dict(os.environ, SD_OPT=str(build / "bin" / "sd-opt"),
-               PYTHONPATH=str(ROOT / "python"))
-    subprocess.run([sys.executable, "-m", "smartdeal", name, "-o", str(out),
-                    "--samples", "5", "--no-cpu-check"], check=True, env=env,
-                   capture_output=True)
-    acc = json.loads((out / "summary.json").read_text())["accelerator"]
-    t = acc["totals"]
-    lines += ["", f"## {name} (pretrained, driver defaults), per layer", "",
-              f"{len(acc['layers'])} SmartExchange layers, each its own program (driver "
-              "defaults: exponents [-8, 5] on a configuration widened to 5-bit codes, "
-              "no structured pruning). Totals: energy dense/SE "
-              f"{t['dense']['energy_pj'] / t['se']['energy_pj']:.2f}x, cycles dense/SE "
-              f"{t['dense']['cycles'] / t['se']['cycles']:.2f}x.", "",
-              "| layer | SE cycles | dense cycles | SE energy (uJ) | dense energy (uJ) |",
-              "|---|---|---|---|---|"]
-    for l in acc["layers"]:
-        lines.append(f"| {l['name']} | {l['cycles']} | {l['dense_cycles']} | "
-                     f"{l['energy_uj']:.2f} | {l['dense_energy_uj']:.2f} |")
+    print(f"{label}: energy {summary[-1]['energy']:.2f}x cycles "
+          f"{summary[-1]['cycles']:.2f}x DRAM/compulsory {summary[-1]['dram_ratio']:.3f} "
+          f"({compile_s:.0f} s compile, {run_s:.0f} s run)", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=str(ROOT / "build"))
-    ap.add_argument("--models", default="resnet18,vgg16,mobilenet_v2")
+    ap.add_argument("--models", default="resnet18,mobilenet_v2")
     ap.add_argument("--fractions", default="0,0.5,0.8")
-    ap.add_argument("--real", default="ocr-rec",
-                    help="pretrained model for the per-layer section, or none")
+    ap.add_argument("--check-cpu", action="store_true",
+                    help="check the artifact against the CPU quantized mode")
     args = ap.parse_args()
     build = Path(args.build)
+    os.environ.setdefault("SD_OPT", str(build / "bin" / "sd-opt"))
     cache = Path.home() / ".cache" / "smartdeal" / "accel-bench"
     cache.mkdir(parents=True, exist_ok=True)
     lines, summary = [], []
     for name in args.models.split(","):
         for fraction in (float(f) for f in args.fractions.split(",")):
-            run_network(name, fraction, build, cache, lines, summary)
-    if args.real != "none":
-        run_real(args.real, build, cache, lines)
-    head = ["# Accelerator: whole networks as one program, SmartExchange against the dense "
-            "8-bit baseline (sd-sim)", "",
-            f"Each network is ONE program (`sd-translate --sd-to-sdacc`); 4-bit Ce codes "
-            f"(exponents [{LO}, {HI}]), default hardware configuration, batch 1, 224x224, "
-            "random torchvision weights (torch.manual_seed(0)), calibrated on one random "
-            "input. `fraction` is SmartDeal's structured row pruning of every "
-            "convolution (per group of 32 filters); depthwise convolutions keep raw int8 "
-            "weights. DRAM / compulsory divides the DRAM bytes "
-            "moved by each layer's input, weight data and output moved once. The last "
-            "column removes the activation DRAM traffic (the same bytes in both modes) from "
-            "both energies: what keeping intermediate tensors on chip could give at most. "
-            "Analysis: docs/Accelerator.md, \"Whole networks: where the energy goes\".", "",
-            "| network | layers | instructions | energy dense/SE | cycles dense/SE | SE energy (uJ) "
-            "| dense energy (uJ) | SE cycles | DRAM / compulsory | 3x3 utilization | "
-            "simulated M MAC/s | energy dense/SE without activation DRAM |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            run_network(name, fraction, args, build, cache, lines, summary)
+    head = ["# Accelerator: torchvision networks through the passes, SmartExchange "
+            "against the dense 8-bit baseline (sd-sim)", "",
+            "Each network: PyTorch import -> `--sd-compress` (plan: 4-bit Ce codes, "
+            f"exponents [{LO}, {HI}], `structured-fraction` on every layer but the "
+            "classifier) -> `--sd-to-accelerator` (calibration statistics of the float "
+            "model on one random input) -> one hybrid artifact, run on that input with "
+            f"the runtime's dense comparison. Default hardware configuration, batch 1, "
+            f"{SIZE}x{SIZE}, random torchvision weights (torch.manual_seed(0)). Energy "
+            "and cycles count the accelerator segments (host ops are not costed). DRAM / "
+            "compulsory divides the DRAM bytes moved by the compulsory bytes of the "
+            "chosen schedule (each layer's input, weight data and output moved once). "
+            "`cascades` counts layers whose output stays on chip for the next layer "
+            "(`--sd-schedule`'s `sd.cascade`: no DRAM store or load; the dense "
+            "baseline runs the same program structure). The column 'without "
+            "activation DRAM' removes the remaining activation DRAM bytes (the same "
+            "in both modes) from both energies: what keeping every intermediate "
+            "tensor on chip could give at most. Written by "
+            "benchmarks/accelerator/run.py.", "",
+            "| network | segments | ops on accelerator / host | cascades | energy dense/SE | "
+            "cycles dense/SE | SE energy (uJ) | dense energy (uJ) | SE cycles | "
+            "DRAM / compulsory | energy dense/SE without activation DRAM | "
+            "simulated M MAC/s | bit-exact with CPU quantized mode |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary:
-        head.append(f"| {s['label']} | {s['layers']} | {s['instructions']} | {s['energy']:.2f}x | "
-                    f"{s['cycles']:.2f}x | {s['se_uj']:.0f} | {s['dense_uj']:.0f} | "
-                    f"{s['se_cycles']} | {s['dram_ratio']:.2f} | {s['util3']:.2f} | "
-                    f"{s['macs_per_s'] / 1e6:.0f} | {s['on_chip']:.2f}x |")
+        head.append(f"| {s['label']} | {s['segments']} | {s['on_acc']} / {s['host']} | "
+                    f"{s['cascades']} | "
+                    f"{s['energy']:.2f}x | {s['cycles']:.2f}x | {s['se_uj']:.0f} | "
+                    f"{s['dense_uj']:.0f} | {s['se_cycles']} | {s['dram_ratio']:.3f} | "
+                    f"{s['on_chip']:.2f}x | {s['macs_per_s'] / 1e6:.0f} | {s['exact']} |")
     out = ROOT / "benchmarks" / "results" / "accelerator.md"
     out.write_text("\n".join(head + lines) + "\n")
     print("\n".join(head))

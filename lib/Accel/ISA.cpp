@@ -511,6 +511,14 @@ public:
       checkDram(get(DramAddr), get(Length), get(Count), get(DramStride));
       break;
     }
+    case Opcode::Move: {
+      using namespace field::Move;
+      checkExtent(Buffer::Output, "source", get(SrcAddr),
+                  (get(Count) - 1) * get(SrcStride) + get(Length));
+      checkExtent(Buffer::Input, "destination", get(DstAddr),
+                  (get(Count) - 1) * get(DstStride) + get(Length));
+      break;
+    }
     case Opcode::Mac: {
       using namespace field::Mac;
       if (get(AccAddr) + get(Npos) > config.accEntries)

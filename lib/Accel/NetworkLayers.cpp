@@ -416,17 +416,22 @@ private:
       return h1 - h0;
     };
     // The most output rows whose input rows (wherever the band starts, so
-    // without the padding of the first band) and outputs fit half buffers.
+    // without the padding of the first band) fit half the input buffer and
+    // whose outputs of one group of dim_m channels fit half the output
+    // buffer: the groups' output blocks alternate halves, so a band is not
+    // cut to what all its channels' outputs would need at once (fewer
+    // bands, fewer halo rows read twice).
+    const int64_t group = config.dimM;
+    const int64_t groupOut = std::min(group, l.c) * l.ow;
     int64_t rows = 1;
     while (rows < l.oh) {
       int64_t inRows = std::min<int64_t>(l.h, rows * l.strideH + l.r);
-      if (inRows * rowBytes > inHalf || (rows + 1) * l.ow * l.c > outHalf)
+      if (inRows * rowBytes > inHalf || (rows + 1) * groupOut > outHalf)
         break;
       ++rows;
     }
     const int64_t plane = l.oh * l.ow;
-    const int64_t group = config.dimM;
-    int64_t slot = 0, bands = 0;
+    int64_t slot = 0, oslot = 0, bands = 0;
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t oh0 = 0; oh0 < l.oh; oh0 += rows, slot ^= 1, ++bands) {
         int64_t oRows = std::min(rows, l.oh - oh0), h0;
@@ -439,10 +444,9 @@ private:
         code.push_back(Instruction(Opcode::CfgBand, {base, n, 1, h0, iRows}));
         const int64_t npos = oRows * l.ow;
         const int64_t pos0 = n * plane + oh0 * l.ow;
-        const int64_t obase = slot * outHalf;
-        for (int64_t c0 = 0; c0 < l.c; c0 += group) {
+        for (int64_t c0 = 0; c0 < l.c; c0 += group, oslot ^= 1) {
           int64_t ch = std::min(group, l.c - c0);
-          int64_t o = obase + c0 * npos;
+          int64_t o = oslot * outHalf;
           if (dw)
             code.push_back(
                 Instruction(Opcode::DwConv, {c0, ch, pos0, npos, o}));
@@ -516,9 +520,6 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
   sched.loopOrder = "bands-outer";
   sched.channelsPerGroup = std::min<int64_t>(config_.dimM, d.c);
   sched.groups = (d.c + config_.dimM - 1) / config_.dimM;
-  int64_t inBytes = d.n * d.c * d.h * d.w;
-  sched.compulsoryBytes = inBytes * (spec.kind == LayerKind::Add ? 2 : 1) +
-                          d.n * d.k * d.oh * d.ow;
   program.layers.push_back(d);
   NetworkEmitter emitter(
       config_, program.layers.back(), int64_t(index),
@@ -548,7 +549,6 @@ bool ProgramBuilder::buildNetworkLayer(size_t index, Program &program,
       for (int i = 0; i < 8; ++i)
         bias[o * 8 + size_t(i)] = uint8_t(uint64_t(spec.bias[o]) >> (8 * i));
     emitter.bias = segment(DmaKind::Bias, std::move(bias));
-    sched.compulsoryBytes += d.c * d.r * d.s + d.c * 8;
   }
   emitter.run();
   schedules_.push_back(std::move(sched));

@@ -883,6 +883,38 @@ std::string checkBandCovers(const LayerDecl &l, int64_t n0, int64_t samples,
   return {};
 }
 
+std::vector<int64_t> compulsoryDramBytes(const Program &program) {
+  const size_t n = program.layers.size();
+  std::vector<bool> cascades(n, false);
+  int64_t current = -1;
+  for (const Instruction &inst : program.instructions) {
+    if (inst.opcode == Opcode::Layer)
+      current = inst[field::Layer::Layer];
+    else if (inst.opcode == Opcode::Move && current >= 0 &&
+             current < int64_t(n))
+      cascades[size_t(current)] = true;
+  }
+  std::vector<int64_t> bytes(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const LayerDecl &l = program.layers[i];
+    auto tensorBytes = [&](int64_t t) {
+      return program.tensors[size_t(t)].numBytes();
+    };
+    bool inputOnChip = i > 0 && cascades[i - 1] &&
+                       program.layers[i - 1].output == l.input;
+    if (!inputOnChip)
+      bytes[i] += tensorBytes(l.input);
+    if (l.layerKind() == LayerKind::Add)
+      bytes[i] += tensorBytes(l.input2);
+    if (!cascades[i])
+      bytes[i] += tensorBytes(l.output);
+  }
+  for (const DataSegment &s : program.segments)
+    if (s.layer >= 0 && s.layer < int64_t(n))
+      bytes[size_t(s.layer)] += int64_t(s.bytes.size());
+  return bytes;
+}
+
 std::string verifyProgram(const Program &program,
                           const HardwareConfig &config) {
   return ProgramVerifier(program, config).run();

@@ -183,9 +183,12 @@ class LayerEmitter {
 public:
   LayerEmitter(const HardwareConfig &config, const PackedLayer &layer,
                int64_t layerIndex, const LayerAddrs &addrs, LoopOrder order,
+               const TileChoice &tiling, int64_t inBase, int64_t outBase,
                std::vector<Instruction> &out, LayerSchedule &schedule)
       : config(config), p(layer), l(layer.decl), layerIndex(layerIndex),
-        addrs(addrs), order(order), out(out), sched(schedule) {}
+        addrs(addrs), order(tiling.isSet() ? tiling.loopOrder : order),
+        want(tiling), inBase(inBase), outBase(outBase), out(out),
+        sched(schedule) {}
 
   bool run(std::string &error) {
     se = l.weightFormat() == WeightFormat::SmartExchange;
@@ -193,12 +196,17 @@ public:
     accHalf = config.accEntries / 2;
     if (!planTiles(error) || !planBands(error))
       return false;
+    if (want.isSet() && want.loopOrder == LoopOrder::Auto) {
+      error = "layer '" + l.name + "': the recorded tiling has no loop order";
+      return false;
+    }
     std::vector<Step> a, b;
     int64_t costA = planSteps(false, a), costB = planSteps(true, b);
     bool groupsOuter = order == LoopOrder::GroupsOuter ||
                        (order == LoopOrder::Auto && costB < costA);
     steps = groupsOuter ? std::move(b) : std::move(a);
-    sched.loopOrder = groupsOuter ? "groups-outer" : "bands-outer";
+    sched.loopOrder = loopOrderName(groupsOuter ? LoopOrder::GroupsOuter
+                                                : LoopOrder::BandsOuter);
     size_t before = out.size();
     emit();
     sched.instructions = int64_t(out.size() - before);
@@ -261,6 +269,18 @@ private:
     resident = all.wBytes + l.k * 8 <= wbuf && all.xBytes <= xbuf;
     bool split = false;
     int64_t mt = m0;
+    if (want.isSet()) {
+      // A recorded tiling: obeyed when its tiles fit, refused otherwise.
+      if (want.channelsPerGroup > m0) {
+        error = "layer '" + l.name + "': the recorded tiling has " +
+                std::to_string(want.channelsPerGroup) +
+                " channels per group, more than min(dim_m, channels) = " +
+                std::to_string(m0);
+        return false;
+      }
+      mt = want.channelsPerGroup;
+      split = want.blocksSplit;
+    }
     if (resident) {
       biasBase = wbuf - l.k * 8;
       wSlot = biasBase;
@@ -271,7 +291,15 @@ private:
       xSlot = xbuf / 2;
       // One chunk of positions means split tiles are loaded once each.
       bool oneChunk = l.numPositions() <= accHalf && (plane == 1 || l.n == 1);
-      if (!groupsFit(m0)) {
+      if (want.isSet()) {
+        if (!(split ? blocksFit(mt) : groupsFit(mt))) {
+          error = "layer '" + l.name + "': the recorded tiling's " +
+                  (split ? "blocks" : "tiles") + " of " + std::to_string(mt) +
+                  " output channels do not fit half the weight or index "
+                  "buffer";
+          return false;
+        }
+      } else if (!groupsFit(m0)) {
         int64_t fit = 0;
         for (int64_t m = m0; m >= 1 && !fit; --m)
           if (groupsFit(m))
@@ -334,7 +362,26 @@ private:
   bool planBands(std::string &error) {
     const int64_t ibuf = config.input.bytes;
     const int64_t perSample = l.c * l.h * l.w;
-    if (l.n * perSample <= ibuf) {
+    if (inBase >= 0 || outBase >= 0) {
+      // A cascade: the whole input is one band, already on chip at inBase
+      // or loaded to address 0 (build() checked that it fits beside the
+      // output's place).
+      bandSlots = 1;
+      bandSlotBytes = ibuf;
+      bandBase = std::max<int64_t>(inBase, 0);
+      bands.push_back({0, l.n, 0, l.h, 0, l.numPositions()});
+      sched.bandKind = "batch";
+      sched.bandSamples = l.n;
+    } else if (want.isSet() && want.bandOutputRows > 0) {
+      if (!planRecordedRows(error))
+        return false;
+    } else if (want.isSet() && perSample > ibuf / 2 &&
+               l.n * perSample > ibuf) {
+      error = "layer '" + l.name + "': the recorded tiling loads whole " +
+              "samples, but one sample's " + std::to_string(perSample) +
+              " input bytes do not fit half the input buffer";
+      return false;
+    } else if (l.n * perSample <= ibuf) {
       bandSlots = 1;
       bandSlotBytes = ibuf;
       bands.push_back({0, l.n, 0, l.h, 0, l.numPositions()});
@@ -369,15 +416,7 @@ private:
       while (bo < l.oh &&
              std::min(l.h, bo * l.strideH + l.r) * l.c * l.w <= bandSlotBytes)
         ++bo;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t oh0 = 0; oh0 < l.oh; oh0 += bo) {
-          int64_t oh1 = std::min(l.oh, oh0 + bo);
-          int64_t ih0 = std::max<int64_t>(0, oh0 * l.strideH - l.padTop);
-          int64_t ih1 =
-              std::min<int64_t>(l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
-          bands.push_back({n, 1, ih0, ih1 - ih0, n * plane + oh0 * l.ow,
-                           n * plane + oh1 * l.ow});
-        }
+      rowBands(bo);
       sched.bandKind = "rows";
       sched.bandOutputRows = bo;
     }
@@ -396,6 +435,49 @@ private:
       return false;
     }
     sched.chunkPositions = chunkMax;
+    return true;
+  }
+
+  /// Bands of `bo` output rows of one sample each, with their halo input
+  /// rows; returns the input bytes of the largest.
+  int64_t rowBands(int64_t bo) {
+    int64_t largest = 0;
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t oh0 = 0; oh0 < l.oh; oh0 += bo) {
+        int64_t oh1 = std::min(l.oh, oh0 + bo);
+        int64_t ih0 = std::max<int64_t>(0, oh0 * l.strideH - l.padTop);
+        int64_t ih1 =
+            std::min<int64_t>(l.h, (oh1 - 1) * l.strideH - l.padTop + l.r);
+        bands.push_back({n, 1, ih0, ih1 - ih0, n * plane + oh0 * l.ow,
+                         n * plane + oh1 * l.ow});
+        largest = std::max(largest, (ih1 - ih0) * l.c * l.w);
+      }
+    return largest;
+  }
+
+  /// Input bands of the recorded number of output rows, one sample each,
+  /// double-buffered when the largest band fits half the input buffer.
+  bool planRecordedRows(std::string &error) {
+    const int64_t ibuf = config.input.bytes;
+    const int64_t bo = want.bandOutputRows;
+    if (l.h == 1 || bo > l.oh) {
+      error = "layer '" + l.name + "': the recorded tiling's bands of " +
+              std::to_string(bo) + " output rows do not match its " +
+              std::to_string(l.oh) + " output rows";
+      return false;
+    }
+    int64_t largest = rowBands(bo);
+    if (largest > ibuf) {
+      error = "layer '" + l.name + "': the recorded tiling's bands of " +
+              std::to_string(bo) + " output rows need " +
+              std::to_string(largest) + " input bytes, more than the input "
+              "buffer of " + std::to_string(ibuf);
+      return false;
+    }
+    bandSlots = largest <= ibuf / 2 ? 2 : 1;
+    bandSlotBytes = ibuf / bandSlots;
+    sched.bandKind = "rows";
+    sched.bandOutputRows = bo;
     return true;
   }
 
@@ -462,7 +544,8 @@ private:
       }
       // The input band goes last: weights are small and the rebuild needs
       // them before the first mac, while the band's first rows suffice.
-      if (bandLoad) {
+      // A cascaded input is already there.
+      if (bandLoad && inBase < 0) {
         s.loads.push_back({Load::BandLoad, bi, bandSlot, bandSlots == 2});
         bytes += bandBytes(bands[size_t(bi)]);
       }
@@ -523,7 +606,7 @@ private:
     switch (load.what) {
     case Load::BandLoad: {
       const Band &b = bands[size_t(load.id)];
-      int64_t base = load.slot * bandSlotBytes;
+      int64_t base = bandBase + load.slot * bandSlotBytes;
       // [samples][rows][c][w] in the buffer: one DMA per input row gathers
       // that row of every channel (H*W apart in DRAM), so the first
       // positions can start before the whole band has arrived.
@@ -590,7 +673,8 @@ private:
     const Tile &t = tiles[size_t(s.tile)];
     const Band &band = bands[size_t(s.band)];
     if (currentBand != s.band || currentBandSlot != s.bandSlot) {
-      push(Instruction(Opcode::CfgBand, {s.bandSlot * bandSlotBytes, band.n0,
+      push(Instruction(Opcode::CfgBand, {bandBase + s.bandSlot * bandSlotBytes,
+                                         band.n0,
                                          band.samples, band.h0, band.rows}));
       currentBand = s.band;
       currentBandSlot = s.bandSlot;
@@ -636,7 +720,9 @@ private:
       push(Instruction(Opcode::Requant,
                        {acc, c.npos, obuf, channelMajor ? c.npos : 1,
                         channelMajor ? 1 : t.mt, biasAddr(s)}));
-      if (channelMajor) {
+      if (outBase >= 0) {
+        moveOnChip(c, t, obuf, channelMajor);
+      } else if (channelMajor) {
         int64_t n = c.pos0 / plane, q = c.pos0 % plane;
         dma(true, DmaKind::Act, addrs.output + (n * l.k + t.k0) * plane + q,
             obuf, c.npos, t.mt, plane);
@@ -645,6 +731,28 @@ private:
             c.npos, l.k);
       }
       ++sched.chunks;
+    }
+  }
+
+  /// A chunk's results into the next layer's input band at outBase, laid
+  /// out [samples][rows][channels][columns]: one move per output row the
+  /// chunk touches (every tile channel's stretch of that row), or one for
+  /// the chunk of a fully connected layer.
+  void moveOnChip(const Chunk &c, const Tile &t, int64_t obuf,
+                  bool channelMajor) {
+    if (!channelMajor) {
+      push(Instruction(Opcode::Move, {obuf, outBase + c.pos0 * l.k + t.k0,
+                                      t.mt, c.npos, t.mt, l.k}));
+      return;
+    }
+    const int64_t n = c.pos0 / plane, q0 = c.pos0 % plane, q1 = q0 + c.npos;
+    for (int64_t row = q0 / l.ow; row * l.ow < q1; ++row) {
+      int64_t c0 = std::max(q0, row * l.ow), c1 = std::min(q1, (row + 1) * l.ow);
+      push(Instruction(Opcode::Move,
+                       {obuf + c0 - q0,
+                        outBase + ((n * l.oh + row) * l.k + t.k0) * l.ow +
+                            (c0 - row * l.ow),
+                        c1 - c0, t.mt, c.npos, l.ow}));
     }
   }
 
@@ -684,6 +792,9 @@ private:
   int64_t layerIndex;
   LayerAddrs addrs;
   LoopOrder order;
+  const TileChoice &want;
+  int64_t inBase;  ///< Input-buffer address of a cascaded input, or -1.
+  int64_t outBase; ///< Input-buffer address the output cascades to, or -1.
   std::vector<Instruction> &out;
   LayerSchedule &sched;
 
@@ -696,7 +807,7 @@ private:
   std::vector<int64_t> groupTiles; ///< End tile of each group.
   std::vector<int64_t> tileWAddr, tileXAddr;
   // Input bands.
-  int64_t bandSlots = 1, bandSlotBytes = 0, chunkMax = 1;
+  int64_t bandSlots = 1, bandSlotBytes = 0, bandBase = 0, chunkMax = 1;
   std::vector<Band> bands;
   std::vector<Step> steps;
   // Emission state.
@@ -728,6 +839,8 @@ JsonValue LayerSchedule::toJson() const {
   else
     v.set("band_samples", JsonValue::integer(bandSamples));
   v.set("input_resident", JsonValue::boolean(inputResident));
+  v.set("input_on_chip", JsonValue::boolean(inputOnChip));
+  v.set("output_on_chip", JsonValue::boolean(outputOnChip));
   v.set("chunk_positions", JsonValue::integer(chunkPositions));
   v.set("chunks", JsonValue::integer(chunks));
   v.set("instructions", JsonValue::integer(instructions));
@@ -748,6 +861,94 @@ JsonValue LayerSchedule::toJson() const {
                                  : 0.0));
   v.set("weight_data_bytes", JsonValue::integer(weightDataBytes));
   return v;
+}
+
+std::string cascadeRefusal(const HardwareConfig &config, const LayerSpec &spec,
+                           const std::vector<int64_t> &inShape,
+                           const std::vector<int64_t> &outShape,
+                           const LayerSpec &next) {
+  auto weighted = [](const LayerSpec &l) {
+    return (l.kind == LayerKind::Conv ||
+            l.kind == LayerKind::FullyConnected) &&
+           (l.format == WeightFormat::SmartExchange ||
+            l.format == WeightFormat::Dense);
+  };
+  if (!weighted(spec))
+    return "only convolutions and fully connected layers (se or dense) "
+           "cascade";
+  if (!weighted(next))
+    return "the next layer is not a convolution or fully connected layer "
+           "(se or dense)";
+  if (next.kind == LayerKind::FullyConnected && outShape.size() == 4 &&
+      outShape[2] * outShape[3] != 1)
+    return "the next layer flattens a [N, C, H, W] tensor, which its input "
+           "band lays out differently";
+  if (spec.tiling.bandOutputRows > 0 || next.tiling.bandOutputRows > 0)
+    return "a recorded tiling loads row bands";
+  int64_t inBytes = 1, outBytes = 1;
+  for (int64_t d : inShape)
+    inBytes *= d;
+  for (int64_t d : outShape)
+    outBytes *= d;
+  if (inBytes + outBytes > config.input.bytes)
+    return "its input (" + std::to_string(inBytes) + " bytes) and output (" +
+           std::to_string(outBytes) + ") do not fit the input buffer of " +
+           std::to_string(config.input.bytes) + " together";
+  return "";
+}
+
+const char *loopOrderName(LoopOrder order) {
+  switch (order) {
+  case LoopOrder::BandsOuter:
+    return "bands-outer";
+  case LoopOrder::GroupsOuter:
+    return "groups-outer";
+  case LoopOrder::Auto:
+    break;
+  }
+  return "auto";
+}
+
+bool parseLoopOrder(const std::string &name, LoopOrder &order) {
+  for (LoopOrder o : {LoopOrder::BandsOuter, LoopOrder::GroupsOuter})
+    if (name == loopOrderName(o)) {
+      order = o;
+      return true;
+    }
+  return false;
+}
+
+bool planLayerTiling(const HardwareConfig &config,
+                     const std::vector<int64_t> &inputShape,
+                     const LayerSpec &spec, TileChoice &choice,
+                     std::string &error) {
+  if (spec.kind != LayerKind::Conv && spec.kind != LayerKind::FullyConnected) {
+    error = "only convolutions and fully connected layers have a tiling";
+    return false;
+  }
+  if (spec.format == WeightFormat::PermDiag) {
+    error = "permdiag layers are tiled by the PermDNN engine mode";
+    return false;
+  }
+  // The layer alone in a program: the builder's own choice, unrecorded.
+  ProgramBuilder builder(config);
+  LayerSpec alone = spec;
+  alone.input = "x";
+  alone.output = "y";
+  alone.tiling = TileChoice();
+  Program program;
+  if (!builder.addInput("x", inputShape, error) ||
+      !builder.addLayer(alone, error) || !builder.build(program, error))
+    return false;
+  const LayerSchedule &s = builder.schedules().front();
+  choice.channelsPerGroup = s.channelsPerGroup;
+  choice.blocksSplit = s.blocksSplit;
+  choice.bandOutputRows = s.bandKind == "rows" ? s.bandOutputRows : 0;
+  if (!parseLoopOrder(s.loopOrder, choice.loopOrder)) {
+    error = "internal error: unknown loop order '" + s.loopOrder + "'";
+    return false;
+  }
+  return true;
 }
 
 JsonValue scheduleReportJson(const std::vector<LayerSchedule> &schedules) {
@@ -976,6 +1177,44 @@ bool ProgramBuilder::addLayer(const LayerSpec &specIn, std::string &error) {
   return true;
 }
 
+bool ProgramBuilder::placeCascades(std::vector<int64_t> &inOnChip,
+                                   std::vector<int64_t> &outOnChip,
+                                   std::string &error) const {
+  const int64_t ibuf = config_.input.bytes;
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    const LayerSpec &spec = layers_[li];
+    if (!spec.cascadeOutput)
+      continue;
+    auto refuse = [&](const std::string &why) {
+      error = "layer '" + spec.name + "' cannot keep its output on chip: " +
+              why;
+      return false;
+    };
+    if (li + 1 == layers_.size() || layers_[li + 1].input != spec.output)
+      return refuse("the next layer does not read it");
+    for (size_t j = 0; j < layers_.size(); ++j)
+      if (j != li + 1 && (layers_[j].input == spec.output ||
+                          layers_[j].input2 == spec.output))
+        return refuse("layer '" + layers_[j].name + "' reads it too");
+    const Tensor &in = tensors_[size_t(findTensor(spec.input))];
+    const Tensor &outT = tensors_[size_t(findTensor(spec.output))];
+    if (outT.role == TensorRole::Output)
+      return refuse("it is a network output");
+    std::string why =
+        cascadeRefusal(config_, spec, in.shape, outT.shape, layers_[li + 1]);
+    if (!why.empty())
+      return refuse(why);
+    // The output goes to the end of the input buffer this layer's input
+    // does not use: the top when the input sits at 0, else the bottom.
+    int64_t outBytes = 1;
+    for (int64_t d : outT.shape)
+      outBytes *= d;
+    outOnChip[li] = inOnChip[li] > 0 ? 0 : ibuf - outBytes;
+    inOnChip[li + 1] = outOnChip[li];
+  }
+  return true;
+}
+
 bool ProgramBuilder::build(Program &program, std::string &error) {
   Program result;
   result.fingerprint = config_.fingerprint();
@@ -990,6 +1229,10 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     addr = alignUp(addr + decl.numBytes(), kAlign);
     result.tensors.push_back(std::move(decl));
   }
+  std::vector<int64_t> inOnChip(layers_.size(), -1),
+      outOnChip(layers_.size(), -1);
+  if (!placeCascades(inOnChip, outOnChip, error))
+    return false;
   for (size_t li = 0; li < layers_.size(); ++li) {
     const LayerSpec &spec = layers_[li];
     if (isNetworkLayerKind(int64_t(spec.kind))) {
@@ -1072,8 +1315,8 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
     }
     segment(DmaKind::Bias, packed.bias, addrs.bias);
     sched.weightDataBytes += d.k * 8;
-    sched.compulsoryBytes =
-        d.n * d.c * d.h * d.w + sched.weightDataBytes + d.n * d.k * d.oh * d.ow;
+    sched.inputOnChip = inOnChip[li] >= 0;
+    sched.outputOnChip = outOnChip[li] >= 0;
     result.layers.push_back(d);
     if (d.weightFormat() == WeightFormat::PermDiag) {
       if (!emitPermDiagLayer(
@@ -1085,6 +1328,7 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
       continue;
     }
     LayerEmitter emitter(config_, packed, int64_t(li), addrs, loopOrder_,
+                         spec.tiling, inOnChip[li], outOnChip[li],
                          result.instructions, sched);
     if (!emitter.run(error))
       return false;
@@ -1095,6 +1339,9 @@ bool ProgramBuilder::build(Program &program, std::string &error) {
             " bytes of DRAM, more than the 32-bit address space";
     return false;
   }
+  std::vector<int64_t> compulsory = compulsoryDramBytes(result);
+  for (size_t i = 0; i < schedules_.size() && i < compulsory.size(); ++i)
+    schedules_[i].compulsoryBytes = compulsory[i];
   std::string verifyError = verifyProgram(result, config_);
   if (!verifyError.empty()) {
     error = "internal error: the built program does not verify: " + verifyError;
@@ -1184,6 +1431,14 @@ bool extractLayerSpec(const Program &program, int64_t index, LayerSpec &spec,
   s.multiplier = l.multiplier;
   s.shift = l.shift;
   s.relu = l.relu != 0;
+  // A layer that moves its results into the input buffer cascades them.
+  int64_t current = -1;
+  for (const Instruction &inst : program.instructions) {
+    if (inst.opcode == Opcode::Layer)
+      current = inst[field::Layer::Layer];
+    else if (inst.opcode == Opcode::Move && current == index)
+      s.cascadeOutput = true;
+  }
   if (isNetworkLayerKind(l.kind)) {
     // No weights: the window (or the second operand) is all there is.
     s.layout = {};

@@ -227,6 +227,7 @@ public:
   std::vector<bool> inputSet;
   PagedMemory dram;
   std::vector<int8_t> ibuf, obuf;
+  std::vector<int64_t> compulsory; ///< compulsoryDramBytes per layer.
   std::vector<uint8_t> wbuf, xbuf;
   SimStats total;
   std::vector<LayerResult> layers;
@@ -240,6 +241,7 @@ private:
   }
 
   bool execute(size_t index, std::string &error);
+  void execMove(const Instruction &inst);
   bool execDma(const Instruction &inst, bool store, std::string &error,
                size_t index);
   bool execLoadB(const Instruction &inst, std::string &error, size_t index);
@@ -454,7 +456,8 @@ bool Simulator::Impl::run(std::string &error) {
   dramBusy.clear();
   // Instructions before the first `layer` (only syncs verify) are charged
   // to a placeholder that is dropped if it stays empty.
-  layers.push_back(LayerResult{"(preamble)", "", 0, 0, {}});
+  layers.push_back(LayerResult{"(preamble)", "", 0, 0, {}, -1});
+  compulsory = compulsoryDramBytes(program);
   for (size_t i = 0; i < program.instructions.size(); ++i) {
     current = i;
     if (!execute(i, error))
@@ -478,8 +481,9 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
   if (inst.opcode == Opcode::Layer) {
     int64_t id = inst[field::Layer::Layer];
     layer = &program.layers[size_t(id)];
-    layers.push_back(LayerResult{
-        layer->name, weightFormatName(layer->weightFormat()), 0, 0, {}});
+    layers.push_back(LayerResult{layer->name,
+                                 weightFormatName(layer->weightFormat()), 0, 0,
+                                 {}, compulsory[size_t(id)]});
     layers.back().stats.denseMacs = uint64_t(layer->denseMacs());
     layers.back().stats.instructions = 1;
     layerStarted = false;
@@ -528,6 +532,9 @@ bool Simulator::Impl::execute(size_t index, std::string &error) {
     return execDma(inst, false, error, index);
   case Opcode::DmaStore:
     return execDma(inst, true, error, index);
+  case Opcode::Move:
+    execMove(inst);
+    return true;
   case Opcode::LoadB:
     return execLoadB(inst, error, index);
   case Opcode::Rebuild:
@@ -585,6 +592,28 @@ static Level bufferLevel(Buffer b) {
     return Level::IndexBuffer;
   }
   return Level::InputBuffer;
+}
+
+void Simulator::Impl::execMove(const Instruction &inst) {
+  using namespace field::Move;
+  const int64_t src = inst[SrcAddr], dst = inst[DstAddr];
+  const int64_t length = inst[Length], count = inst[Count];
+  const int64_t srcStride = inst[SrcStride], dstStride = inst[DstStride];
+  for (int64_t r = 0; r < count; ++r)
+    std::memmove(ibuf.data() + dst + r * dstStride,
+                 obuf.data() + src + r * srcStride, size_t(length));
+  uint64_t bytes = uint64_t(length * count);
+  SimStats &s = stats();
+  s.at(Level::OutputBuffer).readBytes += bytes;
+  s.at(Level::InputBuffer).writeBytes += bytes;
+  std::vector<Access> accesses = {
+      {bufferResource(Buffer::Output), src,
+       src + (count - 1) * srcStride + length, false},
+      {bufferResource(Buffer::Input), dst,
+       dst + (count - 1) * dstStride + length, true}};
+  // On chip: the store channel's width, no DRAM slot and no DRAM latency.
+  schedule(Unit::DmaStore, accesses,
+           uint64_t(ceilDiv(int64_t(bytes), config.dramBytesPerCycle)), false);
 }
 
 bool Simulator::Impl::execDma(const Instruction &inst, bool store,
@@ -1342,6 +1371,9 @@ JsonValue Simulator::report(const std::string &mode) const {
     JsonValue stats = statsJson(l.stats, c, true);
     for (const auto &member : stats.members())
       lv.set(member.first, member.second);
+    if (l.compulsoryDramBytes >= 0)
+      lv.set("dram_compulsory_bytes",
+             JsonValue::integer(l.compulsoryDramBytes));
     layers.push(std::move(lv));
   }
   return v;

@@ -131,6 +131,13 @@ struct Program {
 /// it is (e.g. "instruction 12 (mac): ...").
 std::string verifyProgram(const Program &program, const HardwareConfig &config);
 
+/// Per layer, the DRAM bytes its schedule must move at least: its input
+/// tensors, its data segments and its output tensor, each once, except the
+/// tensors a cascade keeps on chip (the output of a layer that `move`s its
+/// results, and the next layer's input it becomes). The builder's schedule
+/// report and sd-sim's report both give it.
+std::vector<int64_t> compulsoryDramBytes(const Program &program);
+
 /// Empty when an input band holding samples [n0, n0 + samples) and input
 /// rows [h0, h0 + rows) contains every input row that output positions
 /// [pos0, pos0 + npos) of layer `l` read; else why not.

@@ -44,6 +44,28 @@
 
 namespace sd::sdacc {
 
+/// Which loop runs outside when a layer has several input bands and several
+/// weight groups.
+enum class LoopOrder {
+  Auto,        ///< Whichever moves fewer DRAM bytes (bands first on ties).
+  BandsOuter,  ///< Inputs loaded once, weights reloaded per band.
+  GroupsOuter, ///< Weights loaded once, inputs reloaded per group.
+};
+
+/// The tiling of a convolution or fully connected layer, as --sd-schedule
+/// records it on IR (attribute `sd.tiling`) and the builder obeys: it
+/// checks that the recorded tiles and bands fit the configuration's buffers
+/// and refuses the layer otherwise. Unset, the builder chooses by
+/// planLayerTiling's rules.
+struct TileChoice {
+  int64_t channelsPerGroup = 0; ///< Output channels per weight tile; 0: unset.
+  bool blocksSplit = false;     ///< A group's blocks split over tiles.
+  int64_t bandOutputRows = 0;   ///< Output rows per input band; 0: samples.
+  LoopOrder loopOrder = LoopOrder::Auto;
+
+  bool isSet() const { return channelsPerGroup > 0; }
+};
+
 /// One layer for the builder. Input geometry comes from the input tensor:
 /// [N, C, H, W] for a convolution, [N, ...] flattened to [N, K] for a fully
 /// connected layer.
@@ -95,6 +117,17 @@ struct LayerSpec {
   // fields above; average pooling requantizes with multiplier and shift.
   std::string input2;
   int64_t multiplier2 = 0;
+
+  /// The recorded tiling (convolutions and fully connected layers in the
+  /// se or dense format); unset, the builder chooses.
+  TileChoice tiling;
+
+  /// Cascade (--sd-schedule's `sd.cascade`): the output stays on chip as
+  /// the next layer's input band (written by `move` into the input buffer,
+  /// beside this layer's own resident input) instead of crossing DRAM. The
+  /// next layer must be a convolution or fully connected layer reading it,
+  /// and nothing else may read it; both inputs must fit the input buffer.
+  bool cascadeOutput = false;
 };
 
 /// What the builder decided for one layer.
@@ -113,26 +146,21 @@ struct LayerSchedule {
   int64_t bandOutputRows = 0; ///< Output rows per band ("rows" bands).
   int64_t bandSamples = 0;    ///< Samples per band ("batch" bands).
   bool inputResident = false;
+  bool inputOnChip = false;  ///< Cascaded from the previous layer.
+  bool outputOnChip = false; ///< Cascaded into the next layer.
   int64_t chunkPositions = 0;
   int64_t chunks = 0;
   int64_t instructions = 0;
   int64_t nonZeroRows = 0; ///< Non-zero Ce rows (se).
   int64_t totalRows = 0;   ///< Ce rows including zero ones.
   // DRAM bytes the schedule moves, and the compulsory minimum (inputs,
-  // weight data and outputs each moved once).
+  // weight data and outputs each moved once; cascaded tensors stay on chip
+  // and are not counted).
   int64_t dramInputBytes = 0, dramWeightBytes = 0, dramOutputBytes = 0;
   int64_t compulsoryBytes = 0;
   int64_t weightDataBytes = 0; ///< Bytes of every weight blob of the layer.
 
   JsonValue toJson() const;
-};
-
-/// Which loop runs outside when a layer has several input bands and several
-/// weight groups.
-enum class LoopOrder {
-  Auto,        ///< Whichever moves fewer DRAM bytes (bands first on ties).
-  BandsOuter,  ///< Inputs loaded once, weights reloaded per band.
-  GroupsOuter, ///< Weights loaded once, inputs reloaded per group.
 };
 
 /// Builds programs from layers.
@@ -173,6 +201,10 @@ private:
   bool addNetworkLayer(LayerSpec spec, std::string &error);
   bool buildNetworkLayer(size_t index, Program &program, int64_t &dramEnd,
                          std::string &error);
+  /// Input-buffer addresses of the cascaded tensors: per layer, where its
+  /// input already is and where its output goes (-1: DRAM).
+  bool placeCascades(std::vector<int64_t> &inOnChip,
+                     std::vector<int64_t> &outOnChip, std::string &error) const;
 
   const HardwareConfig config_;
   LoopOrder loopOrder_ = LoopOrder::Auto;
@@ -180,6 +212,35 @@ private:
   std::vector<LayerSpec> layers_;
   std::vector<LayerSchedule> schedules_;
 };
+
+/// The tiling the builder chooses for `spec` (a convolution or fully
+/// connected layer, se or dense) reading an int8 input of `inputShape` on
+/// `config`: the most output channels per weight tile that fit half the
+/// weight and index buffers (all of them resident when the layer fits), the
+/// most output rows per input band that fit half the input buffer, and the
+/// loop order moving fewer DRAM bytes. --sd-schedule records it on IR.
+bool planLayerTiling(const HardwareConfig &config,
+                     const std::vector<int64_t> &inputShape,
+                     const LayerSpec &spec, TileChoice &choice,
+                     std::string &error);
+
+/// Empty when layer `spec` (reading an int8 tensor of `inShape` and
+/// writing one of `outShape`) can keep its output on chip for `next`;
+/// otherwise why not. The one rule of --sd-schedule (which records
+/// cascades) and the builder (which checks them): both layers are
+/// convolutions or fully connected layers of the se or dense format, a
+/// fully connected `next` reads a [N, K] (or [N, K, 1, 1]) tensor, neither
+/// has recorded row bands, and input and output fit the input buffer
+/// together.
+std::string cascadeRefusal(const HardwareConfig &config, const LayerSpec &spec,
+                           const std::vector<int64_t> &inShape,
+                           const std::vector<int64_t> &outShape,
+                           const LayerSpec &next);
+
+/// The loop order's name in schedules and on IR ("bands-outer",
+/// "groups-outer"), and back; false for an unknown name.
+const char *loopOrderName(LoopOrder order);
+bool parseLoopOrder(const std::string &name, LoopOrder &order);
 
 /// The schedules as a JSON report.
 JsonValue scheduleReportJson(const std::vector<LayerSchedule> &schedules);

@@ -93,6 +93,9 @@ struct LayerResult {
   std::string format;
   uint64_t startCycle = 0, endCycle = 0;
   SimStats stats;
+  /// The DRAM bytes the layer's schedule must move at least
+  /// (compulsoryDramBytes); -1 for the preamble.
+  int64_t compulsoryDramBytes = -1;
 };
 
 /// Runs programs.

@@ -12,9 +12,11 @@ on int8 tensors, zero `tensor.pad` before padded convolutions and
 program; `run_cpu` and `run_sim` compute it on the CPU quantized mode and on
 sd-sim, for bit-for-bit comparison.
 
-Networks: `resnet18` / `vgg16` (torchvision shapes, random weights,
-decomposed by the C++ library, optionally with SmartDeal's structured row
-pruning) and `tiny_resnet` (random codes, seconds).
+Networks: `tiny_resnet` (random codes, seconds) and `from_module` (a model
+trained in compressed form, with its trained codes, bases, offsets and
+values). Imported models (torchvision, ONNX) go through the compiler's
+passes instead (`--sd-compress`, `--sd-to-accelerator`,
+smartdeal.runtime.hybrid).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ..ir.emitter import (blob_hex, dense_resource, func_module, i64_array,
+from ..ir.emitter import (blob_hex, dense_resource, func_module,
                           permdiag_constant, permdiag_type, sd_op, se_constant,
                           se_type, tensor_collapse, tensor_pad,
                           tensor_type)
@@ -39,14 +41,12 @@ __all__ = [
     "Network",
     "PermDiagWeight",
     "SEWeight",
-    "decompose",
     "from_module",
     "quantize_input",
     "random_se",
     "run_cpu",
     "run_sim",
     "tiny_resnet",
-    "torchvision_network",
 ]
 
 try:  # the float calibration pass; the lit test's machine has PyTorch
@@ -109,22 +109,6 @@ def random_se(shape, rng, lo=-4, hi=2, zero_rows=0.25) -> SEWeight:
         last[:, 3 - (m0 * 3 - length):] = 0
     basis = (rng.standard_normal((shape[0], nb, 3, 3)) * 0.5).astype(np.float32)
     return SEWeight(tuple(shape), codes.astype(np.int8), basis, lo, hi)
-
-
-def decompose(weight: np.ndarray, driver: str, work: Path, lo: int, hi: int,
-              fraction: float = 0.0, group: int = 32) -> SEWeight:
-    """The C++ decomposition (sd-decompose-ref-driver weight) of `weight`;
-    `fraction` of the Ce rows zeroed per group of `group` filters first
-    (SmartDeal's structured sparsity)."""
-    work.mkdir(parents=True, exist_ok=True)
-    np.save(work / "w.npy", weight.astype(np.float32))
-    cmd = [driver, "weight", "--input", str(work / "w.npy"), "--out", str(work),
-           "--min-exp", str(lo), "--max-exp", str(hi)]
-    if fraction > 0:
-        cmd += ["--fraction", str(fraction), "--group", str(group)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return SEWeight(tuple(weight.shape), np.load(work / "codes.npy"),
-                    np.load(work / "basis.npy"), lo, hi)
 
 
 class Network:
@@ -340,89 +324,6 @@ def tiny_resnet(rng, size=16):
     y = net.global_avgpool(y)
     y = net.flatten(y)
     y = net.linear(y, se((10, 16)), _bias(rng, 10))
-    return net, y, x
-
-
-def torchvision_network(name: str, driver: Optional[str], work: Path, lo: int,
-                        hi: int, fraction: float, size: int = 224):
-    """ResNet-18, VGG-16 or MobileNetV2 (torchvision shapes, random weights
-    with seed 0, batch norm folded as identity at initialization, ReLU6 as
-    ReLU) with every convolution and linear layer decomposed by the C++
-    library (`driver`), or given random codes with `fraction` of the rows
-    zero when `driver` is None (fast, for tests); depthwise convolutions keep
-    raw weights. Returns (network, result, input)."""
-    import torchvision
-    torch.manual_seed(0)
-    model = getattr(torchvision.models, name)(weights=None).eval()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
-    net = Network(x)
-    count = [0]
-
-    def se(module, frac):
-        count[0] += 1
-        w = module.weight.detach().numpy()
-        if driver is None:
-            return random_se(w.shape, rng, lo, hi, zero_rows=frac)
-        return decompose(w, driver, work / f"w{count[0]}", lo, hi, frac)
-
-    def bias(module):
-        b = getattr(module, "bias", None)
-        return (b.detach().numpy() if b is not None
-                else np.zeros(module.weight.shape[0], np.float32))
-
-    def conv(y, m, relu=True):
-        frac = fraction  # SmartDeal prunes the rows of every convolution
-        return net.conv(y, se(m, frac), bias(m), m.stride[0], m.padding[0], relu)
-
-    if name.startswith("resnet"):
-        y = conv(net.x, model.conv1)
-        y = net.maxpool(y, 3, 2, 1)
-        for stage in (model.layer1, model.layer2, model.layer3, model.layer4):
-            for block in stage:
-                z = conv(y, block.conv1)
-                z = conv(z, block.conv2, relu=False)
-                d = conv(y, block.downsample[0], relu=False) \
-                    if block.downsample is not None else y
-                y = net.add(z, d)
-        y = net.global_avgpool(y)
-        y = net.flatten(y)
-        y = net.linear(y, se(model.fc, 0.0), bias(model.fc))
-    elif name.startswith("vgg"):
-        y = net.x
-        for m in model.features:
-            if isinstance(m, torch.nn.Conv2d):
-                y = conv(y, m)
-            elif isinstance(m, torch.nn.MaxPool2d):
-                y = net.maxpool(y, m.kernel_size, m.stride, m.padding)
-        y = net.flatten(y)
-        linears = [m for m in model.classifier if isinstance(m, torch.nn.Linear)]
-        for i, m in enumerate(linears):
-            y = net.linear(y, se(m, 0.0), bias(m), relu=i + 1 < len(linears))
-    elif name.startswith("mobilenet_v2"):
-        from torchvision.ops.misc import Conv2dNormActivation
-        y = net.x
-        for feature in model.features:
-            layers = feature.conv if hasattr(feature, "conv") else [feature]
-            z = y
-            for m in layers:
-                relu = isinstance(m, Conv2dNormActivation)
-                conv_m = m[0] if relu else m
-                if not isinstance(conv_m, torch.nn.Conv2d):
-                    continue  # the projection's batch norm
-                if conv_m.groups > 1:
-                    z = net.depthwise(z, conv_m.weight.detach().numpy(),
-                                      bias(conv_m), conv_m.stride[0],
-                                      conv_m.padding[0], relu)
-                else:
-                    z = conv(z, conv_m, relu)
-            y = net.add(z, y, relu=False) if getattr(feature, "use_res_connect",
-                                                     False) else z
-        y = net.global_avgpool(y)
-        y = net.flatten(y)
-        y = net.linear(y, se(model.classifier[1], 0.0), bias(model.classifier[1]))
-    else:
-        raise ValueError(f"no whole-network form for '{name}'")
     return net, y, x
 
 

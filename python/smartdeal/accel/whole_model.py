@@ -2,8 +2,9 @@
 
 From the imported model: calibration statistics of the float ONNX model
 (`calibration_stats`), then one sd-opt call — the compression passes of the
-plan, `--sd-quantize`, `--sd-schedule`, `--sd-partition` (one call, because
-the statistics find tensors by the importer's locations) — then the hybrid
+plan, then the named pipeline `--sd-to-accelerator` (quantize, schedule,
+partition, contract check; one call, because the statistics find tensors by
+the importer's locations) — then the hybrid
 artifact (`smartdeal.runtime.hybrid`: host library + one program per
 segment) run on one input, every segment also on its dense 8-bit
 baseline. What runs where, and why, is in quantize.json and the artifact's
@@ -56,8 +57,8 @@ def simulate(sd_opt: str, model_mlir: Path, compress_passes: Sequence[str],
                                   len(feeds))
     quantized, decisions = folder / "quantized.mlir", folder / "quantize.json"
     proc = subprocess.run([sd_opt, str(model_mlir), *compress_passes,
-                           f"--sd-quantize=stats={stats} report={decisions}",
-                           f"--sd-schedule=config={config}", "--sd-partition",
+                           f"--sd-to-accelerator=stats={stats} report={decisions} "
+                           f"config={config}",
                            "-o", str(quantized)], capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"accelerator step: sd-opt failed: {proc.stderr.strip()}")

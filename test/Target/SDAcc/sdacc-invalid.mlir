@@ -35,6 +35,29 @@ sdacc.program {
 
 // -----
 
+// move (cascades): the strided rows it reads inside the output buffer, the
+// rows it writes inside the input buffer.
+sdacc.program {
+  // expected-error @+1 {{'sdacc.move' op move: source [65000, 65640) overflows the output buffer of 65536 bytes}}
+  sdacc.move {count = 16 : i64, dst_addr = 0 : i64, dst_stride = 8 : i64, length = 40 : i64, src_addr = 65000 : i64, src_stride = 40 : i64}
+}
+
+// -----
+
+sdacc.program {
+  // expected-error @+1 {{'sdacc.move' op move: destination [130000, 131208) overflows the input buffer of 131072 bytes}}
+  sdacc.move {count = 16 : i64, dst_addr = 130000 : i64, dst_stride = 64 : i64, length = 248 : i64, src_addr = 0 : i64, src_stride = 248 : i64}
+}
+
+// -----
+
+sdacc.program {
+  // expected-error @+1 {{'sdacc.move' op move: length = 0 is out of range: must be >= 1}}
+  sdacc.move {count = 1 : i64, dst_addr = 0 : i64, dst_stride = 0 : i64, length = 0 : i64, src_addr = 0 : i64, src_stride = 0 : i64}
+}
+
+// -----
+
 // The whole-network instructions: operands and results inside the buffers.
 sdacc.program {
   // expected-error @+1 {{'sdacc.add' op add: operand b [131000, 131100) overflows the input buffer of 131072 bytes}}

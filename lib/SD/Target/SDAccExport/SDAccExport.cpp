@@ -16,6 +16,7 @@
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDQuantize.h"
+#include "SD/Dialect/SD/Transforms/AccelLayer.h"
 #include "SD/Accel/HardwareConfig.h"
 #include "SD/Accel/ProgramBuilder.h"
 #include "SD/Accel/ProgramFile.h"
@@ -45,10 +46,7 @@ public:
   }
 
 private:
-  LogicalResult addLayer(Operation *op, Value input, Value weight, Value bias,
-                         double inputScale, double outputScale, bool relu,
-                         ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
-                         Value result);
+  LogicalResult addLayer(Operation *op, Value input, Value result);
   LogicalResult addAdd(QuantizedAddOp op);
   LogicalResult addDepthwise(QuantizedDepthwiseConv2DOp op);
   LogicalResult addPool(Operation *op, isa::LayerKind kind, Value input,
@@ -70,123 +68,10 @@ private:
 };
 } // namespace
 
-/// The integer parameters every weighted layer shares: f_B, biases and the
-/// requantization.
-static void setIntegerParameters(const comp::QuantizedLayer &q, bool relu,
-                                 isa::LayerSpec &spec) {
-  spec.fracBitsB = q.fracBitsB;
-  spec.bias = q.bias;
-  spec.multiplier = q.requant.multiplier;
-  spec.shift = q.requant.shift;
-  spec.relu = relu;
-}
-
-/// A SmartExchange weight as a builder layer.
-static LogicalResult seSpec(Operation *op, Value weight, Value bias,
-                            double inputScale, double outputScale, bool relu,
-                            ArrayRef<int64_t> dilations, isa::LayerSpec &spec,
-                            SmallVector<int64_t> &weightShape) {
-  auto constant = weight.getDefiningOp<SEConstantOp>();
-  if (!constant)
-    return op->emitError("the weight must be defined by sd.se_constant or "
-                         "sd.permdiag_constant");
-  SEWeightType type = constant.getResult().getType();
-  FailureOr<SmallVector<int64_t>> codes = readIntegers(constant.getCodes());
-  if (failed(codes) || failed(readFloats(constant.getBasis())))
-    return op->emitError("the weight's data cannot be read: ")
-           << unreadableReason(constant.getCodes());
-  FailureOr<comp::QuantizedLayer> quantized =
-      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
-  if (failed(quantized))
-    return failure();
-  const comp::QuantizedLayer &q = *quantized;
-  for (int64_t d : dilations)
-    if (d != 1)
-      return op->emitError("the accelerator has no dilated convolutions");
-
-  spec.format = isa::WeightFormat::SmartExchange;
-  spec.outChannels = type.getShape()[0];
-  spec.layout = type.getLayout();
-  spec.range = type.getExponentRange();
-  spec.codes.assign(codes->begin(), codes->end());
-  spec.basis = q.basis;
-  setIntegerParameters(q, relu, spec);
-  weightShape.assign(type.getShape().begin(), type.getShape().end());
-  return success();
-}
-
-/// A PermDNN weight as a builder layer: its int8 values and offsets as
-/// sd.permdiag_constant orders them (the builder reorders them by column).
-static LogicalResult permDiagSpec(Operation *op, PermDiagConstantOp constant,
-                                  Value bias, double inputScale,
-                                  double outputScale, bool relu,
-                                  isa::LayerSpec &spec) {
-  FailureOr<SmallVector<int64_t>> offsets = readIntegers(constant.getOffsets());
-  if (failed(offsets))
-    return op->emitError("the weight's data cannot be read: ")
-           << unreadableReason(constant.getOffsets());
-  if (failed(readFloats(constant.getValues())))
-    return op->emitError("the weight's data cannot be read: ")
-           << unreadableReason(constant.getValues());
-  FailureOr<comp::QuantizedLayer> quantized =
-      quantizeLayerOf(op, constant, bias, inputScale, outputScale, relu);
-  if (failed(quantized))
-    return failure();
-  PermDiagWeightType type = constant.getResult().getType();
-  spec.format = isa::WeightFormat::PermDiag;
-  spec.kind = isa::LayerKind::FullyConnected;
-  spec.outChannels = type.getShape()[0];
-  spec.blockSize = type.getBlockSize();
-  spec.pdOffsets.assign(offsets->begin(), offsets->end());
-  spec.pdValues = quantized->basis;
-  setIntegerParameters(*quantized, relu, spec);
-  return success();
-}
-
-/// A dense f32 weight as a builder layer in the `dense` format: int8 values
-/// [F, C * R * S] (row-major, the weight's own order), one scale per layer.
-static LogicalResult denseSpec(Operation *op, Value weight, Value bias,
-                               double inputScale, double outputScale, bool relu,
-                               ArrayRef<int64_t> dilations,
-                               isa::LayerSpec &spec,
-                               SmallVector<int64_t> &weightShape) {
-  FailureOr<comp::QuantizedLayer> quantized =
-      quantizeDenseOf(op, weight, bias, inputScale, outputScale, relu);
-  if (failed(quantized))
-    return failure();
-  for (int64_t d : dilations)
-    if (d != 1)
-      return op->emitError("the accelerator has no dilated convolutions");
-  auto type = cast<RankedTensorType>(weight.getType());
-  spec.format = isa::WeightFormat::Dense;
-  spec.outChannels = type.getDimSize(0);
-  spec.weights = quantized->basis;
-  setIntegerParameters(*quantized, relu, spec);
-  weightShape.assign(type.getShape().begin(), type.getShape().end());
-  return success();
-}
-
-LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
-                                 Value bias, double inputScale,
-                                 double outputScale, bool relu,
-                                 ArrayRef<int64_t> strides,
-                                 ArrayRef<int64_t> dilations, Value result) {
+LogicalResult Exporter::addLayer(Operation *op, Value input, Value result) {
   isa::LayerSpec spec;
-  SmallVector<int64_t> weightShape;
-  if (auto permDiag = weight.getDefiningOp<PermDiagConstantOp>()) {
-    if (failed(permDiagSpec(op, permDiag, bias, inputScale, outputScale, relu,
-                            spec)))
-      return failure();
-    weightShape.assign(permDiag.getResult().getType().getShape().begin(),
-                       permDiag.getResult().getType().getShape().end());
-  } else if (llvm::isa<RankedTensorType>(weight.getType())) {
-    if (failed(denseSpec(op, weight, bias, inputScale, outputScale, relu,
-                         dilations, spec, weightShape)))
-      return failure();
-  } else if (failed(seSpec(op, weight, bias, inputScale, outputScale, relu,
-                           dilations, spec, weightShape))) {
+  if (failed(accelLayerSpec(op, spec)))
     return failure();
-  }
   spec.name = "layer" + std::to_string(counter);
 
   Value source = input;
@@ -202,15 +87,6 @@ LogicalResult Exporter::addLayer(Operation *op, Value input, Value weight,
   if (spec.input.empty())
     return op->emitError("the input does not come from the function's "
                          "arguments or an earlier layer");
-  if (weightShape.size() == 4) {
-    spec.kind = isa::LayerKind::Conv;
-    spec.kernelH = weightShape[2];
-    spec.kernelW = weightShape[3];
-    spec.strideH = strides[0];
-    spec.strideW = strides[1];
-  } else {
-    spec.kind = isa::LayerKind::FullyConnected;
-  }
   spec.output = "t" + std::to_string(counter++);
   names[result] = spec.output;
   std::string error;
@@ -275,7 +151,10 @@ LogicalResult Exporter::addDepthwise(QuantizedDepthwiseConv2DOp op) {
   spec.strideH = op.getStrides()[0];
   spec.strideW = op.getStrides()[1];
   spec.weights = q->basis;
-  setIntegerParameters(*q, op.getRelu(), spec);
+  spec.bias = q->bias;
+  spec.multiplier = q->requant.multiplier;
+  spec.shift = q->requant.shift;
+  spec.relu = op.getRelu();
   return addNetworkLayer(op, spec, op.getResult());
 }
 
@@ -343,41 +222,22 @@ LogicalResult Exporter::run(func::FuncOp func, isa::Program &program) {
     if (llvm::isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp>(op))
       continue;
     if (auto pad = dyn_cast<tensor::PadOp>(op)) {
-      auto type = cast<RankedTensorType>(pad.getSource().getType());
-      Value padValue = pad.getConstantPaddingValue();
-      APInt zero;
-      if (type.getRank() != 4 || !padValue ||
-          !matchPattern(padValue, m_ConstantInt(&zero)) || !zero.isZero() ||
-          pad.getStaticLow()[0] != 0 || pad.getStaticLow()[1] != 0 ||
-          pad.getStaticHigh()[0] != 0 || pad.getStaticHigh()[1] != 0 ||
-          ShapedType::isDynamicShape(pad.getStaticLow()) ||
-          ShapedType::isDynamicShape(pad.getStaticHigh()))
+      auto folded = foldableZeroPad(pad.getResult());
+      if (!folded)
         return pad.emitError("only static zero padding of H and W maps to "
                              "the accelerator");
-      pads[pad.getResult()] = {pad.getSource(),
-                               {pad.getStaticLow()[2], pad.getStaticLow()[3],
-                                pad.getStaticHigh()[2],
-                                pad.getStaticHigh()[3]}};
+      pads[pad.getResult()] = {folded->first, SmallVector<int64_t>(
+                                                  folded->second.begin(),
+                                                  folded->second.end())};
       continue;
     }
     if (auto conv = dyn_cast<QuantizedConv2DOp>(op)) {
-      if (failed(addLayer(
-              conv, conv.getInput(), conv.getWeight(), conv.getBias(),
-              conv.getInputScale().convertToDouble(),
-              conv.getOutputScale().convertToDouble(), conv.getRelu(),
-              conv.getStrides(), conv.getDilations(), conv.getResult())))
+      if (failed(addLayer(conv, conv.getInput(), conv.getResult())))
         return failure();
       continue;
     }
     if (auto fc = dyn_cast<QuantizedMatmulOp>(op)) {
-      if (cast<ShapedType>(fc.getInput().getType()).getRank() != 2)
-        return fc.emitError("the accelerator's fully connected layers take "
-                            "[N, K] inputs");
-      int64_t ones[2] = {1, 1};
-      if (failed(addLayer(fc, fc.getInput(), fc.getWeight(), fc.getBias(),
-                          fc.getInputScale().convertToDouble(),
-                          fc.getOutputScale().convertToDouble(), fc.getRelu(),
-                          ones, ones, fc.getResult())))
+      if (failed(addLayer(fc, fc.getInput(), fc.getResult())))
         return failure();
       continue;
     }

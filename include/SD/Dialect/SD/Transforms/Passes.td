@@ -299,7 +299,7 @@ def SDPartitionPass : Pass<"sd-partition", "mlir::ModuleOp"> {
 }
 
 def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
-  let summary = "Split accelerator layers to the buffers of the hardware configuration";
+  let summary = "Split and tile accelerator layers to the buffers of the hardware configuration";
   let description = [{
     After `--sd-quantize`, before `--sd-partition`: every pooling or
     depthwise layer (`sd.quantized_max_pool2d`, `sd.quantized_avg_pool2d`,
@@ -314,6 +314,23 @@ def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
     each group is an accelerator layer of its own. A depthwise group's
     weights get their own scale (the format has one per layer), so the split
     model is the one both the CPU quantized mode and the accelerator run.
+
+    Every convolution and fully connected layer with a SmartExchange weight
+    then gets its tiling recorded as `sd.tiling = {band_rows, blocks_split,
+    channels_per_group, loop_order}`: output channels per weight tile (and
+    whether a group's blocks are split over tiles), output rows per input
+    band (0: whole samples) and which loop runs outside. It is the program
+    builder's rule (`planLayerTiling`) on this configuration; the exporter
+    obeys the attribute and refuses a layer whose recorded tiles or bands do
+    not fit the buffers.
+
+    Last, a tiled layer whose result only the next tiled layer of the
+    block reads (through at most a zero pad or a reshape, constants in
+    between) keeps that result on chip when the builder's rule
+    (`cascadeRefusal`) allows it: both inputs whole bands, input and output
+    fitting the input buffer together. It gets the unit attribute
+    `sd.cascade`; the program then writes the result into the input buffer
+    (`move`) where the next layer reads it, with no DRAM store or load.
   }];
   let options = [
     Option<"config", "config", "std::string", "\"\"",
@@ -323,7 +340,11 @@ def SDSchedulePass : Pass<"sd-schedule", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numSplit", "split-layers", "Layers split into channel groups">,
-    Statistic<"numGroups", "groups", "Channel groups made">
+    Statistic<"numGroups", "groups", "Channel groups made">,
+    Statistic<"numTiled", "tiled-layers",
+              "Convolutions and fully connected layers given a tiling">,
+    Statistic<"numCascaded", "cascades",
+              "Layers whose output stays on chip for the next layer">
   ];
 }
 

@@ -17,6 +17,7 @@
 #include "SD/Accel/NetworkLayers.h"
 #include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
+#include "SD/Dialect/SD/Transforms/AccelLayer.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -59,14 +60,10 @@ std::optional<Window> windowOf(Operation *op) {
     return std::nullopt;
   // The exporter folds a zero pad of H and W into the layer (a pad with
   // another user stays a tensor of its own and is read as is).
-  if (auto pad = win.source.getDefiningOp<tensor::PadOp>();
-      pad && pad->hasOneUse()) {
-    APInt zero;
-    Value v = pad.getConstantPaddingValue();
-    if (v && matchPattern(v, m_ConstantInt(&zero)) && zero.isZero()) {
-      win.pad = pad;
-      win.source = pad.getSource();
-    }
+  if (auto folded = foldableZeroPad(win.source);
+      folded && win.source.hasOneUse()) {
+    win.pad = win.source.getDefiningOp<tensor::PadOp>();
+    win.source = folded->first;
   }
   return win;
 }
@@ -110,6 +107,117 @@ struct SDSchedulePass : mlir::sd::impl::SDSchedulePassBase<SDSchedulePass> {
     for (Window &win : windows)
       if (failed(split(win, hw)))
         return signalPassFailure();
+    SmallVector<Operation *> layers;
+    getOperation().walk([&](Operation *op) {
+      if (isa<QuantizedConv2DOp, QuantizedMatmulOp>(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers)
+      if (failed(tile(op, hw)))
+        return signalPassFailure();
+    for (Operation *op : layers)
+      if (failed(cascade(op, hw)))
+        return signalPassFailure();
+  }
+
+  /// The layer reading `op`'s result when it is the next accelerator layer
+  /// of the block, through at most a zero pad it folds or a reshape, with
+  /// only constants in between (so --sd-partition keeps both in one
+  /// segment and the exporter builds them one after the other); else null.
+  static Operation *nextReader(Operation *op) {
+    Value v = op->getResult(0);
+    for (int hops = 0; hops < 2; ++hops) {
+      if (!v.hasOneUse())
+        return nullptr;
+      Operation *user = *v.getUsers().begin();
+      bool through =
+          (isa<tensor::PadOp>(user) && foldableZeroPad(user->getResult(0))) ||
+          isa<tensor::CollapseShapeOp>(user);
+      if (!through) {
+        if (!isa<QuantizedConv2DOp, QuantizedMatmulOp>(user) ||
+            user->getOperand(0) != v || user->getBlock() != op->getBlock())
+          return nullptr;
+        for (Operation *it = op->getNextNode(); it != user;
+             it = it->getNextNode())
+          if (!isa<SEConstantOp, PermDiagConstantOp, arith::ConstantOp,
+                   tensor::PadOp, tensor::CollapseShapeOp>(it))
+            return nullptr;
+        return user;
+      }
+      v = user->getResult(0);
+    }
+    return nullptr;
+  }
+
+  /// Records a cascade (sd.cascade) when `op`'s output can stay on chip as
+  /// the next layer's input: the builder's rule (cascadeRefusal) on the
+  /// two layers and their tensors.
+  LogicalResult cascade(Operation *op, const ::sd::sdacc::HardwareConfig &hw) {
+    op->removeAttr(kCascadeAttrName);
+    if (!op->hasAttr(kTilingAttrName))
+      return success();
+    Operation *next = nextReader(op);
+    if (!next || !next->hasAttr(kTilingAttrName))
+      return success();
+    ::sd::sdacc::LayerSpec spec, nextSpec;
+    if (failed(accelLayerSpec(op, spec)) ||
+        failed(accelLayerSpec(next, nextSpec)))
+      return failure();
+    Value input = op->getOperand(0);
+    if (auto folded = foldableZeroPad(input))
+      input = folded->first;
+    auto shape = [](Value v) {
+      ArrayRef<int64_t> s = cast<RankedTensorType>(v.getType()).getShape();
+      return std::vector<int64_t>(s.begin(), s.end());
+    };
+    std::string why = ::sd::sdacc::cascadeRefusal(
+        hw, spec, shape(input), shape(op->getResult(0)), nextSpec);
+    if (!why.empty())
+      return success();
+    op->setAttr(kCascadeAttrName, UnitAttr::get(op->getContext()));
+    ++numCascaded;
+    return success();
+  }
+
+  /// Records the tiling of a convolution or fully connected layer with a
+  /// SmartExchange weight: the program builder's choice for this layer on
+  /// this configuration (planLayerTiling), which the exporter then obeys.
+  /// Layers the accelerator has no form for are left to --sd-partition.
+  LogicalResult tile(Operation *op, const ::sd::sdacc::HardwareConfig &hw) {
+    Value input = op->getOperand(0), weight = op->getOperand(1);
+    if (!weight.getDefiningOp<SEConstantOp>())
+      return success();
+    if (auto conv = dyn_cast<QuantizedConv2DOp>(op))
+      if (llvm::any_of(conv.getDilations(), [](int64_t d) { return d != 1; }))
+        return success();
+    ::sd::sdacc::LayerSpec spec;
+    if (auto folded = foldableZeroPad(input)) {
+      input = folded->first;
+      spec.padTop = folded->second[0];
+      spec.padLeft = folded->second[1];
+      spec.padBottom = folded->second[2];
+      spec.padRight = folded->second[3];
+    }
+    auto type = dyn_cast<RankedTensorType>(input.getType());
+    if (!type || !type.hasStaticShape() ||
+        (isa<QuantizedMatmulOp>(op) && type.getRank() != 2))
+      return success();
+    op->removeAttr(kTilingAttrName);
+    if (failed(accelLayerSpec(op, spec)))
+      return failure();
+    spec.name = "layer";
+    ::sd::sdacc::TileChoice choice;
+    std::string error;
+    if (!::sd::sdacc::planLayerTiling(
+            hw, std::vector<int64_t>(type.getShape().begin(),
+                                     type.getShape().end()),
+            spec, choice, error)) {
+      op->emitRemark("no tiling: ") << error;
+      return success();
+    }
+    writeTiling(op, choice);
+    ++numTiled;
+    return success();
   }
 
   LogicalResult split(Window &win, const ::sd::sdacc::HardwareConfig &hw) {
