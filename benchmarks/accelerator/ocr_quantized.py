@@ -18,8 +18,17 @@ compared bit for bit with the CPU quantized mode, and its energy, cycles
 and DRAM traffic against the dense 8-bit baseline of the same segments on
 the same simulator.
 
+With `--driver-out DIR` (the folder `python3 -m smartdeal ocr-rec` wrote)
+the model is the one the driver deploys: its plan (sd-opt-plan.json: int-k
+layers already in source.onnx, SmartExchange layers), its fitted bases
+(compressed.mlir), rebuilt with locations; the float compressed model is its
+libmodel.so, and the calibration statistics (with per-channel ranges) come
+from its compressed.onnx. `--host NAMES` keeps layers float on the host
+(`--sd-quantize=host=`).
+
 Usage: ocr_quantized.py [--build build] [--words 200] [--hybrid-words N]
-                        [--dense-words 5] [--plan benchmarks/results/ocr_plan.json]
+                        [--dense-words 5] [--plan benchmarks/results/ocr_plan.json
+                        | --driver-out DIR [--host p2o.Conv.1,...]]
 Writes benchmarks/results/accelerator-ocr-quantized.md (and .json).
 """
 
@@ -40,7 +49,9 @@ sys.path.insert(0, str(ROOT / "python"))
 from smartdeal import importers, models  # noqa: E402
 from smartdeal.accel import calibration_stats, simulate  # noqa: E402
 from smartdeal.data import ocr_rec  # noqa: E402
+from smartdeal.plan import fits, planfile  # noqa: E402
 from smartdeal.runtime import aot, hybrid  # noqa: E402
+from smartdeal.runtime import compressed as compressed_mod  # noqa: E402
 
 
 def run(cmd, **kw):
@@ -48,6 +59,46 @@ def run(cmd, **kw):
     if proc.returncode:
         raise SystemExit(f"{cmd[0]} failed:\n{proc.stderr[-4000:]}")
     return proc
+
+
+def located_model(sd_opt, driver: Path, out: Path) -> Path:
+    """The driver's compressed model with the importer's locations (the
+    statistics find tensors by them): its `--sd-compress` run again on its
+    model.mlir, the search's fitted bases written back from compressed.mlir."""
+    run([sd_opt, driver / "model.mlir",
+         *planfile.compress_passes(None, driver / "sd-opt-plan.json", None),
+         "--mlir-print-debuginfo", "-o", out])
+    layers = json.loads((driver / "layers.json").read_text())
+    text = (driver / "compressed.mlir").read_text()
+    blobs = compressed_mod.parse_resource_section(text)
+    fitted = {e["name"]: compressed_mod.se_arrays(e, blobs, driver / "compressed.mlir", text)
+              for e in layers["layers"] if e["form"] == "se"}
+    report = out.with_suffix(".layers.json")
+    report.write_text(json.dumps(layers))
+    fits.write_fits(out, report, fitted)
+    return out
+
+
+def build_driver(args, work, sd_opt, config, quantized, report, artifact, libs):
+    """The driver's deployed model: located, calibrated on its own float
+    compressed model, quantized, scheduled, partitioned; the float library is
+    the driver's libmodel.so."""
+    driver = Path(args.driver_out)
+    model = located_model(sd_opt, driver, work / "compressed.mlir")
+    default = run([Path(args.build) / "bin/sd-sim", "--print-config"]).stdout
+    simulate.levels_config(default, 14, config)
+    calib = ocr_rec.inputs("calibration", args.calibration)
+    stats, channels = calibration_stats.onnx_stats(
+        driver / "compressed.onnx", [(x,) for x in calib], channels=True)
+    stats_file = work / "stats.json"
+    calibration_stats.write_stats(stats_file, stats, len(calib), channels)
+    host = f" host={args.host}" if args.host else ""
+    run([sd_opt, model, f"--sd-quantize=stats={stats_file} report={report}{host}",
+         f"--sd-schedule=config={config}", "--sd-partition", "-o", quantized])
+    hybrid.build(quantized, artifact, str(config))
+    import shutil
+    shutil.copyfile(driver / "libmodel.so", libs["float"])
+    hybrid.compile_library(quantized, Path(libs["quantized"]))
 
 
 def build(args, work, sd_opt, onnx_path, real, decompose, config, quantized, report,
@@ -72,7 +123,7 @@ def build(args, work, sd_opt, onnx_path, real, decompose, config, quantized, rep
     calib = ocr_rec.inputs("calibration", args.calibration)
     stats = calibration_stats.onnx_stats(onnx_path, [(x,) for x in calib])
     stats_file = work / "stats.json"
-    calibration_stats.write_stats(stats_file, stats, calib_n)
+    calibration_stats.write_stats(stats_file, stats, len(calib))
     # One sd-opt run: the names the statistics go by are locations, which a
     # printed intermediate file would not keep.
     run([sd_opt, model, decompose, f"--sd-quantize=stats={stats_file} report={report}",
@@ -94,6 +145,11 @@ def main():
                     "ocr_plan.json): its SmartExchange layers are decomposed, every "
                     "other layer stays dense (the accelerator has no int-k form); "
                     "default: every eligible layer SmartExchange")
+    ap.add_argument("--driver-out", help="the folder `python3 -m smartdeal ocr-rec` "
+                    "wrote: quantize the model the driver deploys (its plan and "
+                    "fitted bases)")
+    ap.add_argument("--host", default="", help="layers kept float on the host "
+                    "(--sd-quantize=host=), comma-separated")
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the models, programs and libraries the last run with "
@@ -119,12 +175,16 @@ def main():
         work / "compressed.mlir"
     libs = {name: str(work / f"lib{name}.so") for name in ("float", "quantized")}
     stamp = work / "built.json"
-    key = {"build": args.build, "plan": args.plan, "calibration": args.calibration}
+    key = {"build": args.build, "plan": args.plan, "calibration": args.calibration,
+           "driver_out": args.driver_out, "host": args.host}
     if not (args.reuse and stamp.exists() and json.loads(stamp.read_text()) == key):
         if stamp.exists():
             stamp.unlink()
-        build(args, work, sd_opt, onnx_path, real, decompose, config, quantized, report,
-              compressed, artifact, libs)
+        if args.driver_out:
+            build_driver(args, work, sd_opt, config, quantized, report, artifact, libs)
+        else:
+            build(args, work, sd_opt, onnx_path, real, decompose, config, quantized,
+                  report, compressed, artifact, libs)
         stamp.write_text(json.dumps(key))
     decisions = json.loads(report.read_text())
     manifest = json.loads((artifact / "manifest.json").read_text())
@@ -139,6 +199,8 @@ def main():
     acc = {name: ocr_rec.word_accuracy(lambda x, it=iter(ys): next(it), onnx_path, test)
            for name, ys in outputs.items()}
 
+    print("word accuracy: " + ", ".join(f"{k} {a.value:.3f}" for k, a in acc.items()),
+          file=sys.stderr, flush=True)
     n_hybrid = len(test) if args.hybrid_words is None else min(args.hybrid_words, len(test))
     n_dense = min(args.dense_words, n_hybrid)
     # Costs: SmartExchange over every hybrid word, and both SmartExchange and
@@ -194,14 +256,29 @@ def main():
                   "build_seconds": t_build, "seconds": time.time() - t0}
         Path(args.out + ".json").write_text(json.dumps(result, indent=1) + "\n")
         pct = (lambda a: f"{100 * a.value:.1f} % ({a.hits}/{a.n})")
+        if args.driver_out:
+            source = ("the model `python3 -m smartdeal ocr-rec` deploys (its default "
+                      "plan: sd-opt-plan.json of the driver's folder, int-k layers in "
+                      "its source.onnx, the search's fitted SmartExchange bases from "
+                      "its compressed.mlir), rebuilt with locations -> calibration "
+                      "statistics with per-channel ranges from its float "
+                      f"compressed.onnx on {calib_n} calibration-split words -> "
+                      "`--sd-quantize"
+                      + (f"=host={args.host}" if args.host else "") + " --sd-schedule "
+                      "--sd-partition` (float compressed model: the driver's "
+                      "libmodel.so)")
+        else:
+            source = ("ONNX -> import -> "
+                      f"`{decompose.replace(str(work) + '/', '')}`"
+                      + (f" (SmartExchange layers of `{args.plan}`, every other layer "
+                         "dense)" if args.plan else "")
+                      + " -> calibration statistics from the float ONNX model on "
+                      f"{calib_n} calibration-split words -> `--sd-quantize "
+                      "--sd-schedule --sd-partition`")
         lines = ["# PP-OCRv4 recognizer through `--sd-quantize`, whole on sd-sim", "",
                  f"Measured {time.strftime('%Y-%m-%d')} by "
-                 "`benchmarks/accelerator/ocr_quantized.py`: ONNX -> import -> "
-                 f"`{decompose.replace(str(work) + '/', '')}`"
-                 + (f" (SmartExchange layers of `{args.plan}`, every other layer dense)"
-                    if args.plan else "") + " -> calibration statistics from the "
-                 f"float ONNX model on {calib_n} calibration-split words -> "
-                 "`--sd-quantize --sd-schedule --sd-partition` -> host library (CPU backend, "
+                 f"`benchmarks/accelerator/ocr_quantized.py`: {source}"
+                 " -> host library (CPU backend, "
                  "`--sd-offload`) + sd-sim programs; all read the same "
                  f"{len(test)} test-split words (`smartdeal.data.ocr_rec`: mixed "
                  "fonts, sizes, noise).", "",

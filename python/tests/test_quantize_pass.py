@@ -49,13 +49,13 @@ class Block(nn.Module):
 DECOMPOSE = "--sd-decompose=min-size=64 min-exp=-4 max-exp=2"
 
 
-def quantize(model_mlir: Path, stats: Path, tmp: Path):
+def quantize(model_mlir: Path, stats: Path, tmp: Path, decompose: str = DECOMPOSE):
     out, report = tmp / "q.mlir", tmp / "q.json"
-    subprocess.run([runner.find_sd_opt(), str(model_mlir), DECOMPOSE,
+    subprocess.run([runner.find_sd_opt(), str(model_mlir), decompose,
                     f"--sd-quantize=stats={stats} report={report}", "--sd-partition",
                     "-o", str(out)], check=True, capture_output=True)
     float_out = tmp / "f.mlir"
-    subprocess.run([runner.find_sd_opt(), str(model_mlir), DECOMPOSE,
+    subprocess.run([runner.find_sd_opt(), str(model_mlir), decompose,
                     "-o", str(float_out)], check=True, capture_output=True)
     return out, float_out, json.loads(report.read_text())
 
@@ -160,6 +160,17 @@ class QuantizePassTest(unittest.TestCase):
                 check_simulator(q, report, x, yq, tmp)
 
     def test_onnx_conv_relu_matmul(self):
+        self.conv_relu_matmul(DECOMPOSE, ["sd.shift_add_conv2d", "sd.shift_add_matmul"])
+
+    def test_dense_layers(self):
+        # Layers the decomposition leaves dense (here: all, below min-size)
+        # run on the accelerator in its dense format: the convolution with
+        # its bias and ReLU, and the MatMul with its [K, N] constant read as
+        # [N, K]; one segment, sd-sim bit for bit with the CPU quantized mode.
+        self.conv_relu_matmul("--sd-decompose=min-size=1000000",
+                              ["linalg.conv_2d_nchw_fchw", "linalg.matmul"])
+
+    def conv_relu_matmul(self, decompose, ops):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
@@ -186,18 +197,31 @@ class QuantizePassTest(unittest.TestCase):
                                places=5)
         self.assertAlmostEqual(stats["fc"], max(float(np.abs(r.reshape(1, -1) @ m).max())
                                                 for r in relu), places=4)
+        # Per-channel ranges of the 4-D tensors (dimension 1), for the pass's
+        # channel equalization; the 2-D ones have none.
+        same, channels = calibration_stats.onnx_stats(model, calib, channels=True)
+        self.assertEqual(same, stats)
+        np.testing.assert_allclose(channels["relu"], np.max([np.abs(r).max(axis=(0, 2, 3))
+                                                             for r in relu], axis=0),
+                                   rtol=1e-6)
+        self.assertNotIn("fc", channels)  # [1, 5]: 2-D
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             onnx.save(model, str(tmp / "m.onnx"))
             calibration_stats.write_stats(tmp / "stats.json", stats, len(calib))
             import_onnx(str(tmp / "m.onnx"), output=str(tmp / "model.mlir"))
-            q, f, report = quantize(tmp / "model.mlir", tmp / "stats.json", tmp)
-            on_accel = sorted(o["name"] for o in report["ops"] if o["target"] == "accelerator")
-            self.assertEqual(on_accel, ["conv", "fc"], report)
+            q, f, report = quantize(tmp / "model.mlir", tmp / "stats.json", tmp, decompose)
+            on_accel = [(o["name"], o["op"]) for o in report["ops"]
+                        if o["target"] == "accelerator"]
+            self.assertEqual(on_accel, list(zip(["conv", "fc"], ops)), report)
             x = calib[0][0]
             yq = runner.run_mlir(q, [x], pipeline="--sd-cpu-to-llvm").outputs[0]
             yf = runner.run_mlir(f, [x], pipeline="--sd-cpu-to-llvm").outputs[0]
             self.assertLess(relative(yq, yf), 0.1)
+            text = q.read_text()
+            self.assertIn("func.func private @main_acc0", text)
+            self.assertNotIn("@main_acc1", text)
+            check_simulator(q, report, x, yq, tmp)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ Value mlir::sd::addChannelBias(OpBuilder &b, Location loc, Value value,
 namespace {
 /// The integer operands of a quantized layer, materialized as constants.
 struct IntegerLayer {
-  Value weight; ///< Rebuilt int32 weight, dense shape.
+  Value weight; ///< Rebuilt int32 (int8 when dense) weight, dense shape.
   Value bias;   ///< int64 [O].
   ::sd::compression::Requantization requant;
   bool relu;
@@ -295,6 +295,26 @@ buildIntegerLayer(OpBuilder &b, Operation *op, Value weight, Value bias,
   if (auto permDiag = weight.getDefiningOp<PermDiagConstantOp>())
     return buildPermDiagIntegerLayer(b, op, permDiag, bias, inputScale,
                                      outputScale, relu);
+  if (auto denseType = dyn_cast<RankedTensorType>(weight.getType())) {
+    // A dense weight: its int8 values, every product summed.
+    FailureOr<::sd::compression::QuantizedLayer> q =
+        quantizeDenseOf(op, weight, bias, inputScale, outputScale, relu);
+    if (failed(q))
+      return failure();
+    IntegerLayer layer;
+    layer.weight = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get(denseType.getShape(), b.getI8Type()),
+            ArrayRef<int8_t>(q->basis)));
+    auto biasType =
+        RankedTensorType::get({denseType.getDimSize(0)}, b.getI64Type());
+    layer.bias = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(biasType, ArrayRef<int64_t>(q->bias)));
+    layer.requant = q->requant;
+    layer.relu = relu;
+    return layer;
+  }
   auto constant = weight.getDefiningOp<SEConstantOp>();
   if (!constant)
     return failure();

@@ -494,7 +494,7 @@ func.func @q_bias(%x: tensor<1x6xi8>, %w: !sd.se<4x6xf32, blocks = 1x2, exponent
 // -----
 
 func.func @q_rank4_weight(%x: tensor<1x18xi8>, %w: !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {
-  // expected-error @+1 {{operand #1 must be rank-2 (N x K) compressed sd weight, but got '!sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>'}}
+  // expected-error @+1 {{operand #1 must be rank-2 (N x K) compressed sd weight or f32 tensor, but got '!sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>'}}
   %y = sd.quantized_matmul ins(%x, %w : tensor<1x18xi8>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-8, 5]>) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} -> tensor<1x4xi8>
   return
 }
@@ -718,7 +718,7 @@ func.func @qpd_float_result(%x: tensor<2x7xi8>, %w: !sd.permdiag<5x7xf32, p = 3>
 // -----
 
 func.func @qpd_conv(%x: tensor<1x2x5x5xi8>, %w: !sd.permdiag<3x18xf32, p = 3>) {
-  // expected-error @+1 {{operand #1 must be rank-4 (F x C x R x S) SmartExchange weight, but got '!sd.permdiag<3x18xf32, p = 3>'}}
+  // expected-error @+1 {{operand #1 must be rank-4 (F x C x R x S) SmartExchange weight or f32 tensor, but got '!sd.permdiag<3x18xf32, p = 3>'}}
   %y = "sd.quantized_conv2d"(%x, %w) {input_scale = 1.0 : f64, output_scale = 1.0 : f64} : (tensor<1x2x5x5xi8>, !sd.permdiag<3x18xf32, p = 3>) -> tensor<1x3x3x3xi8>
   return
 }

@@ -34,6 +34,14 @@
 // RUN: not sd-opt %s --sd-quantize=stats=%t.entry.json 2>&1 | FileCheck %s --check-prefix=ENTRY
 // ENTRY: error: calibration statistics '{{.*}}entry.json': tensor 'arg0': "max_abs" must be a finite number >= 0
 
+// RUN: echo '{"format": "sd-calibration-stats", "version": 1, "tensors": {"arg0": {"max_abs": 1, "channel_max_abs": 3}}}' > %t.channels.json
+// RUN: not sd-opt %s --sd-quantize=stats=%t.channels.json 2>&1 | FileCheck %s --check-prefix=CHANNELS
+// CHANNELS: error: calibration statistics '{{.*}}channels.json': tensor 'arg0': "channel_max_abs" must be an array of numbers
+
+// RUN: echo '{"format": "sd-calibration-stats", "version": 1, "tensors": {"arg0": {"max_abs": 1, "channel_max_abs": [1, -2]}}}' > %t.channel.json
+// RUN: not sd-opt %s --sd-quantize=stats=%t.channel.json 2>&1 | FileCheck %s --check-prefix=CHANNEL
+// CHANNEL: error: calibration statistics '{{.*}}channel.json': tensor 'arg0': "channel_max_abs" must hold finite numbers >= 0
+
 // A report that cannot be written fails the pass.
 // RUN: echo '{"format": "sd-calibration-stats", "version": 1, "tensors": {}}' > %t.ok.json
 // RUN: not sd-opt %s --sd-quantize="stats=%t.ok.json report=%t.nodir/r.json" 2>&1 | FileCheck %s --check-prefix=REPORT

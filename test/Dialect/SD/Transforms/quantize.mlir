@@ -40,12 +40,12 @@
 // The importers name ops by loc("name") alone, so remarks carry no file
 // position.
 // REMARK:      remark: loc("neg"): stays on the host: no accelerator form for an elementwise linalg.generic computing arith.negf
-// REMARK:      remark: loc("dense"): stays on the host: no accelerator form for a convolution with a dense weight (the accelerator runs SmartExchange, PermDNN and depthwise layers)
+// REMARK:      remark: loc("dense"): stays on the host: the accelerator has no dilated convolutions
 // REMARK:      remark: loc("nostats"): stays on the host: no calibration statistics for tensor 'nostats'
 // REMARK:      remark: loc("dense"): stays on the host: the accelerator reads NCHW activations; this convolution is NHWC
 // REMARK-NOT:  remark:
 
-// REPORT:      "accelerator": 5,
+// REPORT:      "accelerator": 7,
 // REPORT-NEXT: "host": 4,
 // REPORT-NEXT: "ops": [
 // REPORT:      "input_scale": 0.01,
@@ -69,6 +69,8 @@
 // REPORT-NEXT: "target": "host"
 // REPORT:      "name": "dense",
 // REPORT-NEXT: "op": "linalg.conv_2d_nchw_fchw",
+// REPORT-NEXT: "reason": "the accelerator has no dilated convolutions",
+// REPORT-NEXT: "target": "host"
 // REPORT:      "name": "nostats",
 // REPORT-NEXT: "op": "sd.shift_add_matmul",
 // REPORT-NEXT: "reason": "no calibration statistics for tensor 'nostats'",
@@ -77,6 +79,16 @@
 // REPORT-NEXT: "op": "sd.shift_add_conv2d",
 // REPORT-NEXT: "reason": "the accelerator reads NCHW activations; this convolution is NHWC",
 // REPORT-NEXT: "target": "host"
+// REPORT:      "input_scale": 0.01,
+// REPORT-NEXT: "name": "dense",
+// REPORT-NEXT: "op": "linalg.conv_2d_nchw_fchw",
+// REPORT-NEXT: "output_scale": 0.02,
+// REPORT-NEXT: "target": "accelerator"
+// REPORT:      "input_scale": 0.02,
+// REPORT-NEXT: "name": "mm",
+// REPORT-NEXT: "op": "linalg.batch_matmul",
+// REPORT-NEXT: "output_scale": 0.040000000000000001,
+// REPORT-NEXT: "target": "accelerator"
 func.func @net(%arg0: tensor<1x2x6x6xf32>) -> tensor<1x4x8xf32> {
   %zero = arith.constant 0.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
@@ -163,19 +175,19 @@ func.func @net(%arg0: tensor<1x2x6x6xf32>) -> tensor<1x4x8xf32> {
 
 // -----
 
-// What stays on the host says why: a convolution whose weight stayed dense,
-// a layer whose output has no statistics, an NHWC convolution.
+// What stays on the host says why: a dilated convolution, a layer whose
+// output has no statistics, an NHWC convolution.
 // CHECK-LABEL: func.func @host
 // CHECK-NOT:     sd.quantized
 // CHECK-NOT:     sd.quantize
 // CHECK:         return
-func.func @host(%arg0: tensor<1x2x6x6xf32>, %arg1: tensor<1x6x6x2xf32>, %arg2: tensor<4x4xf32>) -> (tensor<1x4x4x4xf32>, tensor<4x8xf32>, tensor<1x4x4x4xf32>) {
+func.func @host(%arg0: tensor<1x2x6x6xf32>, %arg1: tensor<1x6x6x2xf32>, %arg2: tensor<4x4xf32>) -> (tensor<1x4x2x2xf32>, tensor<4x8xf32>, tensor<1x4x4x4xf32>) {
   %zero = arith.constant 0.0 : f32
   %wd = arith.constant dense<0.5> : tensor<4x2x3x3xf32>
-  %e = tensor.empty() : tensor<1x4x4x4xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
-  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
-         ins(%arg0, %wd : tensor<1x2x6x6xf32>, tensor<4x2x3x3xf32>) outs(%f : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32> loc("dense")
+  %e = tensor.empty() : tensor<1x4x2x2xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%arg0, %wd : tensor<1x2x6x6xf32>, tensor<4x2x3x3xf32>) outs(%f : tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> loc("dense")
   %w = sd.se_constant codes(dense<1> : tensor<8x1x2x3xi8>) basis(dense<0.5> : tensor<8x1x3x3xf32>)
          : !sd.se<8x4xf32, blocks = 1x2, exponents = [-2, 1]>
   %e2 = tensor.empty() : tensor<4x8xf32>
@@ -188,5 +200,52 @@ func.func @host(%arg0: tensor<1x2x6x6xf32>, %arg1: tensor<1x6x6x2xf32>, %arg2: t
   %fn = linalg.fill ins(%zero : f32) outs(%en : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
   %n = sd.shift_add_conv2d {layout = #sd<conv_layout nhwc>} ins(%arg1, %w2 : tensor<1x6x6x2xf32>, !sd.se<4x2x3x3xf32, blocks = 1x6, exponents = [-2, 1]>)
          outs(%fn : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32> loc("dense")
-  return %c, %y, %n : tensor<1x4x4x4xf32>, tensor<4x8xf32>, tensor<1x4x4x4xf32>
+  return %c, %y, %n : tensor<1x4x2x2xf32>, tensor<4x8xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Dense weights (dense and int-k layers of a plan) in the accelerator's
+// dense format: a convolution with its bias and ReLU fused, and an ONNX
+// MatMul (batch_matmul with a broadcast constant [K, N]) whose weight
+// becomes the quantized op's [N, K] constant.
+// CHECK-LABEL: func.func @dense
+// CHECK:         %[[Q:.*]] = sd.quantize %arg0 {scale = 1.000000e-02 : f64} : tensor<1x2x4x4xf32> -> tensor<1x2x4x4xi8>
+// CHECK:         %[[W:.*]] = arith.constant dense<5.000000e-01> : tensor<2x2x3x3xf32>
+// CHECK:         %[[C:.*]] = sd.quantized_conv2d ins(%[[Q]], %[[W]] : tensor<1x2x4x4xi8>, tensor<2x2x3x3xf32>) bias(%{{.*}} : tensor<2xf32>) {input_scale = 1.000000e-02 : f64, output_scale = 2.000000e-02 : f64, relu} -> tensor<1x2x2x2xi8>
+// CHECK:         %[[R:.*]] = tensor.collapse_shape %[[C]] {{\[}}[0], [1], [2, 3]] : tensor<1x2x2x2xi8> into tensor<1x2x4xi8>
+// CHECK:         %[[WM:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 4.000000e+00, 7.000000e+00, 1.000000e+01], [2.000000e+00, 5.000000e+00, 8.000000e+00, 1.100000e+01], [3.000000e+00, 6.000000e+00, 9.000000e+00, 1.200000e+01]]> : tensor<3x4xf32>
+// CHECK:         %[[R2:.*]] = tensor.collapse_shape %[[R]] {{\[}}[0, 1], [2]] : tensor<1x2x4xi8> into tensor<2x4xi8>
+// CHECK:         %[[M:.*]] = sd.quantized_matmul ins(%[[R2]], %[[WM]] : tensor<2x4xi8>, tensor<3x4xf32>) {input_scale = 2.000000e-02 : f64, output_scale = 4.000000e-02 : f64} -> tensor<2x3xi8>
+// CHECK:         %[[E:.*]] = tensor.expand_shape %[[M]] {{\[}}[0, 1], [2]] output_shape [1, 2, 3] : tensor<2x3xi8> into tensor<1x2x3xi8>
+// CHECK:         %[[OUT:.*]] = sd.dequantize %[[E]] {scale = 4.000000e-02 : f64} : tensor<1x2x3xi8> -> tensor<1x2x3xf32>
+// CHECK:         return %[[OUT]] : tensor<1x2x3xf32>
+func.func @dense(%arg0: tensor<1x2x4x4xf32>) -> tensor<1x2x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %wd = arith.constant dense<0.5> : tensor<2x2x3x3xf32>
+  %e = tensor.empty() : tensor<1x2x2x2xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%arg0, %wd : tensor<1x2x4x4xf32>, tensor<2x2x3x3xf32>) outs(%f : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> loc("dense")
+  %b = arith.constant dense<[0.1, -0.2]> : tensor<2xf32>
+  %cb = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+          ins(%c, %b : tensor<1x2x2x2xf32>, tensor<2xf32>) outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x2x2xf32> loc("dense")
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+          ins(%cb : tensor<1x2x2x2xf32>) outs(%e : tensor<1x2x2x2xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %m = arith.maximumf %x, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x2x2xf32> loc("drelu")
+  %x3 = tensor.collapse_shape %r [[0], [1], [2, 3]] : tensor<1x2x2x2xf32> into tensor<1x2x4xf32>
+  %wm = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]> : tensor<4x3xf32>
+  %eb = tensor.empty() : tensor<1x4x3xf32>
+  %wb = linalg.broadcast ins(%wm : tensor<4x3xf32>) outs(%eb : tensor<1x4x3xf32>) dimensions = [0]
+  %em = tensor.empty() : tensor<1x2x3xf32>
+  %fm = linalg.fill ins(%zero : f32) outs(%em : tensor<1x2x3xf32>) -> tensor<1x2x3xf32>
+  %mm = linalg.batch_matmul ins(%x3, %wb : tensor<1x2x4xf32>, tensor<1x4x3xf32>) outs(%fm : tensor<1x2x3xf32>) -> tensor<1x2x3xf32> loc("mm")
+  return %mm : tensor<1x2x3xf32>
 }

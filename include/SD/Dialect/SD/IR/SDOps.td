@@ -34,6 +34,11 @@ def SD_I8Tensor4D
 def SD_StaticF32Tensor4D
     : RankedTensorOf<[F32], [HasAnyRankOfPred<[4]>, HasStaticShapePred],
                      "statically shaped 4D tensor">;
+/// The raw float weight of a dense layer in the accelerator's `dense` format
+/// (N x K).
+def SD_StaticF32Tensor2D
+    : RankedTensorOf<[F32], [HasAnyRankOfPred<[2]>, HasStaticShapePred],
+                     "statically shaped 2D tensor">;
 /// The float bias of a quantized layer, one value per output channel.
 def SD_F32Bias : 1DTensorOf<[F32]>;
 /// A float tensor on the host side of sd.quantize / sd.dequantize.
@@ -56,6 +61,14 @@ def SD_SEWeight4D : SD_SEWeightOfRank<4, "F x C x R x S">;
 /// (always rank 2, by its type's verifier).
 def SD_AnyWeight2D : AnyTypeOf<[SD_SEWeight2D, SD_PermDiagWeightType],
                                "rank-2 (N x K) compressed sd weight">;
+/// The weights a quantized layer takes: compressed, or a dense float
+/// constant (quantized to int8 with one power-of-two scale per layer).
+def SD_QuantizedWeight2D
+    : AnyTypeOf<[SD_SEWeight2D, SD_PermDiagWeightType, SD_StaticF32Tensor2D],
+                "rank-2 (N x K) compressed sd weight or f32 tensor">;
+def SD_QuantizedWeight4D
+    : AnyTypeOf<[SD_SEWeight4D, SD_StaticF32Tensor4D],
+                "rank-4 (F x C x R x S) SmartExchange weight or f32 tensor">;
 
 /// A scale the integer requantization can use.
 def SD_ScaleAttr : ConfinedAttr<F64Attr, [AttrConstraint<
@@ -274,6 +287,10 @@ def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
     (`wq = round_half_away(q * 2^f_W)`), and only the `p` stored products of
     each block are summed; the offsets stay exact.
 
+    A dense f32 constant weight (N x K, the accelerator's `dense` format)
+    is quantized like a depthwise weight: int8 with one power-of-two scale
+    per layer, every product summed.
+
     ```mlir
     %y = sd.quantized_matmul ins(%x, %w : tensor<1x20xi8>, !sd.se<...>)
            bias(%b : tensor<16xf32>)
@@ -281,7 +298,7 @@ def SD_QuantizedMatmulOp : SD_QuantizedOp<"quantized_matmul"> {
            -> tensor<1x16xi8>
     ```
   }];
-  let arguments = (ins SD_I8Tensor:$input, SD_AnyWeight2D:$weight,
+  let arguments = (ins SD_I8Tensor:$input, SD_QuantizedWeight2D:$weight,
                        Optional<SD_F32Bias>:$bias, SD_ScaleAttr:$input_scale,
                        SD_ScaleAttr:$output_scale, UnitAttr:$relu);
   let results = (outs SD_I8Tensor:$result);
@@ -296,6 +313,9 @@ def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
   let description = [{
     `sd.shift_add_conv2d` (NCHW, no padding: pad the int8 input with 0, which
     is real 0) in the integer arithmetic of `sd.quantized_matmul`.
+    The weight is a SmartExchange weight or a dense f32 constant
+    (F x C x R x S, the accelerator's `dense` format, one power-of-two scale
+    per layer).
 
     ```mlir
     %y = sd.quantized_conv2d ins(%x, %w : tensor<1x4x6x6xi8>, !sd.se<...>)
@@ -303,7 +323,7 @@ def SD_QuantizedConv2DOp : SD_QuantizedOp<"quantized_conv2d"> {
             strides = array<i64: 1, 1>} -> tensor<1x8x4x4xi8>
     ```
   }];
-  let arguments = (ins SD_I8Tensor4D:$input, SD_SEWeight4D:$weight,
+  let arguments = (ins SD_I8Tensor4D:$input, SD_QuantizedWeight4D:$weight,
                        Optional<SD_F32Bias>:$bias, SD_ScaleAttr:$input_scale,
                        SD_ScaleAttr:$output_scale, UnitAttr:$relu,
                        SD_DefaultHWAttr:$strides,

@@ -48,6 +48,22 @@ quantizeLayerOf(OpTy op, SEConstantOp weight) {
 FailureOr<::sd::compression::QuantizedLayer>
 quantizeDepthwiseOf(QuantizedDepthwiseConv2DOp op);
 
+/// The same for a dense layer (sd.quantized_conv2d or sd.quantized_matmul
+/// whose weight is an f32 constant, F x C x R x S or N x K): int8 weights
+/// [F * C * R * S] row-major in basis, one power-of-two scale per layer.
+FailureOr<::sd::compression::QuantizedLayer>
+quantizeDenseOf(Operation *op, Value weight, Value bias, double inputScale,
+                double outputScale, bool relu);
+
+/// The same for sd.quantized_matmul and sd.quantized_conv2d with a dense
+/// weight.
+template <typename OpTy>
+FailureOr<::sd::compression::QuantizedLayer> quantizeDenseOf(OpTy op) {
+  return quantizeDenseOf(op, op.getWeight(), op.getBias(),
+                         op.getInputScale().convertToDouble(),
+                         op.getOutputScale().convertToDouble(), op.getRelu());
+}
+
 } // namespace mlir::sd
 
 #endif // SD_DIALECT_SD_IR_SDQUANTIZE_H

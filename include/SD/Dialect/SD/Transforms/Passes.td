@@ -230,14 +230,26 @@ def SDQuantizePass : Pass<"sd-quantize", "mlir::ModuleOp"> {
     lowered into several ops); the k-th output of a name (k >= 1, IR order)
     is `name#k`; function arguments are `arg0`, `arg1`, ... Zero pads and
     reshapes keep the name of their source.
+
+    Channel equalization: where float host code meets a depthwise layer and
+    the statistics give per-channel ranges (`channel_max_abs`), the host
+    scales input channel c by b_c = R_x / r_x,c before `sd.quantize` and
+    output channel c by 1 / a_c = r_y,c / R_y after `sd.dequantize`, and
+    the layer computes with weights W_c * a_c / b_c and bias bias_c * a_c:
+    per-channel scales at the host boundary in the per-layer int8 format
+    (factors capped at 2^10). `host=NAME,...` keeps the named layers float.
   }];
   let dependentDialects = ["mlir::sd::SDDialect", "mlir::tensor::TensorDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect"];
   let options = [
     Option<"stats", "stats", "std::string", "\"\"",
            "Calibration statistics (JSON) giving max|x| per named tensor">,
     Option<"report", "report", "std::string", "\"\"",
-           "Write the per-op accelerator/host decisions (JSON) to this file">
+           "Write the per-op accelerator/host decisions (JSON) to this file">,
+    ListOption<"host", "host", "std::string",
+               "Layers (loc names) kept float on the host: the ones a "
+               "calibration found int8 costs accuracy in">
   ];
   let statistics = [
     Statistic<"numAccelerator", "ops-quantized",

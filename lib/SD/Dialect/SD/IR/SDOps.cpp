@@ -173,6 +173,9 @@ LogicalResult PermDiagConstantOp::verify() {
 static RankedTensorType denseTypeOf(Type weightType) {
   if (auto se = dyn_cast<SEWeightType>(weightType))
     return se.getDenseType();
+  // A dense weight of a quantized layer is its own dense type.
+  if (auto dense = dyn_cast<RankedTensorType>(weightType))
+    return dense;
   return cast<PermDiagWeightType>(weightType).getDenseType();
 }
 
@@ -342,7 +345,7 @@ LogicalResult QuantizedMatmulOp::verify() {
 }
 
 LogicalResult QuantizedConv2DOp::verify() {
-  RankedTensorType dense = getWeight().getType().getDenseType();
+  RankedTensorType dense = denseTypeOf(getWeight().getType());
   if (failed(verifyConvShapes(*this, getInput().getType(), "result",
                               getResult().getType(), dense, getStrides(),
                               getDilations(), /*nchw=*/true)))

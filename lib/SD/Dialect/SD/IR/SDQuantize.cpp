@@ -68,28 +68,46 @@ mlir::sd::quantizeLayerOf(Operation *op, PermDiagConstantOp weight, Value bias,
   return q;
 }
 
-FailureOr<::sd::compression::QuantizedLayer>
-mlir::sd::quantizeDepthwiseOf(QuantizedDepthwiseConv2DOp op) {
+/// A layer whose weight is a float constant with one output channel per
+/// row of dimension 0 (dense and depthwise layers): int8 values with one
+/// power-of-two scale, the SmartExchange rule with every code 1.
+static FailureOr<::sd::compression::QuantizedLayer>
+quantizeConstantWeight(Operation *op, Value weight, Value bias,
+                       double inputScale, double outputScale, bool relu) {
   ElementsAttr attr;
-  if (!matchPattern(op.getWeight(), m_Constant(&attr)))
-    return op.emitError("the weight of a depthwise convolution must be a "
-                        "constant"),
+  if (!matchPattern(weight, m_Constant(&attr)))
+    return op->emitError("the weight of a dense or depthwise layer must be a "
+                         "constant"),
            failure();
   FailureOr<SmallVector<float>> values = readFloats(attr);
   if (failed(values))
-    return op.emitError("the weight's data cannot be read: ")
+    return op->emitError("the weight's data cannot be read: ")
                << unreadableReason(attr),
            failure();
-  FailureOr<std::vector<float>> biasValues = constantBias(op, op.getBias());
+  FailureOr<std::vector<float>> biasValues = constantBias(op, bias);
   if (failed(biasValues))
     return failure();
-  int64_t channels = cast<ShapedType>(op.getInput().getType()).getDimSize(1);
+  int64_t channels = cast<ShapedType>(weight.getType()).getDimSize(0);
   ::sd::compression::QuantizedLayer q = ::sd::compression::quantizeLayer(
       std::vector<float>(values->begin(), values->end()), *biasValues,
-      channels, ::sd::compression::ExponentRange{0, 0},
-      op.getInputScale().convertToDouble(),
-      op.getOutputScale().convertToDouble(), op.getRelu());
+      channels, ::sd::compression::ExponentRange{0, 0}, inputScale,
+      outputScale, relu);
   if (!q.error.empty())
-    return op.emitError("cannot quantize this layer: ") << q.error, failure();
+    return op->emitError("cannot quantize this layer: ") << q.error, failure();
   return q;
+}
+
+FailureOr<::sd::compression::QuantizedLayer>
+mlir::sd::quantizeDepthwiseOf(QuantizedDepthwiseConv2DOp op) {
+  return quantizeConstantWeight(op, op.getWeight(), op.getBias(),
+                                op.getInputScale().convertToDouble(),
+                                op.getOutputScale().convertToDouble(),
+                                op.getRelu());
+}
+
+FailureOr<::sd::compression::QuantizedLayer>
+mlir::sd::quantizeDenseOf(Operation *op, Value weight, Value bias,
+                          double inputScale, double outputScale, bool relu) {
+  return quantizeConstantWeight(op, weight, bias, inputScale, outputScale,
+                                relu);
 }

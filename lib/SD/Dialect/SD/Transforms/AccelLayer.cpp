@@ -19,6 +19,17 @@ using namespace mlir::sd;
 namespace isa = ::sd::sdacc;
 namespace comp = ::sd::compression;
 
+/// The integer parameters every weighted layer shares: f_B, biases and the
+/// requantization.
+static void setIntegerParameters(const comp::QuantizedLayer &q, bool relu,
+                                 isa::LayerSpec &spec) {
+  spec.fracBitsB = q.fracBitsB;
+  spec.bias = q.bias;
+  spec.multiplier = q.requant.multiplier;
+  spec.shift = q.requant.shift;
+  spec.relu = relu;
+}
+
 /// A SmartExchange weight as a builder layer.
 static LogicalResult seSpec(Operation *op, SEConstantOp constant, Value bias,
                             double inputScale, double outputScale, bool relu,
@@ -40,11 +51,7 @@ static LogicalResult seSpec(Operation *op, SEConstantOp constant, Value bias,
   spec.range = type.getExponentRange();
   spec.codes.assign(codes->begin(), codes->end());
   spec.basis = q.basis;
-  spec.fracBitsB = q.fracBitsB;
-  spec.bias = q.bias;
-  spec.multiplier = q.requant.multiplier;
-  spec.shift = q.requant.shift;
-  spec.relu = relu;
+  setIntegerParameters(q, relu, spec);
   weightShape.assign(type.getShape().begin(), type.getShape().end());
   return success();
 }
@@ -73,11 +80,26 @@ static LogicalResult permDiagSpec(Operation *op, PermDiagConstantOp constant,
   spec.blockSize = type.getBlockSize();
   spec.pdOffsets.assign(offsets->begin(), offsets->end());
   spec.pdValues = quantized->basis;
-  spec.fracBitsB = quantized->fracBitsB;
-  spec.bias = quantized->bias;
-  spec.multiplier = quantized->requant.multiplier;
-  spec.shift = quantized->requant.shift;
-  spec.relu = relu;
+  setIntegerParameters(*quantized, relu, spec);
+  weightShape.assign(type.getShape().begin(), type.getShape().end());
+  return success();
+}
+
+/// A dense f32 weight as a builder layer in the `dense` format: int8 values
+/// [F, C * R * S] (row-major, the weight's own order), one scale per layer.
+static LogicalResult denseSpec(Operation *op, Value weight, Value bias,
+                               double inputScale, double outputScale, bool relu,
+                               isa::LayerSpec &spec,
+                               SmallVector<int64_t> &weightShape) {
+  FailureOr<comp::QuantizedLayer> quantized =
+      quantizeDenseOf(op, weight, bias, inputScale, outputScale, relu);
+  if (failed(quantized))
+    return failure();
+  auto type = cast<RankedTensorType>(weight.getType());
+  spec.format = isa::WeightFormat::Dense;
+  spec.outChannels = type.getDimSize(0);
+  spec.weights = quantized->basis;
+  setIntegerParameters(*quantized, relu, spec);
   weightShape.assign(type.getShape().begin(), type.getShape().end());
   return success();
 }
@@ -118,6 +140,10 @@ LogicalResult mlir::sd::accelLayerSpec(Operation *op, isa::LayerSpec &spec) {
   } else if (auto se = weight.getDefiningOp<SEConstantOp>()) {
     if (failed(seSpec(op, se, bias, inputScale, outputScale, relu, spec,
                       weightShape)))
+      return failure();
+  } else if (isa<RankedTensorType>(weight.getType())) {
+    if (failed(denseSpec(op, weight, bias, inputScale, outputScale, relu, spec,
+                         weightShape)))
       return failure();
   } else {
     return op->emitError("the weight must be defined by sd.se_constant or "

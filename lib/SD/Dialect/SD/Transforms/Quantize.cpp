@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SD/Dialect/SD/IR/SDElements.h"
 #include "SD/Dialect/SD/IR/SDOps.h"
 #include "SD/Dialect/SD/IR/SDQuantize.h"
 #include "SD/Dialect/SD/Transforms/Passes.h"
@@ -28,6 +29,7 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -51,10 +53,20 @@ using namespace mlir::sd;
 // The calibration statistics file
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// One tensor's calibration statistics.
+struct TensorStats {
+  double maxAbs = 0;
+  /// max|x| per channel (dimension 1 of an NCHW tensor), when recorded.
+  std::vector<double> channels;
+};
+using StatsTable = llvm::StringMap<TensorStats>;
+} // namespace
+
 /// Reads {"format": "sd-calibration-stats", "version": 1, "tensors":
-/// {NAME: {"max_abs": X}, ...}}; emits a located error on `module`.
-static FailureOr<llvm::StringMap<double>> readStats(StringRef path,
-                                                    ModuleOp module) {
+/// {NAME: {"max_abs": X[, "channel_max_abs": [...]]}, ...}}; emits a located
+/// error on `module`.
+static FailureOr<StatsTable> readStats(StringRef path, ModuleOp module) {
   auto fail = [&](const Twine &why) {
     module.emitError() << "calibration statistics '" << path << "': " << why;
     return failure();
@@ -79,15 +91,31 @@ static FailureOr<llvm::StringMap<double>> readStats(StringRef path,
   const llvm::json::Object *tensors = root->getObject("tensors");
   if (!tensors)
     return fail("\"tensors\" must be an object of tensor names");
-  llvm::StringMap<double> stats;
+  StatsTable stats;
+  auto usable = [](std::optional<double> v) {
+    return v && std::isfinite(*v) && *v >= 0;
+  };
   for (const auto &[key, value] : *tensors) {
     const llvm::json::Object *entry = value.getAsObject();
     std::optional<double> maxAbs =
         entry ? entry->getNumber("max_abs") : std::nullopt;
-    if (!maxAbs || !std::isfinite(*maxAbs) || *maxAbs < 0)
+    if (!usable(maxAbs))
       return fail("tensor '" + key.str() +
                   "': \"max_abs\" must be a finite number >= 0");
-    stats[key.str()] = *maxAbs;
+    TensorStats &t = stats[key.str()];
+    t.maxAbs = *maxAbs;
+    if (const llvm::json::Value *ch = entry->get("channel_max_abs")) {
+      const llvm::json::Array *list = ch->getAsArray();
+      if (!list)
+        return fail("tensor '" + key.str() +
+                    "': \"channel_max_abs\" must be an array of numbers");
+      for (const llvm::json::Value &c : *list) {
+        if (!usable(c.getAsNumber()))
+          return fail("tensor '" + key.str() +
+                      "': \"channel_max_abs\" must hold finite numbers >= 0");
+        t.channels.push_back(*c.getAsNumber());
+      }
+    }
   }
   return stats;
 }
@@ -235,14 +263,16 @@ namespace {
 struct Decision {
   std::string name, op, target, reason;
   double inputScale = 0, outputScale = 0;
+  bool equalized = false;
 };
 
 class Quantizer {
 public:
-  Quantizer(func::FuncOp func, const llvm::StringMap<double> &stats)
-      : func(func), stats(stats), b(func.getContext()) {}
+  Quantizer(func::FuncOp func, const StatsTable &stats,
+            const llvm::StringSet<> &host)
+      : func(func), stats(stats), host(host), b(func.getContext()) {}
 
-  void run(std::vector<Decision> &decisions, int64_t &accel, int64_t &host);
+  void run(std::vector<Decision> &decisions, int64_t &accel, int64_t &onHost);
 
 private:
   /// A fused layer: the ops it replaces, first (anchor) to last.
@@ -256,6 +286,16 @@ private:
   void nameValues();
   std::string nameOf(Value v) const;
   std::optional<double> scaleOf(Value v, std::string &why) const;
+  SmallVector<double> equalizers(Value v, int64_t channels) const;
+  Value scaleChannels(Value v, ArrayRef<double> factors, unsigned dim = 1);
+
+public:
+  Value undoChannelScaling(Value v, ArrayRef<double> factors, unsigned dim) {
+    return scaleChannels(v, factors, dim);
+  }
+
+private:
+  bool hostOnlyUsers(Value v) const;
   Value quantizedInput(Value v, double &scale, std::string &why);
   Value layerInput(Group &g, Value input, double &inputScale,
                    double &outputScale, std::string &why);
@@ -269,9 +309,15 @@ private:
                                  Decision &d);
   LogicalResult rewriteAdd(linalg::GenericOp op, Decision &d);
   LogicalResult rewriteMaxPool(linalg::PoolingNchwMaxOp op, Decision &d);
+  LogicalResult rewriteDense(WeightUse &use, Decision &d);
+  LogicalResult emitMatmul(Group &g, Value input, Value weight, Decision &d,
+                           ArrayRef<double> alpha = {}, double outScale = 0);
+  bool equalizeRows(Group &g, unsigned channelDim, std::vector<float> &w,
+                    int64_t rows, SmallVector<double> &alpha, double &outScale);
 
   func::FuncOp func;
-  const llvm::StringMap<double> &stats;
+  const StatsTable &stats;
+  const llvm::StringSet<> &host;
   OpBuilder b;
   DenseMap<Value, std::string> names;
   DenseMap<Value, std::pair<Value, double>> quantized;
@@ -331,7 +377,72 @@ std::optional<double> Quantizer::scaleOf(Value v, std::string &why) const {
     why = "no calibration statistics for tensor '" + name + "'";
     return std::nullopt;
   }
-  return (it->second > 0 ? it->second : 1.0) / 127.0;
+  return (it->second.maxAbs > 0 ? it->second.maxAbs : 1.0) / 127.0;
+}
+
+/// R / r_c per channel of `v` (R = max_c r_c; 1 where r_c is 0; at most
+/// 2^10, so no channel's values grow past what int8 and the weights
+/// resolve), or nothing without `channels` per-channel statistics.
+SmallVector<double> Quantizer::equalizers(Value v, int64_t channels) const {
+  auto it = stats.find(nameOf(v));
+  if (it == stats.end() ||
+      static_cast<int64_t>(it->second.channels.size()) != channels)
+    return {};
+  const std::vector<double> &r = it->second.channels;
+  double top = *std::max_element(r.begin(), r.end());
+  if (!(top > 0))
+    return {};
+  SmallVector<double> f;
+  for (double rc : r)
+    f.push_back(rc > 0 ? std::min(top / rc, 1024.0) : 1.0);
+  return f;
+}
+
+/// Whether every user of `v` is float host code (an elementwise generic the
+/// accelerator has no form for), so per-channel scaling can be undone there.
+bool Quantizer::hostOnlyUsers(Value v) const {
+  return !v.use_empty() && llvm::all_of(v.getUsers(), [](Operation *user) {
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    return generic && !matchResidualAdd(generic);
+  });
+}
+
+/// Host code multiplying channel c (dimension `dim`) of float `v` by
+/// factors[c], right after `v` is defined.
+Value Quantizer::scaleChannels(Value v, ArrayRef<double> factors,
+                               unsigned dim) {
+  OpBuilder::InsertionGuard guard(b);
+  if (Operation *def = v.getDefiningOp())
+    b.setInsertionPointAfter(def);
+  else
+    b.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+  auto type = cast<RankedTensorType>(v.getType());
+  Location loc = v.getLoc();
+  SmallVector<float> f(factors.begin(), factors.end());
+  Value c = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({int64_t(f.size())}, b.getF32Type()),
+          ArrayRef<float>(f)));
+  MLIRContext *ctx = b.getContext();
+  unsigned rank = type.getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{v, c}, ValueRange{empty},
+             ArrayRef<AffineMap>{id, AffineMap::get(rank, 0,
+                                                    getAffineDimExpr(dim, ctx)),
+                                 id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   arith::MulFOp::create(nb, nloc, args[0], args[1])
+                       .getResult());
+             })
+      .getResult(0);
 }
 
 /// The int8 form of float `v`: the int8 value an earlier layer dequantized,
@@ -454,11 +565,15 @@ LogicalResult Quantizer::finish(Group &g, Operation *quantizedOp,
     ok = verify(quantizedOp);
     // Layers with weights: ask the shared rule for their integer parameters.
     if (succeeded(ok)) {
-      if (auto conv = dyn_cast<QuantizedConv2DOp>(quantizedOp))
-        ok = quantizeLayerOf(conv,
-                             conv.getWeight().getDefiningOp<SEConstantOp>());
-      else if (auto fc = dyn_cast<QuantizedMatmulOp>(quantizedOp)) {
-        if (auto se = fc.getWeight().getDefiningOp<SEConstantOp>())
+      if (auto conv = dyn_cast<QuantizedConv2DOp>(quantizedOp)) {
+        if (auto se = conv.getWeight().getDefiningOp<SEConstantOp>())
+          ok = quantizeLayerOf(conv, se);
+        else
+          ok = quantizeDenseOf(conv);
+      } else if (auto fc = dyn_cast<QuantizedMatmulOp>(quantizedOp)) {
+        if (isa<RankedTensorType>(fc.getWeight().getType()))
+          ok = quantizeDenseOf(fc);
+        else if (auto se = fc.getWeight().getDefiningOp<SEConstantOp>())
           ok = quantizeLayerOf(fc, se);
         else if (auto pd = fc.getWeight().getDefiningOp<PermDiagConstantOp>())
           ok = quantizeLayerOf(fc, pd, fc.getBias(), inputScale, outputScale,
@@ -486,19 +601,91 @@ LogicalResult Quantizer::finish(Group &g, Operation *quantizedOp,
   return success();
 }
 
-/// Replaces the group's result by `dequantize(int8Result)`.
+/// Replaces the group's result by `dequantize(int8Result)`, each channel
+/// (dimension `dim`) then divided by alpha_c when the layer computed
+/// alpha-scaled channels.
 static void replaceGroup(OpBuilder &b, Operation *last, Value int8Result,
-                         double outputScale) {
-  Value out = DequantizeOp::create(b, last->getLoc(),
-                                   last->getResult(0).getType(), int8Result,
-                                   b.getF64FloatAttr(outputScale));
-  last->getResult(0).replaceAllUsesWith(out);
-}
+                         double outputScale, ArrayRef<double> alpha = {},
+                         unsigned dim = 1, Quantizer *q = nullptr);
 
 static RankedTensorType asInt8(Type t) {
   auto r = cast<RankedTensorType>(t);
   return RankedTensorType::get(r.getShape(), IntegerType::get(t.getContext(),
                                                               8));
+}
+
+static void replaceGroup(OpBuilder &b, Operation *last, Value int8Result,
+                         double outputScale, ArrayRef<double> alpha,
+                         unsigned dim, Quantizer *q) {
+  Value out = DequantizeOp::create(b, last->getLoc(),
+                                   last->getResult(0).getType(), int8Result,
+                                   b.getF64FloatAttr(outputScale));
+  if (!alpha.empty()) {
+    SmallVector<double> inverse;
+    for (double a : alpha)
+      inverse.push_back(1.0 / a);
+    out = q->undoChannelScaling(out, inverse, dim);
+  }
+  last->getResult(0).replaceAllUsesWith(out);
+}
+
+/// Row equalization of a dense layer whose result only host code reads:
+/// alpha_c = max_k max|W_k| / max|W_c| (at most 2^10) gives every output
+/// channel's weights the whole int8 range of the layer's one scale; the
+/// layer then computes alpha-scaled channels, whose range the per-channel
+/// statistics give (max_c alpha_c r_c), and the host divides them back.
+/// Scales `w` ([rows, ...] row-major) and the fused bias in place; false
+/// (nothing changed) without per-channel statistics of the result.
+bool Quantizer::equalizeRows(Group &g, unsigned channelDim,
+                             std::vector<float> &w, int64_t rows,
+                             SmallVector<double> &alpha, double &outScale) {
+  if (!hostOnlyUsers(g.result()))
+    return false;
+  auto it = stats.find(nameOf(g.result()));
+  if (it == stats.end() ||
+      static_cast<int64_t>(it->second.channels.size()) != rows ||
+      cast<RankedTensorType>(g.result().getType()).getDimSize(channelDim) !=
+          rows)
+    return false;
+  int64_t cols = static_cast<int64_t>(w.size()) / rows;
+  SmallVector<double> rowMax(rows, 0.0);
+  double top = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < cols; ++k)
+      rowMax[r] = std::max(rowMax[r], double(std::fabs(w[r * cols + k])));
+    top = std::max(top, rowMax[r]);
+  }
+  if (!(top > 0))
+    return false;
+  ElementsAttr biasAttr;
+  FailureOr<SmallVector<float>> bias = SmallVector<float>();
+  if (g.bias)
+    bias = matchPattern(g.bias, m_Constant(&biasAttr))
+               ? readFloats(biasAttr)
+               : FailureOr<SmallVector<float>>(failure());
+  if (failed(bias))
+    return false;
+  alpha.clear();
+  double range = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double a = rowMax[r] > 0 ? std::min(top / rowMax[r], 1024.0) : 1.0;
+    alpha.push_back(a);
+    range = std::max(range, a * it->second.channels[r]);
+    for (int64_t k = 0; k < cols; ++k)
+      w[r * cols + k] = float(w[r * cols + k] * a);
+    if (g.bias)
+      (*bias)[r] = float((*bias)[r] * a);
+  }
+  outScale = (range > 0 ? range : 1.0) / 127.0;
+  if (g.bias) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(g.ops.front());
+    g.bias = arith::ConstantOp::create(
+        b, g.bias.getLoc(),
+        DenseElementsAttr::get(cast<RankedTensorType>(g.bias.getType()),
+                               ArrayRef<float>(*bias)));
+  }
+  return true;
 }
 
 LogicalResult Quantizer::rewriteConv(ShiftAddConv2DOp op, Decision &d) {
@@ -555,13 +742,24 @@ LogicalResult Quantizer::rewriteMatmul(Operation *op, Decision &d) {
   Group g;
   g.ops.push_back(op);
   g.bias = bias;
-  unsigned rank = inType.getRank();
-  fuseEpilogue(g, rank - 1, !g.bias);
+  fuseEpilogue(g, inType.getRank() - 1, !g.bias);
+  return emitMatmul(g, input, weight, d);
+}
+
+/// The quantized fully connected layer of group `g` (its anchor and fused
+/// bias and ReLU) reading float `input` [..., K] with `weight` [N, K].
+LogicalResult Quantizer::emitMatmul(Group &g, Value input, Value weight,
+                                    Decision &d, ArrayRef<double> alpha,
+                                    double outScale) {
+  std::string &why = d.reason;
+  unsigned rank = cast<RankedTensorType>(input.getType()).getRank();
   double si, so;
   Value x = layerInput(g, input, si, so, why);
   if (!x)
     return failure();
-  Location loc = op->getLoc();
+  if (!alpha.empty())
+    so = outScale;
+  Location loc = g.ops.front()->getLoc();
   auto outType = asInt8(g.result().getType());
   // The accelerator multiplies [rows, K] by W^T: leading dimensions fold
   // into rows, which row-major reshapes do without moving bytes.
@@ -585,8 +783,85 @@ LogicalResult Quantizer::rewriteMatmul(Operation *op, Decision &d) {
   Value y = q.getResult();
   if (rank > 2)
     y = tensor::ExpandShapeOp::create(b, loc, outType, y, groups);
-  replaceGroup(b, g.ops.back(), y, so);
+  replaceGroup(b, g.ops.back(), y, so, alpha, rank - 1, this);
   return success();
+}
+
+/// A convolution or fully connected layer whose weight is a dense constant
+/// (a dense or int-k layer of the plan): the accelerator's `dense` format,
+/// the weight in canonical order ([F, C, R, S] or [N, K]) as an f32
+/// constant of the quantized op.
+LogicalResult Quantizer::rewriteDense(WeightUse &use, Decision &d) {
+  std::string &why = d.reason;
+  Operation *op = use.op;
+  if (llvm::any_of(use.dilations, [](int64_t v) { return v != 1; }))
+    return why = "the accelerator has no dilated convolutions", failure();
+  if (!isFilled(use.init, false))
+    return why = "the layer accumulates into a non-zero tensor", failure();
+  auto inType = dyn_cast<RankedTensorType>(use.input.getType());
+  auto outType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!inType || !outType || !inType.hasStaticShape() ||
+      !outType.hasStaticShape())
+    return why = "the accelerator takes static shapes", failure();
+  if (use.kind == LayerKind::Conv2D && use.layout != ConvLayout::nchw)
+    return why = "the accelerator reads NCHW activations; this "
+                 "convolution is NHWC",
+           failure();
+  if (use.kind == LayerKind::Linear) {
+    // [..., K] -> [..., N]: the accelerator multiplies rows by W^T.
+    SmallVector<int64_t> expected(inType.getShape());
+    if (inType.getRank() < 2 || expected.back() != use.shape[1])
+      return why = "the accelerator's fully connected layers take static "
+                   "inputs of rank 2 or more, K last",
+             failure();
+    expected.back() = use.shape[0];
+    if (outType.getShape() != ArrayRef<int64_t>(expected))
+      return why = "the layer's result is not its input with K replaced "
+                   "by N",
+             failure();
+  }
+  FailureOr<std::vector<float>> values = use.canonicalValues();
+  if (failed(values))
+    return why = "the weight's data cannot be read", failure();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  Group g;
+  g.ops.push_back(op);
+  unsigned channelDim =
+      use.kind == LayerKind::Linear ? inType.getRank() - 1 : 1;
+  fuseEpilogue(g, channelDim, true);
+  SmallVector<double> alpha;
+  double equalizedScale = 0;
+  if (equalizeRows(g, channelDim, *values, use.shape[0], alpha,
+                   equalizedScale))
+    d.equalized = true;
+  auto wType = RankedTensorType::get(use.shape, b.getF32Type());
+  Value w = arith::ConstantOp::create(
+      b, use.trace.constant ? use.trace.constant->getLoc() : op->getLoc(),
+      DenseElementsAttr::get(wType, ArrayRef<float>(*values)));
+  LogicalResult result = failure();
+  if (use.kind == LayerKind::Linear) {
+    result = emitMatmul(g, use.input, w, d, alpha, equalizedScale);
+  } else {
+    double si, so;
+    if (Value x = layerInput(g, use.input, si, so, why)) {
+      if (!alpha.empty())
+        so = equalizedScale;
+      auto q = QuantizedConv2DOp::create(
+          b, op->getLoc(), asInt8(g.result().getType()), x, w, g.bias,
+          b.getF64FloatAttr(si), b.getF64FloatAttr(so),
+          g.relu ? b.getUnitAttr() : UnitAttr(),
+          b.getDenseI64ArrayAttr(use.strides),
+          b.getDenseI64ArrayAttr(use.dilations));
+      if (succeeded(finish(g, q, si, so, d))) {
+        replaceGroup(b, g.ops.back(), q.getResult(), so, alpha, 1, this);
+        result = success();
+      }
+    }
+  }
+  if (failed(result) && w.use_empty())
+    w.getDefiningOp()->erase();
+  return result;
 }
 
 LogicalResult
@@ -618,8 +893,64 @@ Quantizer::rewriteDepthwise(linalg::DepthwiseConv2DNchwChwOp op, Decision &d) {
   Group g;
   g.ops.push_back(op);
   fuseEpilogue(g, 1, true);
+  // Channel equalization where float host code is on either side: the
+  // host scales input channels by beta before quantizing and output
+  // channels by 1 / alpha after dequantizing; the layer computes with
+  // W_c * alpha_c / beta_c and bias_c * alpha_c.
+  int64_t channels = wType.getDimSize(0);
+  Value input = op.getInputs()[0], source = input;
+  auto pad = input.getDefiningOp<tensor::PadOp>();
+  if (pad && pad.getConstantPaddingValue() &&
+      isFloatZero(pad.getConstantPaddingValue()))
+    source = pad.getSource();
+  SmallVector<double> beta, alpha;
+  if (!source.getDefiningOp<DequantizeOp>() && !quantized.count(source))
+    beta = equalizers(source, channels);
+  if (hostOnlyUsers(g.result()))
+    alpha = equalizers(g.result(), channels);
+  if (!beta.empty()) {
+    Value scaled = scaleChannels(source, beta);
+    names[scaled] = nameOf(source);
+    input = scaled;
+    if (source != op.getInputs()[0]) {
+      IRMapping map;
+      map.map(source, scaled);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(pad);
+      input = b.clone(*pad, map)->getResult(0);
+    }
+  }
+  if (!beta.empty() || !alpha.empty()) {
+    FailureOr<SmallVector<float>> values = readFloats(wAttr);
+    if (failed(values))
+      return why = "the weight's data cannot be read", failure();
+    int64_t window = wType.getDimSize(1) * wType.getDimSize(2);
+    for (int64_t c = 0; c < channels; ++c) {
+      double f = (alpha.empty() ? 1.0 : alpha[c]) / (beta.empty() ? 1.0 : beta[c]);
+      for (int64_t k = 0; k < window; ++k)
+        (*values)[c * window + k] = float((*values)[c * window + k] * f);
+    }
+    w4 = DenseElementsAttr::get(w4Type, ArrayRef<float>(*values));
+    ElementsAttr biasAttr;
+    if (!alpha.empty() && g.bias) {
+      FailureOr<SmallVector<float>> bias =
+          matchPattern(g.bias, m_Constant(&biasAttr))
+              ? readFloats(biasAttr)
+              : FailureOr<SmallVector<float>>(failure());
+      if (failed(bias))
+        return why = "the bias is not a readable constant", failure();
+      for (int64_t c = 0; c < channels; ++c)
+        (*bias)[c] = float((*bias)[c] * alpha[c]);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(op);
+      g.bias = arith::ConstantOp::create(
+          b, g.bias.getLoc(),
+          DenseElementsAttr::get(cast<RankedTensorType>(g.bias.getType()),
+                                 ArrayRef<float>(*bias)));
+    }
+  }
   double si, so;
-  Value x = layerInput(g, op.getInputs()[0], si, so, why);
+  Value x = layerInput(g, input, si, so, why);
   if (!x)
     return failure();
   Value w = arith::ConstantOp::create(b, constant.getLoc(), w4Type,
@@ -633,7 +964,19 @@ Quantizer::rewriteDepthwise(linalg::DepthwiseConv2DNchwChwOp op, Decision &d) {
     w.getDefiningOp()->erase();
     return failure();
   }
-  replaceGroup(b, g.ops.back(), q.getResult(), so);
+  d.equalized = !beta.empty() || !alpha.empty();
+  if (alpha.empty()) {
+    replaceGroup(b, g.ops.back(), q.getResult(), so);
+    return success();
+  }
+  Operation *last = g.ops.back();
+  Value out = DequantizeOp::create(b, last->getLoc(),
+                                   last->getResult(0).getType(), q.getResult(),
+                                   b.getF64FloatAttr(so));
+  SmallVector<double> inverse;
+  for (double a : alpha)
+    inverse.push_back(1.0 / a);
+  last->getResult(0).replaceAllUsesWith(scaleChannels(out, inverse));
   return success();
 }
 
@@ -709,7 +1052,7 @@ LogicalResult Quantizer::rewriteMaxPool(linalg::PoolingNchwMaxOp op,
 }
 
 void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
-                    int64_t &host) {
+                    int64_t &onHost) {
   nameValues();
   SmallVector<Operation *> ops;
   for (Operation &op : func.getBody().front())
@@ -721,6 +1064,11 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
     d.op = op->getName().getStringRef().str();
     d.name = locName(op).value_or("");
     LogicalResult result = failure();
+    if (!d.name.empty() && host.contains(d.name)) {
+      reasons[op] = "kept float on the host by host= (its calibration found "
+                    "int8 costs accuracy here)";
+      continue;
+    }
     if (auto conv = dyn_cast<ShiftAddConv2DOp>(op))
       result = rewriteConv(conv, d);
     else if (isa<ShiftAddMatmulOp, PermDiagMatmulOp>(op))
@@ -731,6 +1079,8 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
       result = rewriteMaxPool(pool, d);
     else if (auto g = dyn_cast<linalg::GenericOp>(op); g && matchResidualAdd(g))
       result = rewriteAdd(g, d);
+    else if (WeightMatch m = matchLayerWeight(op); m.use)
+      result = rewriteDense(*m.use, d);
     else
       continue;
     if (succeeded(result)) {
@@ -768,15 +1118,15 @@ void Quantizer::run(std::vector<Decision> &decisions, int64_t &accel,
       d.reason = it->second;
     else if (auto g = dyn_cast<linalg::GenericOp>(op))
       d.reason = genericReason(g);
-    else if (isa<linalg::ConvolutionOpInterface>(op))
-      d.reason = "no accelerator form for a convolution with a dense weight "
-                 "(the accelerator runs SmartExchange, PermDNN and "
-                 "depthwise layers)";
+    else if (isa<linalg::ConvolutionOpInterface>(op) &&
+             !op.getName().getStringRef().contains("pooling"))
+      d.reason = "no accelerator form for this convolution (its weight is "
+                 "not a constant the compiler can read as a layer)";
     else
       d.reason = "no accelerator form for '" + d.op + "'";
     op.emitRemark() << "stays on the host: " << d.reason;
     decisions.push_back(d);
-    ++host;
+    ++onHost;
   }
 }
 
@@ -796,16 +1146,19 @@ struct SDQuantizePass : mlir::sd::impl::SDQuantizePassBase<SDQuantizePass> {
                        "statistics)");
       return signalPassFailure();
     }
-    FailureOr<llvm::StringMap<double>> table = readStats(stats, module);
+    FailureOr<StatsTable> table = readStats(stats, module);
     if (failed(table))
       return signalPassFailure();
+    llvm::StringSet<> keep;
+    for (const std::string &name : host)
+      keep.insert(name);
     std::vector<Decision> decisions;
-    int64_t accel = 0, host = 0;
+    int64_t accel = 0, onHost = 0;
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
-        Quantizer(func, *table).run(decisions, accel, host);
+        Quantizer(func, *table, keep).run(decisions, accel, onHost);
     numAccelerator = accel;
-    numHost = host;
+    numHost = onHost;
     if (report.empty())
       return;
     llvm::json::Array ops;
@@ -816,10 +1169,12 @@ struct SDQuantizePass : mlir::sd::impl::SDQuantizePassBase<SDQuantizePass> {
       if (d.target == "accelerator") {
         o["input_scale"] = d.inputScale;
         o["output_scale"] = d.outputScale;
+        if (d.equalized)
+          o["channels_equalized"] = true;
       }
       ops.push_back(std::move(o));
     }
-    llvm::json::Object root{{"accelerator", accel}, {"host", host},
+    llvm::json::Object root{{"accelerator", accel}, {"host", onHost},
                             {"ops", std::move(ops)}};
     std::string text, error;
     llvm::raw_string_ostream os(text);
